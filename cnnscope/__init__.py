@@ -1,0 +1,33 @@
+"""cnnscope: what a convolutional network costs and sees, before you train it.
+
+Public API (small; re-exports only)::
+
+    import cnnscope
+    g = cnnscope.load("resnet18")             # a spec file, a built-in name, or pkg.mod:Net
+    r = cnnscope.analyze(g, batch=8)          # a Report: rows per layer, totals, warnings
+    r.totals["params"]
+"""
+
+from __future__ import annotations
+
+from cnnscope.analyze.base import Report, analyze
+from cnnscope.errors import CnnscopeError, ShapeError, SourceError, SpecError, UsageError
+from cnnscope.graph import Graph, Node
+from cnnscope.spec.loader import load_spec
+from cnnscope.spec.sources import load
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CnnscopeError",
+    "Graph",
+    "Node",
+    "Report",
+    "ShapeError",
+    "SourceError",
+    "SpecError",
+    "UsageError",
+    "analyze",
+    "load",
+    "load_spec",
+]

@@ -1,0 +1,3 @@
+from cnnscope.cli.main import entry
+
+entry()

@@ -1,0 +1,18 @@
+"""Analyzers: one small module per analysis, each a walk over the layer graph.
+
+Every module in this package is imported here, so adding an analysis means adding a
+module that registers itself with :func:`cnnscope.analyze.base.analyzer`.
+"""
+
+from __future__ import annotations
+
+import pkgutil
+from importlib import import_module
+
+from cnnscope.analyze.base import Column, Context, Report, analyze, analyzer, analyzers
+
+for _m in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+    if _m.name != "base":
+        import_module(f"{__name__}.{_m.name}")
+
+__all__ = ["Column", "Context", "Report", "analyze", "analyzer", "analyzers"]

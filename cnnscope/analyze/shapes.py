@@ -1,0 +1,50 @@
+"""Output shapes, layer by layer, with PyTorch's rules; window-fit warnings."""
+
+from __future__ import annotations
+
+from cnnscope.analyze.base import Column, Context, Report, analyzer
+from cnnscope.errors import CnnscopeError, ShapeError
+from cnnscope.graph import INPUT, Graph, Node
+from cnnscope.layers.base import Shape
+
+
+def infer_shapes(graph: Graph, batch: int = 1) -> dict[str, Shape]:
+    """Every node's output shape (batch included); ShapeError names and locates the layer."""
+    shapes: dict[str, Shape] = {INPUT: (batch, *graph.input_shape)}
+    for node in graph.nodes:
+        ins = [shapes[i] for i in node.inputs]
+        try:
+            node.layer.check_inputs(ins)
+            shapes[node.name] = tuple(node.layer.out_shape(ins))
+        except CnnscopeError as exc:
+            raise _locate(exc, node, ins) from None
+    return shapes
+
+
+def _locate(exc: CnnscopeError, node: Node, ins: list[Shape]) -> CnnscopeError:
+    src = ", ".join(f"`{i}` {list(s)}" for i, s in zip(node.inputs, ins))
+    msg = f"layer `{node.name}` ({node.type}) {exc.message}"
+    hint = exc.hint or f"its input{'s' if len(ins) > 1 else ''}: {src}"
+    if exc.hint:
+        hint = f"{exc.hint}; its input{'s' if len(ins) > 1 else ''}: {src}"
+    err = ShapeError(exc.kind, msg, node.loc, hint)
+    return err
+
+
+@analyzer("shapes", order=0, doc="output shape of every layer")
+def run(ctx: Context, report: Report) -> None:
+    ctx.shapes = infer_shapes(ctx.graph, ctx.batch)
+    report.add_columns(Column("name", "layer", "text", total=False), Column("type", "type", "text", total=False),
+                       Column("output_shape", "output shape", "shape", total=False))
+    for node in ctx.graph.nodes:
+        out = ctx.shapes[node.name]
+        row = report.row(node.name)
+        row["output_shape"] = list(out)
+        row.setdefault("warnings", [])
+        for w in node.layer.warnings(ctx.ins(node), out):
+            report.warn(w, node, "window-fit")
+    report.totals["output_shape"] = list(ctx.shapes[ctx.graph.output])
+    consumers = ctx.graph.consumers()
+    for node in ctx.graph.nodes:
+        if node.name != ctx.graph.output and not consumers.get(node.name):
+            report.warn(f"layer `{node.name}` feeds nothing and does not reach the output", node, "dead-layer")

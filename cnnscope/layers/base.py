@@ -1,0 +1,223 @@
+"""The layer contract and the registry every layer type is registered in.
+
+A layer type is a frozen dataclass whose fields are its YAML schema; its methods are all
+the tool knows about it. Shapes passed in and out always include the batch dimension, in
+PyTorch's order (``N, C, *spatial``). Nothing here imports torch: ``to_torch`` does so
+lazily, so the analytic path stays torch-free.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from math import prod
+from typing import Any, ClassVar, TypeVar
+
+from cnnscope.errors import ShapeError, SpecError, did_you_mean
+from cnnscope.layers.fields import Bool, fld
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ParamCount:
+    """Parameter elements split by ``requires_grad``, and buffer elements apart."""
+
+    trainable: int = 0
+    non_trainable: int = 0
+    buffers: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.trainable + self.non_trainable
+
+
+@dataclass(frozen=True)
+class RFStep:
+    """How one layer maps positions, per spatial dim, for receptive-field arithmetic.
+
+    ``kernel`` is the effective kernel ``dilation * (k - 1) + 1``; ``padding`` is the
+    padding on the low (left/top) side.
+    """
+
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...]
+
+    @staticmethod
+    def identity(ndim: int) -> RFStep:
+        return RFStep((1,) * ndim, (1,) * ndim, (0,) * ndim)
+
+
+class RFKind:
+    """Markers ``Layer.rf`` may return instead of an :class:`RFStep`."""
+
+    POINTWISE = "pointwise"  # each output position sees the same input position only
+    GLOBAL = "global"  # each output sees the whole input (global pooling, flatten, linear)
+    UNSUPPORTED = "unsupported"  # upsampling: positions are not an integer-stride map
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of ``explain``: what is computed, the formula with numbers, the result."""
+
+    what: str
+    formula: str
+    result: str
+
+
+L = TypeVar("L", bound="Layer")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Layer:
+    """Base of every layer type. Subclasses set the ClassVars and override the methods."""
+
+    type_name: ClassVar[str] = ""
+    family: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    ndim: ClassVar[int | None] = None  # spatial dims expected (None: any rank)
+    min_inputs: ClassVar[int] = 1
+    max_inputs: ClassVar[int | None] = 1
+    torch_name: ClassVar[str] = ""  # the torch.nn class ``to_torch`` builds, by default
+    opaque: ClassVar[bool] = False  # an op cnnscope cannot analyze: its costs are unknown
+
+    trainable: bool = fld(Bool(), True, "false freezes the layer's parameters (requires_grad=False)")
+
+    # -- checks and shapes ------------------------------------------------------------
+    def validate(self) -> None:
+        """Checks across fields that need no input shape; raise ``FieldError(field=...)``."""
+
+    def check_inputs(self, ins: Sequence[Shape]) -> None:
+        """Raise ShapeError unless the inputs have the rank this layer takes."""
+        if self.ndim is not None:
+            want = self.ndim + 2
+            got = len(ins[0])
+            if got != want:
+                raise ShapeError(
+                    "shape-mismatch",
+                    f"expects a {want}-d input (N, C, {_spatial_names(self.ndim)}), got {got}-d {list(ins[0])}",
+                )
+
+    def out_shape(self, ins: Sequence[Shape]) -> Shape:
+        return ins[0]
+
+    def params(self, ins: Sequence[Shape]) -> ParamCount:
+        return ParamCount()
+
+    def macs(self, ins: Sequence[Shape], out: Shape) -> int:
+        """Multiply-accumulates of the conv / linear / matmul kind; bias excluded."""
+        return 0
+
+    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
+        """The rest of the arithmetic, by category (see docs/conventions.md)."""
+        return {}
+
+    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
+        return RFKind.POINTWISE
+
+    def warnings(self, ins: Sequence[Shape], out: Shape) -> list[str]:
+        return []
+
+    def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
+        return [Step("output shape", f"{self.type_name} keeps its input's shape", _fmt(out))]
+
+    def torch_kwargs(self, ins: Sequence[Shape]) -> dict[str, Any]:
+        """Constructor arguments of ``torch_name``: the fields, plus what is inferred."""
+        return {f.name: getattr(self, f.name) for f in self.fields() if f.name != "trainable"}
+
+    def to_torch(self, ins: Sequence[Shape]) -> Any:  # -> torch.nn.Module
+        """The equivalent ``torch.nn`` module (imports torch)."""
+        import torch.nn as nn
+
+        module = getattr(nn, self.torch_name)(**self.torch_kwargs(ins))
+        return self._freeze(module)
+
+    # -- helpers for subclasses -------------------------------------------------------
+    def _params(self, n: int) -> ParamCount:
+        return ParamCount(trainable=n) if self.trainable else ParamCount(non_trainable=n)
+
+    def _freeze(self, module: Any) -> Any:
+        if not self.trainable:
+            for p in module.parameters():
+                p.requires_grad_(False)
+        return module
+
+    @classmethod
+    def fields(cls) -> list[dataclasses.Field[Any]]:
+        return [f for f in dataclasses.fields(cls) if f.init]
+
+    def config(self) -> dict[str, Any]:
+        """Fields that differ from their defaults, as YAML-ready plain values."""
+        out: dict[str, Any] = {}
+        for f in self.fields():
+            v = getattr(self, f.name)
+            default = f.default
+            kind = f.metadata.get("kind")
+            if default is not dataclasses.MISSING and kind is not None and default is not None:
+                try:
+                    default = kind.coerce(default, self.ndim)
+                except Exception:  # noqa: BLE001 - a default that cannot be coerced is kept raw
+                    pass
+            if default is not dataclasses.MISSING and v == default:
+                continue
+            if isinstance(v, tuple):
+                v = v[0] if len(set(v)) == 1 and f.name not in _LIST_FIELDS else list(v)
+            out[f.name] = v
+        return out
+
+
+_LIST_FIELDS = {"normalized_shape", "size", "padding4"}
+
+
+def _spatial_names(ndim: int) -> str:
+    return {1: "L", 2: "H, W", 3: "D, H, W"}.get(ndim, "...")
+
+
+def _fmt(shape: Sequence[int]) -> str:
+    return "×".join(str(s) for s in shape)
+
+
+# -- the registry ---------------------------------------------------------------------
+
+_REGISTRY: dict[str, type[Layer]] = {}
+
+
+def register(cls: type[L]) -> type[L]:
+    """Class decorator: register a layer type under its ``type_name``; refuse duplicates."""
+    name = cls.type_name
+    if not name or name != name.lower():
+        raise ValueError(f"{cls.__name__}: type_name must be a non-empty lowercase name")
+    if name in _REGISTRY:
+        raise ValueError(f"layer type `{name}` is registered twice ({_REGISTRY[name].__name__}, {cls.__name__})")
+    _REGISTRY[name] = cls
+    return cls
+
+
+def registry() -> dict[str, type[Layer]]:
+    """All registered layer types by name (imports every family module once)."""
+    import cnnscope.layers  # noqa: F401  - importing the package registers the families
+
+    return dict(_REGISTRY)
+
+
+def lookup(name: str) -> type[Layer]:
+    reg = registry()
+    if name in reg:
+        return reg[name]
+    lowered = name.lower().replace("_", "")
+    if lowered in reg:
+        raise SpecError(
+            "unknown-layer", f"unknown layer type `{name}` (did you mean `{lowered}`?)",
+            hint="type names are PyTorch's class names in lowercase",
+        )
+    raise SpecError(
+        "unknown-layer",
+        f"unknown layer type `{name}`{did_you_mean(name, reg)}",
+        hint="`cnnscope layers` lists the known types",
+    )
+
+
+def numel(shape: Sequence[int]) -> int:
+    return prod(shape)

@@ -1,0 +1,332 @@
+"""Convolutions: conv1d/2d/3d and convtranspose1d/2d/3d, from one N-d implementation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from math import prod
+from typing import Any, ClassVar
+
+from cnnscope.errors import ShapeError
+from cnnscope.layers.base import Layer, ParamCount, RFKind, RFStep, Shape, Step, _fmt, register
+from cnnscope.layers.fields import Bool, Choice, FieldError, Int, Ints, Padding, fld
+
+
+def conv_out(size: int, k: int, s: int, lo: int, hi: int, d: int) -> int:
+    """PyTorch's output size: floor((I + P_lo + P_hi - d(k-1) - 1) / s) + 1."""
+    return (size + lo + hi - d * (k - 1) - 1) // s + 1
+
+
+def dropped_pixels(size: int, k_eff: int, s: int, lo: int, hi: int) -> int:
+    """Input pixels at the high end that no window covers (padding excluded)."""
+    span = size + lo + hi - k_eff
+    if span < 0:
+        return 0
+    return max(0, span % s - hi)
+
+
+_DIM_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+def dim_name(ndim: int, i: int) -> str:
+    return _DIM_NAMES.get(ndim, tuple(f"d{j}" for j in range(ndim)))[i]
+
+
+def fit_warnings(
+    type_name: str, spatial: Sequence[int], keff: Sequence[int], stride: Sequence[int],
+    pads: Sequence[tuple[int, int]],
+) -> list[str]:
+    """One warning naming every dim where the last window stops short of the input's end.
+
+    A kernel smaller than its stride skips pixels between windows by design (a strided 1×1
+    projection); only windows that tile the input are checked.
+    """
+    parts = []
+    nd = len(spatial)
+    for i, size in enumerate(spatial):
+        if keff[i] < stride[i]:
+            continue
+        lost = dropped_pixels(size, keff[i], stride[i], pads[i][0], pads[i][1])
+        if lost:
+            parts.append(
+                f"{dim_name(nd, i)}: input {size}, kernel {keff[i]}, stride {stride[i]}, padding "
+                f"{pads[i][0]}+{pads[i][1]} leave the last {lost} {'row' if nd > 1 and i == nd - 2 else 'column' if nd > 1 else 'sample'}"
+                f"{'s' if lost > 1 else ''} uncovered"
+            )
+    if not parts:
+        return []
+    return ["window does not fit: " + "; ".join(parts)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class _ConvNd(Layer):
+    family: ClassVar[str] = "conv"
+    transposed: ClassVar[bool] = False
+
+    out_channels: int = fld(Int(min=1), doc="output channels (filters)")
+    kernel_size: tuple[int, ...] = fld(Ints(), doc="kernel size, one per spatial dim or one for all")
+    stride: tuple[int, ...] = fld(Ints(), 1, "step between windows")
+    padding: Any = fld(Padding(), 0, "zero padding on both sides; `same` or `valid`")
+    dilation: tuple[int, ...] = fld(Ints(), 1, "spacing between kernel taps")
+    groups: int = fld(Int(min=1), 1, "channel groups; groups == in_channels is depthwise")
+    bias: bool = fld(Bool(), True, "add a learned bias per output channel")
+    padding_mode: str = fld(
+        Choice(("zeros", "reflect", "replicate", "circular")), "zeros", "how padding is filled"
+    )
+
+    def validate(self) -> None:
+        if self.out_channels % self.groups:
+            raise FieldError(
+                f"out_channels ({self.out_channels}) must be divisible by groups ({self.groups})",
+                field="groups",
+            )
+        if self.padding == "same" and any(s != 1 for s in self.stride):
+            raise FieldError(
+                "padding `same` is not supported for strided convolutions (PyTorch refuses it)",
+                field="padding",
+                hint="give the padding as a number, e.g. (kernel_size - 1) // 2",
+            )
+
+    def pads(self) -> list[tuple[int, int]]:
+        """Padding (low, high) per spatial dim, with PyTorch's split for `same`."""
+        nd = len(self.kernel_size)
+        if self.padding == "valid":
+            return [(0, 0)] * nd
+        if self.padding == "same":
+            out = []
+            for k, d in zip(self.kernel_size, self.dilation):
+                total = d * (k - 1)
+                out.append((total // 2, total - total // 2))
+            return out
+        return [(p, p) for p in self.padding]
+
+    def keff(self) -> tuple[int, ...]:
+        return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel_size, self.dilation))
+
+    def check_inputs(self, ins: Sequence[Shape]) -> None:
+        super().check_inputs(ins)
+        cin = ins[0][1]
+        if cin % self.groups:
+            raise ShapeError(
+                "bad-groups",
+                f"has groups={self.groups}, which does not divide its {cin} input channels",
+                hint="in_channels and out_channels must both be divisible by groups",
+            )
+        if self.padding_mode in ("reflect", "circular"):
+            for i, (lo, hi) in enumerate(self.pads()):
+                size = ins[0][2 + i]
+                limit = size - 1 if self.padding_mode == "reflect" else size
+                if max(lo, hi) > limit:
+                    raise ShapeError(
+                        "shape-mismatch",
+                        f"{self.padding_mode} padding {max(lo, hi)} is too large for input size {size} "
+                        f"along {dim_name(len(self.kernel_size), i)}",
+                    )
+
+    def out_shape(self, ins: Sequence[Shape]) -> Shape:
+        n, _cin, *spatial = ins[0]
+        out = []
+        for i, size in enumerate(spatial):
+            lo, hi = self.pads()[i]
+            o = conv_out(size, self.kernel_size[i], self.stride[i], lo, hi, self.dilation[i])
+            if o < 1:
+                raise ShapeError(
+                    "shape-too-small",
+                    f"output size along {dim_name(len(spatial), i)} would be {o}: input {size} + "
+                    f"padding {lo + hi} is smaller than the effective kernel {self.keff()[i]}",
+                    hint="use a smaller kernel or stride, more padding, or a larger input",
+                )
+            out.append(o)
+        return (n, self.out_channels, *out)
+
+    def params(self, ins: Sequence[Shape]) -> ParamCount:
+        cin = ins[0][1]
+        n = self.out_channels * (cin // self.groups) * prod(self.kernel_size)
+        return self._params(n + (self.out_channels if self.bias else 0))
+
+    def macs(self, ins: Sequence[Shape], out: Shape) -> int:
+        cin = ins[0][1]
+        return prod(out) * (cin // self.groups) * prod(self.kernel_size)
+
+    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
+        return {"bias": prod(out)} if self.bias else {}
+
+    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
+        return RFStep(self.keff(), tuple(self.stride), tuple(lo for lo, _ in self.pads()))
+
+    def warnings(self, ins: Sequence[Shape], out: Shape) -> list[str]:
+        return fit_warnings(self.type_name, ins[0][2:], self.keff(), self.stride, self.pads())
+
+    def torch_kwargs(self, ins: Sequence[Shape]) -> dict[str, Any]:
+        kw = super().torch_kwargs(ins)
+        kw["in_channels"] = ins[0][1]
+        return kw
+
+    def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
+        cin = ins[0][1]
+        steps = []
+        nd = len(self.kernel_size)
+        for i, size in enumerate(ins[0][2:]):
+            lo, hi = self.pads()[i]
+            k, s, d = self.kernel_size[i], self.stride[i], self.dilation[i]
+            keff = f"{d}·({k} − 1) + 1" if d != 1 else f"{k}"
+            pad = f"2·{lo}" if lo == hi else f"{lo} + {hi}"
+            floor = (size + lo + hi - d * (k - 1) - 1) % s != 0
+            formula = f"({size} − {keff} + {pad})/{s} + 1"
+            steps.append(
+                Step(
+                    f"output {dim_name(nd, i)}",
+                    ("floor" + formula if floor else formula),
+                    str(out[2 + i]),
+                )
+            )
+        kprod = "·".join(str(k) for k in self.kernel_size)
+        per = f"{kprod}·{cin // self.groups}" + (" + 1" if self.bias else "")
+        weights = prod(self.kernel_size) * (cin // self.groups)
+        steps.append(
+            Step(
+                "parameters",
+                f"({per})·{self.out_channels}" + (f"   (groups={self.groups})" if self.groups > 1 else ""),
+                f"{(weights + (1 if self.bias else 0)) * self.out_channels:,}",
+            )
+        )
+        steps.append(
+            Step(
+                "MACs",
+                f"{_fmt(out)} outputs × {kprod}·{cin // self.groups} taps each",
+                f"{self.macs(ins, out):,}",
+            )
+        )
+        return steps
+
+
+@dataclass(frozen=True, kw_only=True)
+class _ConvTransposeNd(_ConvNd):
+    transposed: ClassVar[bool] = True
+
+    padding: Any = fld(Padding(strings=False), 0, "removes padding from both sides of the output")
+    output_padding: tuple[int, ...] = fld(
+        Ints(min=0), 0, "extra size added to one side of the output (must be < stride or dilation)"
+    )
+
+    def validate(self) -> None:
+        super().validate()
+        for op, s, d in zip(self.output_padding, self.stride, self.dilation):
+            if op >= max(s, d):
+                raise FieldError(
+                    f"output_padding ({op}) must be smaller than stride ({s}) or dilation ({d})",
+                    field="output_padding",
+                )
+        if self.padding_mode != "zeros":
+            raise FieldError(
+                "transposed convolutions only support padding_mode `zeros`", field="padding_mode"
+            )
+
+    def out_shape(self, ins: Sequence[Shape]) -> Shape:
+        n, _cin, *spatial = ins[0]
+        out = []
+        for i, size in enumerate(spatial):
+            k, s, d, p = self.kernel_size[i], self.stride[i], self.dilation[i], self.padding[i]
+            o = (size - 1) * s - 2 * p + d * (k - 1) + self.output_padding[i] + 1
+            if o < 1:
+                raise ShapeError(
+                    "shape-too-small",
+                    f"output size along {dim_name(len(spatial), i)} would be {o}: padding {p} "
+                    f"removes more than the transposed convolution produces",
+                )
+            out.append(o)
+        return (n, self.out_channels, *out)
+
+    def params(self, ins: Sequence[Shape]) -> ParamCount:
+        cin = ins[0][1]
+        n = cin * (self.out_channels // self.groups) * prod(self.kernel_size)
+        return self._params(n + (self.out_channels if self.bias else 0))
+
+    def macs(self, ins: Sequence[Shape], out: Shape) -> int:
+        # every input element is multiplied into prod(k) * Cout/groups outputs
+        return prod(ins[0]) * (self.out_channels // self.groups) * prod(self.kernel_size)
+
+    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
+        return RFKind.UNSUPPORTED
+
+    def warnings(self, ins: Sequence[Shape], out: Shape) -> list[str]:
+        return []
+
+    def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
+        steps = []
+        nd = len(self.kernel_size)
+        for i, size in enumerate(ins[0][2:]):
+            k, s, d, p = self.kernel_size[i], self.stride[i], self.dilation[i], self.padding[i]
+            op = self.output_padding[i]
+            steps.append(
+                Step(
+                    f"output {dim_name(nd, i)}",
+                    f"({size} − 1)·{s} − 2·{p} + {d}·({k} − 1) + {op} + 1",
+                    str(out[2 + i]),
+                )
+            )
+        cin = ins[0][1]
+        steps.append(
+            Step(
+                "parameters",
+                f"{cin}·{self.out_channels // self.groups}·{'·'.join(map(str, self.kernel_size))}"
+                + (f" + {self.out_channels}" if self.bias else ""),
+                f"{self.params(ins).total:,}",
+            )
+        )
+        steps.append(Step("MACs", "input elements × Cout/groups × kernel taps", f"{self.macs(ins, out):,}"))
+        return steps
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class Conv1d(_ConvNd):
+    type_name: ClassVar[str] = "conv1d"
+    torch_name: ClassVar[str] = "Conv1d"
+    summary: ClassVar[str] = "1-d convolution over (N, C, L)"
+    ndim: ClassVar[int | None] = 1
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class Conv2d(_ConvNd):
+    type_name: ClassVar[str] = "conv2d"
+    torch_name: ClassVar[str] = "Conv2d"
+    summary: ClassVar[str] = "2-d convolution over (N, C, H, W)"
+    ndim: ClassVar[int | None] = 2
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class Conv3d(_ConvNd):
+    type_name: ClassVar[str] = "conv3d"
+    torch_name: ClassVar[str] = "Conv3d"
+    summary: ClassVar[str] = "3-d convolution over (N, C, D, H, W)"
+    ndim: ClassVar[int | None] = 3
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class ConvTranspose1d(_ConvTransposeNd):
+    type_name: ClassVar[str] = "convtranspose1d"
+    torch_name: ClassVar[str] = "ConvTranspose1d"
+    summary: ClassVar[str] = "1-d transposed convolution (learned upsampling)"
+    ndim: ClassVar[int | None] = 1
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class ConvTranspose2d(_ConvTransposeNd):
+    type_name: ClassVar[str] = "convtranspose2d"
+    torch_name: ClassVar[str] = "ConvTranspose2d"
+    summary: ClassVar[str] = "2-d transposed convolution (learned upsampling)"
+    ndim: ClassVar[int | None] = 2
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class ConvTranspose3d(_ConvTransposeNd):
+    type_name: ClassVar[str] = "convtranspose3d"
+    torch_name: ClassVar[str] = "ConvTranspose3d"
+    summary: ClassVar[str] = "3-d transposed convolution (learned upsampling)"
+    ndim: ClassVar[int | None] = 3

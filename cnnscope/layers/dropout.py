@@ -1,0 +1,52 @@
+"""Dropout, in all its forms: the identity at inference, so shape- and cost-free."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from cnnscope.errors import ShapeError
+from cnnscope.layers.base import Layer, Shape, register
+from cnnscope.layers.fields import Float, fld
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Dropout(Layer):
+    family: ClassVar[str] = "dropout"
+    ranks: ClassVar[tuple[int, ...] | None] = None
+
+    p: float = fld(Float(min=0.0, max=1.0), 0.5, "probability of zeroing an element (training only)")
+
+    def check_inputs(self, ins: Sequence[Shape]) -> None:
+        if self.ranks is not None and len(ins[0]) not in self.ranks:
+            want = " or ".join(f"{r}-d" for r in self.ranks)
+            raise ShapeError("shape-mismatch", f"expects a {want} input, got {len(ins[0])}-d {list(ins[0])}")
+
+
+def _dropout_classes() -> None:
+    for name, torch_name, ranks, summary in [
+        ("dropout", "Dropout", None, "zeroes elements at random while training"),
+        ("dropout1d", "Dropout1d", (3,), "zeroes whole channels of (N, C, L) while training"),
+        ("dropout2d", "Dropout2d", (4,), "zeroes whole channels of (N, C, H, W) while training"),
+        ("dropout3d", "Dropout3d", (5,), "zeroes whole channels of (N, C, D, H, W) while training"),
+        ("alphadropout", "AlphaDropout", None, "dropout that keeps SELU's mean and variance"),
+    ]:
+        cls = dataclass(frozen=True, kw_only=True)(
+            type(
+                torch_name,
+                (_Dropout,),
+                {
+                    "__module__": __name__,
+                    "__annotations__": {},
+                    "type_name": name,
+                    "torch_name": torch_name,
+                    "summary": summary,
+                    "ranks": ranks,
+                },
+            )
+        )
+        globals()[torch_name] = register(cls)
+
+
+_dropout_classes()

@@ -1,0 +1,280 @@
+"""Field kinds: what a layer's YAML field accepts and how it is normalized.
+
+A layer dataclass declares each field with :func:`fld`, naming its kind. The spec loader
+calls :meth:`Kind.coerce` on the raw YAML value; a :class:`FieldError` comes back to the
+loader, which adds the field's location. Per-dim fields (``Ints``, ``Padding``) become
+tuples of one entry per spatial dim, as PyTorch does with ``_pair`` / ``_triple``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+REQUIRED: Any = dataclasses.MISSING
+
+
+class FieldError(ValueError):
+    """A field value is wrong; the message says what was expected and what came.
+
+    ``field`` names the field when the error comes from a check across fields.
+    """
+
+    def __init__(self, message: str, field: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.hint = hint
+
+
+def _typename(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return f"boolean {str(v).lower()}"
+    if isinstance(v, int):
+        return f"integer {v}"
+    if isinstance(v, float):
+        return f"number {v}"
+    if isinstance(v, str):
+        return f"string {v!r}"
+    if isinstance(v, list):
+        return f"a list of {len(v)}"
+    if isinstance(v, dict):
+        return "a mapping"
+    return type(v).__name__
+
+
+def _int(v: Any, what: str, lo: int | None = None, hi: int | None = None) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        else:
+            raise FieldError(f"expected {what}, got {_typename(v)}")
+    if lo is not None and v < lo:
+        raise FieldError(f"expected {what}, got {v}")
+    if hi is not None and v > hi:
+        raise FieldError(f"expected {what}, got {v}")
+    return v
+
+
+@dataclass(frozen=True)
+class Kind:
+    """Base: accepts anything (subclasses narrow it)."""
+
+    def coerce(self, value: Any, ndim: int | None) -> Any:
+        return value
+
+    def describe(self, ndim: int | None) -> str:
+        return "any"
+
+
+@dataclass(frozen=True)
+class Int(Kind):
+    min: int | None = None
+    max: int | None = None
+
+    def coerce(self, value: Any, ndim: int | None) -> int:
+        return _int(value, self.describe(ndim), self.min, self.max)
+
+    def describe(self, ndim: int | None) -> str:
+        if self.min == 1 and self.max is None:
+            return "a positive integer"
+        if self.min == 0 and self.max is None:
+            return "a non-negative integer"
+        if self.min is not None and self.max is not None:
+            return f"an integer from {self.min} to {self.max}"
+        return "an integer"
+
+
+@dataclass(frozen=True)
+class Float(Kind):
+    min: float | None = None
+    max: float | None = None
+    min_open: bool = False
+
+    def coerce(self, value: Any, ndim: int | None) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise FieldError(f"expected {self.describe(ndim)}, got {_typename(value)}")
+        v = float(value)
+        if v != v or v in (float("inf"), float("-inf")):
+            raise FieldError(f"expected {self.describe(ndim)}, got {value}")
+        if self.min is not None and (v < self.min or (self.min_open and v == self.min)):
+            raise FieldError(f"expected {self.describe(ndim)}, got {value}")
+        if self.max is not None and v > self.max:
+            raise FieldError(f"expected {self.describe(ndim)}, got {value}")
+        return v
+
+    def describe(self, ndim: int | None) -> str:
+        if self.min is not None and self.max is not None:
+            return f"a number from {self.min:g} to {self.max:g}"
+        if self.min is not None:
+            return f"a number {'>' if self.min_open else '>='} {self.min:g}"
+        return "a number"
+
+
+@dataclass(frozen=True)
+class Bool(Kind):
+    def coerce(self, value: Any, ndim: int | None) -> bool:
+        if not isinstance(value, bool):
+            raise FieldError(f"expected true or false, got {_typename(value)}")
+        return value
+
+    def describe(self, ndim: int | None) -> str:
+        return "true or false"
+
+
+@dataclass(frozen=True)
+class Choice(Kind):
+    values: tuple[str, ...] = ()
+
+    def coerce(self, value: Any, ndim: int | None) -> str:
+        if value not in self.values:
+            from cnnscope.errors import did_you_mean
+
+            hint = did_you_mean(value, self.values) if isinstance(value, str) else ""
+            raise FieldError(f"expected one of {', '.join(self.values)}, got {_typename(value)}{hint}")
+        return str(value)
+
+    def describe(self, ndim: int | None) -> str:
+        return " | ".join(self.values)
+
+
+@dataclass(frozen=True)
+class Ints(Kind):
+    """An int, or a list of one int per spatial dim; normalized to a tuple of ``ndim``."""
+
+    min: int = 1
+    allow_none: bool = False  # adaptive pools: ``None`` keeps that dim's input size
+
+    def coerce(self, value: Any, ndim: int | None) -> tuple[Any, ...]:
+        what = self._what()
+        if isinstance(value, list):
+            if ndim is not None and len(value) != ndim:
+                raise FieldError(
+                    f"expected {self.describe(ndim)}, got a list of {len(value)}"
+                )
+            return tuple(
+                None if (v is None and self.allow_none) else _int(v, what, self.min) for v in value
+            )
+        if value is None and self.allow_none and ndim is not None:
+            return (None,) * ndim
+        v = _int(value, f"{what} or a list of {ndim}", self.min)
+        return (v,) * (ndim or 1)
+
+    def _what(self) -> str:
+        return "a positive integer" if self.min == 1 else f"an integer >= {self.min}"
+
+    def describe(self, ndim: int | None) -> str:
+        return f"{self._what()} or a list of {ndim}"
+
+
+@dataclass(frozen=True)
+class Padding(Ints):
+    """Like ``Ints`` (min 0) but also ``same`` / ``valid`` when ``strings`` is set."""
+
+    min: int = 0
+    strings: bool = True
+
+    def coerce(self, value: Any, ndim: int | None) -> Any:
+        if isinstance(value, str) and self.strings:
+            if value in ("same", "valid"):
+                return value
+            raise FieldError(f"expected {self.describe(ndim)}, got string {value!r}")
+        return super().coerce(value, ndim)
+
+    def describe(self, ndim: int | None) -> str:
+        base = f"a non-negative integer or a list of {ndim}"
+        return base + (", `same` or `valid`" if self.strings else "")
+
+
+@dataclass(frozen=True)
+class IntList(Kind):
+    """A list of integers of free length (or one integer), e.g. LayerNorm's shape."""
+
+    min: int = 1
+    length: int | None = None
+
+    def coerce(self, value: Any, ndim: int | None) -> tuple[int, ...]:
+        if isinstance(value, list):
+            if self.length is not None and len(value) != self.length:
+                raise FieldError(f"expected a list of {self.length} integers, got a list of {len(value)}")
+            if not value:
+                raise FieldError("expected a non-empty list of integers, got an empty list")
+            return tuple(_int(v, f"integers >= {self.min}", self.min) for v in value)
+        if self.length not in (None, 1):
+            if isinstance(value, int) and not isinstance(value, bool):
+                return (_int(value, f"an integer >= {self.min}", self.min),) * self.length
+        return (_int(value, f"an integer >= {self.min} or a list", self.min),)
+
+    def describe(self, ndim: int | None) -> str:
+        if self.length:
+            return f"an integer or a list of {self.length} integers"
+        return "an integer or a list of integers"
+
+
+@dataclass(frozen=True)
+class Pads(Kind):
+    """Padding layers' amounts: one int for all sides or ``2·ndim`` ints, last dim first."""
+
+    def coerce(self, value: Any, ndim: int | None) -> tuple[int, ...]:
+        n = 2 * (ndim or 1)
+        if isinstance(value, list):
+            if len(value) != n:
+                raise FieldError(f"expected one integer or a list of {n}, got a list of {len(value)}")
+            return tuple(_int(v, "integers") for v in value)
+        return (_int(value, f"an integer or a list of {n}"),) * n
+
+    def describe(self, ndim: int | None) -> str:
+        return f"an integer or a list of {2 * (ndim or 1)} (left, right, top, bottom, ...)"
+
+
+@dataclass(frozen=True)
+class FloatOrFloats(Kind):
+    """A positive number or one per spatial dim (Upsample's ``scale_factor``)."""
+
+    def coerce(self, value: Any, ndim: int | None) -> tuple[float, ...] | None:
+        if value is None:
+            return None
+        f = Float(min=0.0, min_open=True)
+        if isinstance(value, list):
+            if not value:
+                raise FieldError("expected a positive number or a list of them, got an empty list")
+            return tuple(f.coerce(v, ndim) for v in value)
+        return (f.coerce(value, ndim),)
+
+    def describe(self, ndim: int | None) -> str:
+        return "a positive number or a list of one per spatial dim"
+
+
+@dataclass(frozen=True)
+class OptInt(Kind):
+    """An integer or null."""
+
+    min: int | None = None
+
+    def coerce(self, value: Any, ndim: int | None) -> int | None:
+        if value is None:
+            return None
+        return _int(value, "an integer or null", self.min)
+
+    def describe(self, ndim: int | None) -> str:
+        return "an integer or null"
+
+
+def fld(kind: Kind, default: Any = REQUIRED, doc: str = "") -> Any:
+    """Declare a layer field: its kind, default (omit for required) and a one-line doc."""
+    meta = {"kind": kind, "doc": doc}
+    if default is REQUIRED:
+        return dataclasses.field(metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def per_dim(value: Any, ndim: int) -> tuple[Any, ...]:
+    """Normalize a default given as a scalar to one entry per dim."""
+    if isinstance(value, tuple):
+        return value
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return tuple(value)
+    return (value,) * ndim

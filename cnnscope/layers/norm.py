@@ -1,0 +1,205 @@
+"""Normalization: batchnorm1d/2d/3d, instancenorm1d/2d/3d, groupnorm, layernorm, localresponsenorm.
+
+Receptive-field convention: normalization counts as pointwise. Batch norm in eval mode is
+(it uses stored statistics); layer, group and instance norm compute statistics over space,
+which in principle lets every input pixel touch every output, as the Distill article and
+google-research's library also ignore.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from math import prod
+from typing import Any, ClassVar
+
+from cnnscope.errors import ShapeError
+from cnnscope.layers.base import Layer, ParamCount, Shape, Step, _fmt, register
+from cnnscope.layers.fields import Bool, Float, Int, IntList, fld
+
+# per-element op rules, documented in docs/conventions.md
+BN_OPS_PER_ELEMENT = 2  # eval mode: statistics and affine folded into one scale and shift
+STATS_OPS_PER_ELEMENT = 5  # mean (1) + variance (2) + normalize (2), statistics on the fly
+AFFINE_OPS_PER_ELEMENT = 2  # scale and shift
+
+
+@dataclass(frozen=True, kw_only=True)
+class _BatchNormNd(Layer):
+    family: ClassVar[str] = "norm"
+    ranks: ClassVar[tuple[int, ...]] = (4,)
+
+    eps: float = fld(Float(min=0.0, min_open=True), 1e-5, "added to the variance")
+    momentum: Any = fld(Float(min=0.0, max=1.0), 0.1, "running-statistics update rate")
+    affine: bool = fld(Bool(), True, "learn a scale and shift per channel")
+    track_running_stats: bool = fld(Bool(), True, "keep running mean / variance buffers")
+
+    def check_inputs(self, ins: Sequence[Shape]) -> None:
+        if len(ins[0]) not in self.ranks:
+            want = " or ".join(f"{r}-d" for r in self.ranks)
+            raise ShapeError(
+                "shape-mismatch", f"expects a {want} input, got {len(ins[0])}-d {list(ins[0])}"
+            )
+
+    def params(self, ins: Sequence[Shape]) -> ParamCount:
+        c = ins[0][1]
+        p = self._params(2 * c if self.affine else 0)
+        buffers = 2 * c + 1 if self.track_running_stats else 0  # mean, var, num_batches_tracked
+        return ParamCount(p.trainable, p.non_trainable, buffers)
+
+    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
+        return {"norm": prod(out) * BN_OPS_PER_ELEMENT}
+
+    def torch_kwargs(self, ins: Sequence[Shape]) -> dict[str, Any]:
+        kw = super().torch_kwargs(ins)
+        kw["num_features"] = ins[0][1]
+        return kw
+
+    def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
+        c = ins[0][1]
+        return [
+            Step("output shape", "unchanged", _fmt(out)),
+            Step("parameters", f"γ and β per channel: 2·{c}" if self.affine else "no affine", f"{2 * c if self.affine else 0}"),
+            Step("buffers", f"running mean and variance 2·{c}, plus a step counter", f"{2 * c + 1 if self.track_running_stats else 0}"),
+        ]
+
+
+@dataclass(frozen=True, kw_only=True)
+class _InstanceNormNd(_BatchNormNd):
+    affine: bool = fld(Bool(), False, "learn a scale and shift per channel")
+    track_running_stats: bool = fld(Bool(), False, "keep running mean / variance buffers")
+
+    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
+        per = STATS_OPS_PER_ELEMENT + (AFFINE_OPS_PER_ELEMENT if self.affine else 0)
+        return {"norm": prod(out) * per}
+
+
+def _norm_classes() -> None:
+    specs = [
+        ("batchnorm1d", "BatchNorm1d", _BatchNormNd, (2, 3), "batch norm over (N, C) or (N, C, L)"),
+        ("batchnorm2d", "BatchNorm2d", _BatchNormNd, (4,), "batch norm over (N, C, H, W)"),
+        ("batchnorm3d", "BatchNorm3d", _BatchNormNd, (5,), "batch norm over (N, C, D, H, W)"),
+        ("instancenorm1d", "InstanceNorm1d", _InstanceNormNd, (3,), "instance norm over (N, C, L)"),
+        ("instancenorm2d", "InstanceNorm2d", _InstanceNormNd, (4,), "instance norm over (N, C, H, W)"),
+        ("instancenorm3d", "InstanceNorm3d", _InstanceNormNd, (5,), "instance norm over (N, C, D, H, W)"),
+    ]
+    for name, torch_name, base, ranks, summary in specs:
+        cls = dataclass(frozen=True, kw_only=True)(
+            type(
+                torch_name,
+                (base,),
+                {
+                    "__module__": __name__,
+                    "__annotations__": {},
+                    "type_name": name,
+                    "torch_name": torch_name,
+                    "summary": summary,
+                    "ranks": ranks,
+                },
+            )
+        )
+        globals()[torch_name] = register(cls)
+
+
+_norm_classes()
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class GroupNorm(Layer):
+    type_name: ClassVar[str] = "groupnorm"
+    torch_name: ClassVar[str] = "GroupNorm"
+    family: ClassVar[str] = "norm"
+    summary: ClassVar[str] = "group norm: statistics over channel groups and space"
+
+    num_groups: int = fld(Int(min=1), doc="channel groups; must divide the channels")
+    eps: float = fld(Float(min=0.0, min_open=True), 1e-5, "added to the variance")
+    affine: bool = fld(Bool(), True, "learn a scale and shift per channel")
+
+    def check_inputs(self, ins: Sequence[Shape]) -> None:
+        if len(ins[0]) < 2:
+            raise ShapeError("shape-mismatch", f"expects (N, C, ...), got {list(ins[0])}")
+        c = ins[0][1]
+        if c % self.num_groups:
+            raise ShapeError(
+                "bad-groups", f"has num_groups={self.num_groups}, which does not divide its {c} channels"
+            )
+
+    def params(self, ins: Sequence[Shape]) -> ParamCount:
+        return self._params(2 * ins[0][1] if self.affine else 0)
+
+    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
+        per = STATS_OPS_PER_ELEMENT + (AFFINE_OPS_PER_ELEMENT if self.affine else 0)
+        return {"norm": prod(out) * per}
+
+    def torch_kwargs(self, ins: Sequence[Shape]) -> dict[str, Any]:
+        kw = super().torch_kwargs(ins)
+        kw["num_channels"] = ins[0][1]
+        return kw
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class LayerNorm(Layer):
+    type_name: ClassVar[str] = "layernorm"
+    torch_name: ClassVar[str] = "LayerNorm"
+    family: ClassVar[str] = "norm"
+    summary: ClassVar[str] = "layer norm over the trailing dims (default: all but the batch)"
+
+    normalized_shape: Any = fld(
+        IntList(), None, "trailing dims to normalize over (default: every dim but the batch)"
+    )
+    eps: float = fld(Float(min=0.0, min_open=True), 1e-5, "added to the variance")
+    elementwise_affine: bool = fld(Bool(), True, "learn a scale (and shift) per element")
+    bias: bool = fld(Bool(), True, "learn the shift too (with elementwise_affine)")
+
+    def _shape(self, ins: Sequence[Shape]) -> tuple[int, ...]:
+        if self.normalized_shape is None:
+            return tuple(ins[0][1:])
+        return tuple(self.normalized_shape)
+
+    def check_inputs(self, ins: Sequence[Shape]) -> None:
+        shape = self._shape(ins)
+        if len(shape) >= len(ins[0]) + (1 if self.normalized_shape is None else 0) or tuple(
+            ins[0][len(ins[0]) - len(shape):]
+        ) != shape:
+            raise ShapeError(
+                "shape-mismatch",
+                f"normalizes over {list(shape)}, but its input {list(ins[0])} does not end with it",
+                hint="normalized_shape must equal the input's trailing dims",
+            )
+
+    def params(self, ins: Sequence[Shape]) -> ParamCount:
+        if not self.elementwise_affine:
+            return ParamCount()
+        return self._params(prod(self._shape(ins)) * (2 if self.bias else 1))
+
+    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
+        per = STATS_OPS_PER_ELEMENT + (AFFINE_OPS_PER_ELEMENT if self.elementwise_affine else 0)
+        return {"norm": prod(out) * per}
+
+    def torch_kwargs(self, ins: Sequence[Shape]) -> dict[str, Any]:
+        kw = super().torch_kwargs(ins)
+        kw["normalized_shape"] = self._shape(ins)
+        return kw
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class LocalResponseNorm(Layer):
+    type_name: ClassVar[str] = "localresponsenorm"
+    torch_name: ClassVar[str] = "LocalResponseNorm"
+    family: ClassVar[str] = "norm"
+    summary: ClassVar[str] = "AlexNet's local response normalization across channels"
+
+    size: int = fld(Int(min=1), doc="neighbouring channels to normalize over")
+    alpha: float = fld(Float(), 1e-4, "scale")
+    beta: float = fld(Float(), 0.75, "exponent")
+    k: float = fld(Float(), 1.0, "additive constant")
+
+    def check_inputs(self, ins: Sequence[Shape]) -> None:
+        if len(ins[0]) < 3:
+            raise ShapeError("shape-mismatch", f"expects (N, C, *spatial), got {list(ins[0])}")
+
+    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
+        # a window sum of squares (size mults + size-1 adds) then scale, add, power, divide
+        return {"norm": prod(out) * (2 * self.size - 1 + 4)}

@@ -1,0 +1,239 @@
+"""Pooling: max / avg (1-d, 2-d, 3-d) from one windowed base; adaptive max / avg."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from math import ceil, floor, prod
+from typing import Any, ClassVar
+
+from cnnscope.errors import ShapeError
+from cnnscope.layers.base import Layer, RFKind, RFStep, Shape, Step, register
+from cnnscope.layers.conv import dim_name, fit_warnings
+from cnnscope.layers.fields import Bool, FieldError, Int, Ints, OptInt, fld
+
+
+def pool_out(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """PyTorch's ``pooling_output_shape``, ceil_mode's last-window rule included."""
+    num = size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)
+    out = num // s + 1
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1
+    return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class _PoolNd(Layer):
+    family: ClassVar[str] = "pool"
+    op: ClassVar[str] = "max"
+
+    kernel_size: tuple[int, ...] = fld(Ints(), doc="window size")
+    stride: Any = fld(Ints(allow_none=True), None, "step between windows (default: kernel_size)")
+    padding: tuple[int, ...] = fld(Ints(min=0), 0, "implicit padding, at most half the kernel")
+    ceil_mode: bool = fld(Bool(), False, "round the output size up: a last, partial window")
+
+    def validate(self) -> None:
+        for k, p in zip(self.kernel_size, self.padding):
+            if p > k // 2:
+                raise FieldError(
+                    f"padding {p} is more than half the kernel size {k} (PyTorch refuses it)",
+                    field="padding",
+                )
+
+    @property
+    def _stride(self) -> tuple[int, ...]:
+        if self.stride is None or all(s is None for s in self.stride):
+            return tuple(self.kernel_size)
+        return tuple(s if s is not None else k for s, k in zip(self.stride, self.kernel_size))
+
+    @property
+    def _dilation(self) -> tuple[int, ...]:
+        return (1,) * len(self.kernel_size)
+
+    def keff(self) -> tuple[int, ...]:
+        return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel_size, self._dilation))
+
+    def out_shape(self, ins: Sequence[Shape]) -> Shape:
+        n, c, *spatial = ins[0]
+        out = []
+        for i, size in enumerate(spatial):
+            o = pool_out(
+                size, self.kernel_size[i], self._stride[i], self.padding[i], self._dilation[i], self.ceil_mode
+            )
+            if o < 1:
+                raise ShapeError(
+                    "shape-too-small",
+                    f"output size along {dim_name(len(spatial), i)} would be {o}: input {size} + "
+                    f"padding {2 * self.padding[i]} is smaller than the window {self.keff()[i]}",
+                    hint="use a smaller window or a larger input",
+                )
+            out.append(o)
+        return (n, c, *out)
+
+    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
+        window = prod(self.kernel_size)
+        if self.op == "max":
+            return {"pool": prod(out) * (window - 1)}  # comparisons
+        return {"pool": prod(out) * window}  # window - 1 adds and one divide
+
+    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
+        return RFStep(self.keff(), self._stride, tuple(self.padding))
+
+    def warnings(self, ins: Sequence[Shape], out: Shape) -> list[str]:
+        if self.ceil_mode:
+            return []
+        pads = [(p, p) for p in self.padding]
+        return fit_warnings(self.type_name, ins[0][2:], self.keff(), self._stride, pads)
+
+    def torch_kwargs(self, ins: Sequence[Shape]) -> dict[str, Any]:
+        kw = super().torch_kwargs(ins)
+        kw["stride"] = self._stride
+        return kw
+
+    def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
+        steps = []
+        nd = len(self.kernel_size)
+        for i, size in enumerate(ins[0][2:]):
+            k, s, p, d = self.kernel_size[i], self._stride[i], self.padding[i], self._dilation[i]
+            keff = f"{d}·({k} − 1) + 1" if d != 1 else f"{k}"
+            pad = f" + 2·{p}" if p else ""
+            rnd = "ceil" if self.ceil_mode else "floor"
+            exact = (size + 2 * p - (d * (k - 1) + 1)) % s == 0
+            formula = f"({size} − {keff}{pad})/{s} + 1"
+            steps.append(
+                Step(f"output {dim_name(nd, i)}", formula if exact else rnd + formula, str(out[2 + i]))
+            )
+        steps.append(Step("parameters", f"{self.op} pooling has no weights", "0"))
+        return steps
+
+
+@dataclass(frozen=True, kw_only=True)
+class _MaxPoolNd(_PoolNd):
+    op: ClassVar[str] = "max"
+    dilation: tuple[int, ...] = fld(Ints(), 1, "spacing between window taps")
+
+    @property
+    def _dilation(self) -> tuple[int, ...]:
+        return tuple(self.dilation)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _AvgPoolNd(_PoolNd):
+    op: ClassVar[str] = "avg"
+    count_include_pad: bool = fld(Bool(), True, "count padded zeros in the average")
+
+
+@dataclass(frozen=True, kw_only=True)
+class _AvgPoolDiv(_AvgPoolNd):
+    divisor_override: Any = fld(OptInt(min=1), None, "divide by this instead of the window size")
+
+
+def _pool_classes() -> None:
+    for nd in (1, 2, 3):
+        spatial = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}[nd]
+        for base, op in ((_MaxPoolNd, "max"), (_AvgPoolNd if nd == 1 else _AvgPoolDiv, "avg")):
+            name = f"{op}pool{nd}d"
+            cls = dataclass(frozen=True, kw_only=True)(
+                type(
+                    f"{op.capitalize()}Pool{nd}d",
+                    (base,),
+                    {
+                        "__module__": __name__,
+                        "__annotations__": {},
+                        "type_name": name,
+                        "torch_name": f"{op.capitalize()}Pool{nd}d",
+                        "summary": f"{op} pooling over {spatial}",
+                        "ndim": nd,
+                    },
+                )
+            )
+            globals()[cls.__name__] = register(cls)
+
+
+_pool_classes()
+
+
+# -- adaptive pooling -----------------------------------------------------------------
+
+
+def adaptive_windows(size: int, out: int) -> list[tuple[int, int]]:
+    """PyTorch's adaptive windows: [floor(i·I/O), ceil((i+1)·I/O)) for each output i."""
+    return [(floor(i * size / out), ceil((i + 1) * size / out)) for i in range(out)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class _AdaptivePoolNd(Layer):
+    family: ClassVar[str] = "pool"
+    op: ClassVar[str] = "avg"
+
+    output_size: tuple[Any, ...] = fld(
+        Ints(allow_none=True), doc="output size per spatial dim; null keeps the input size"
+    )
+
+    def _out(self, spatial: Sequence[int]) -> tuple[int, ...]:
+        return tuple(s if o is None else o for o, s in zip(self.output_size, spatial))
+
+    def out_shape(self, ins: Sequence[Shape]) -> Shape:
+        n, c, *spatial = ins[0]
+        return (n, c, *self._out(spatial))
+
+    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
+        n, c, *spatial = ins[0]
+        read = 1
+        for size, o in zip(spatial, self._out(spatial)):
+            read *= sum(e - s for s, e in adaptive_windows(size, o))
+        positions = prod(self._out(spatial))
+        per_channel = read - positions if self.op == "max" else read
+        return {"pool": n * c * per_channel}
+
+    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
+        spatial = ins[0][2:]
+        outs = self._out(spatial)
+        if all(o == 1 for o in outs):
+            return RFKind.GLOBAL
+        ks, ss = [], []
+        for size, o in zip(spatial, outs):
+            if size % o:
+                return RFKind.GLOBAL if o == 1 else RFKind.UNSUPPORTED
+            ks.append(size // o)
+            ss.append(size // o)
+        return RFStep(tuple(ks), tuple(ss), (0,) * len(spatial))
+
+    def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
+        spatial = ins[0][2:]
+        outs = self._out(spatial)
+        steps = [
+            Step(
+                f"output {dim_name(len(spatial), i)}",
+                f"fixed by output_size; windows [floor(i·{size}/{o}), ceil((i+1)·{size}/{o}))",
+                str(o),
+            )
+            for i, (size, o) in enumerate(zip(spatial, outs))
+        ]
+        steps.append(Step("parameters", f"adaptive {self.op} pooling has no weights", "0"))
+        return steps
+
+
+def _adaptive_classes() -> None:
+    for nd in (1, 2, 3):
+        for op in ("avg", "max"):
+            name = f"adaptive{op}pool{nd}d"
+            cls = dataclass(frozen=True, kw_only=True)(
+                type(
+                    f"Adaptive{op.capitalize()}Pool{nd}d",
+                    (_AdaptivePoolNd,),
+                    {
+                        "__module__": __name__,
+                        "__annotations__": {},
+                        "type_name": name,
+                        "torch_name": f"Adaptive{op.capitalize()}Pool{nd}d",
+                        "summary": f"adaptive {op} pooling to a fixed {nd}-d output size",
+                        "ndim": nd,
+                        "op": op,
+                    },
+                )
+            )
+            globals()[cls.__name__] = register(cls)
+
+
+_adaptive_classes()

@@ -1,0 +1,79 @@
+"""Report -> text: a rich table, JSON, CSV or Markdown. Units are formatted here only."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from typing import Any, TextIO
+
+from cnnscope.analyze.base import Report
+from cnnscope.render.units import fmt, get_path
+
+FORMATS = ("table", "json", "csv", "markdown")
+
+
+def render(report: Report, fmt_name: str, out: TextIO | None = None, err: TextIO | None = None,
+           title: str | None = None) -> None:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    if fmt_name == "json":
+        out.write(json.dumps(report.to_json(), indent=2) + "\n")
+    elif fmt_name == "csv":
+        out.write(to_csv(report))
+    elif fmt_name == "markdown":
+        out.write(to_markdown(report, title))
+    else:
+        from cnnscope.render.table import print_table
+
+        print_table(report, out, err, title)
+
+
+def _cells(report: Report, row: dict[str, Any]) -> list[str]:
+    return [fmt(get_path(row, c.key), c.unit) for c in report.columns]
+
+
+def _total_cells(report: Report) -> list[str]:
+    cells = []
+    for i, c in enumerate(report.columns):
+        if i == 0:
+            cells.append("total")
+        elif c.total and get_path(report.totals, c.key) is not None:
+            cells.append(fmt(get_path(report.totals, c.key), c.unit))
+        else:
+            cells.append("")
+    return cells
+
+
+def to_csv(report: Report) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([c.key for c in report.columns])
+    for row in report.rows:
+        vals = []
+        for c in report.columns:
+            v = get_path(row, c.key)
+            if isinstance(v, (list, tuple)):
+                v = "x".join(str(x) for x in v)
+            vals.append("" if v is None else v)
+        w.writerow(vals)
+    return buf.getvalue()
+
+
+def to_markdown(report: Report, title: str | None = None) -> str:
+    lines = [f"### {title or report.model}", "", f"Input {fmt(list(report.input_shape), 'shape')} (batch included).", ""]
+    lines.append("| " + " | ".join(c.title for c in report.columns) + " |")
+    lines.append("|" + "|".join("---:" if c.unit not in ("text",) else "---" for c in report.columns) + "|")
+    for row in report.rows:
+        lines.append("| " + " | ".join(x.replace("|", "\\|") for x in _cells(report, row)) + " |")
+    lines.append("| " + " | ".join(f"**{x}**" if x else "" for x in _total_cells(report)) + " |")
+    if report.warnings:
+        lines.append("")
+        for w in report.warnings:
+            where = f" (`{w.layer}`)" if w.layer else ""
+            lines.append(f"- ⚠️ {w.message}{where}")
+    if report.notes:
+        lines.append("")
+        lines.extend(f"> {n}" for n in report.notes)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,113 @@
+"""Number formatting: the only place where units are written out (1.82 GMAC, 3.1 MiB)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+_SI = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
+_BIN = ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"))
+
+
+def count(n: Any) -> str:
+    """Exact integer with thousands separators: 11,689,512."""
+    if n is None:
+        return "–"
+    if isinstance(n, float):
+        return f"{n:,.2f}"
+    return f"{n:,}"
+
+
+def si(n: Any, unit: str = "", digits: int = 2) -> str:
+    """1823525888 -> '1.82 G' + unit."""
+    if n is None:
+        return "–"
+    for scale, prefix in _SI:
+        if abs(n) >= scale:
+            return f"{n / scale:.{digits}f} {prefix}{unit}".rstrip()
+    return f"{n:,} {unit}".rstrip() if isinstance(n, int) else f"{n:.{digits}f} {unit}".rstrip()
+
+
+def nbytes(n: Any) -> str:
+    """Binary units: 3211264 -> '3.06 MiB'."""
+    if n is None:
+        return "–"
+    for scale, name in _BIN:
+        if abs(n) >= scale:
+            return f"{n / scale:.2f} {name}"
+    return f"{n:,} B"
+
+
+def shape(s: Any) -> str:
+    if s is None:
+        return "–"
+    return "×".join(str(d) for d in s)
+
+
+def dims(s: Any) -> str:
+    if s is None:
+        return "–"
+    if isinstance(s, str):
+        return s
+    if isinstance(s, (list, tuple)):
+        return "×".join(_num(d) for d in s)
+    return _num(s)
+
+
+def _num(d: Any) -> str:
+    if isinstance(d, float) and not d.is_integer():
+        return f"{d:.3g}"
+    return str(int(d)) if isinstance(d, float) else str(d)
+
+
+def percent(x: Any) -> str:
+    if x is None:
+        return "–"
+    return f"{100 * x:.1f}%"
+
+
+def ms(x: Any) -> str:
+    if x is None:
+        return "–"
+    if x < 1:
+        return f"{x * 1000:.1f} µs"
+    return f"{x:.3f} ms"
+
+
+def rate(x: Any, unit: str) -> str:
+    return si(x, unit + "/s")
+
+
+FORMATTERS = {
+    "count": count,
+    "macs": lambda n: si(n, "MAC"),
+    "flops": lambda n: si(n, "FLOP"),
+    "ops": lambda n: si(n, "op"),
+    "bytes": nbytes,
+    "shape": shape,
+    "dims": dims,
+    "percent": percent,
+    "ms": ms,
+    "flops_rate": lambda x: si(x, "FLOP/s"),
+    "bytes_rate": lambda x: si(x, "B/s"),
+    "per_s": lambda x: "–" if x is None else f"{x:,.1f}/s",
+    "float": lambda x: "–" if x is None else f"{x:.3g}",
+    "text": lambda x: "" if x is None else (", ".join(map(str, x)) if isinstance(x, (list, tuple)) else str(x)),
+}
+
+
+def fmt(value: Any, unit: str) -> str:
+    return FORMATTERS.get(unit, FORMATTERS["text"])(value)
+
+
+def get_path(row: dict[str, Any], key: str) -> Any:
+    cur: Any = row
+    for part in key.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return None
+        cur = cur[part]
+    return cur
+
+
+def join(parts: Sequence[str]) -> str:
+    return ", ".join(p for p in parts if p)

@@ -1,0 +1,518 @@
+"""A located YAML document -> a validated :class:`~cnnscope.graph.Graph`.
+
+The spec language (docs/spec.md has the full reference)::
+
+    name: cs231n-conv
+    input: [3, 32, 32]              # channels first, no batch
+    blocks:                         # optional: named, parameterized sub-graphs
+      basic:
+        args: [channels, {stride: 1}]
+        layers:
+          - {type: conv2d, out_channels: "${channels}", kernel_size: 3, stride: "${stride}"}
+    layers:
+      - {type: conv2d, out_channels: 10, kernel_size: 5, padding: 2}
+      - relu
+      - {block: basic, name: stage1, channels: 64, repeat: 2}
+
+Every entry may have ``name``, ``from`` (one name or a list; default: the previous entry),
+``repeat`` and ``when``. Errors carry the location of the value that caused them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cnnscope.errors import CnnscopeError, Location, SpecError, did_you_mean
+from cnnscope.graph import INPUT, Graph, Node
+from cnnscope.layers.base import Layer, lookup, registry
+from cnnscope.layers.fields import FieldError
+from cnnscope.spec.expr import substitute
+from cnnscope.spec.yamlio import LList, LMap, load_yaml
+
+TOP_KEYS = ("name", "input", "layers", "blocks", "output", "description", "lint", "budget", "meta")
+ENTRY_KEYS = ("name", "from", "repeat", "when")
+BLOCK_KEYS = ("args", "layers", "output", "inputs", "description")
+MAX_NODES = 2_000_000
+MAX_BLOCK_DEPTH = 32
+
+
+def load_spec(text: str | bytes, file: str = "<input>", source: str | None = None,
+              input_shape: tuple[int, ...] | None = None) -> Graph:
+    """Parse and validate a YAML spec; ``input_shape`` overrides the spec's ``input``."""
+    doc = load_yaml(text, file)
+    return spec_to_graph(doc, file=file, source=source or file, input_shape=input_shape)
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+
+def _loc_of(m: Any, key: Any = None) -> Location | None:
+    if isinstance(m, LMap):
+        return m.val_loc(key) if key is not None else m.loc
+    if isinstance(m, LList):
+        return m.item_loc(key) if isinstance(key, int) else m.loc
+    return None
+
+
+def _expect_map(v: Any, what: str, loc: Location | None) -> LMap:
+    if not isinstance(v, dict):
+        raise SpecError("wrong-type", f"{what} must be a mapping, got {_describe(v)}", loc)
+    if not isinstance(v, LMap):  # data built in Python, not parsed
+        m = LMap(loc)
+        m.update(v)
+        return m
+    return v
+
+
+def _expect_list(v: Any, what: str, loc: Location | None) -> LList:
+    if not isinstance(v, list):
+        raise SpecError("wrong-type", f"{what} must be a list, got {_describe(v)}", loc)
+    if not isinstance(v, LList):
+        lst = LList(loc)
+        lst.extend(v)
+        return lst
+    return v
+
+
+def _describe(v: Any) -> str:
+    from cnnscope.layers.fields import _typename
+
+    return _typename(v)
+
+
+def _check_keys(m: LMap, allowed: tuple[str, ...], what: str, hint: str | None = None) -> None:
+    for k in m:
+        if k not in allowed:
+            raise SpecError(
+                "unknown-field",
+                f"{what} has no key `{k}`{did_you_mean(str(k), allowed)}",
+                m.key_loc(k),
+                hint or "allowed: " + ", ".join(allowed),
+            )
+
+
+def parse_input_shape(v: Any, loc: Location | None) -> tuple[int, ...]:
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = [v]
+    if not isinstance(v, list) or not v:
+        raise SpecError(
+            "wrong-type", f"`input` must be a list like [3, 224, 224] (channels first, no batch), got {_describe(v)}", loc
+        )
+    for i, d in enumerate(v):
+        if isinstance(d, bool) or not isinstance(d, int) or d < 1:
+            raise SpecError(
+                "bad-value", f"`input` sizes must be positive integers, got {_describe(d)}", _loc_of(v, i) or loc
+            )
+    if len(v) > 4:
+        raise SpecError("bad-value", f"`input` has {len(v)} dims; cnnscope takes [C], [C, L], [C, H, W] or [C, D, H, W]", loc)
+    return tuple(v)
+
+
+# -- blocks -----------------------------------------------------------------------------
+
+
+@dataclass
+class BlockDef:
+    name: str
+    required: list[str]
+    defaults: dict[str, Any]
+    layers: LList
+    output: str | None
+    inputs: list[str]
+    loc: Location | None
+    output_loc: Location | None = None
+
+
+def _parse_blocks(raw: Any, loc: Location | None) -> dict[str, BlockDef]:
+    m = _expect_map(raw, "`blocks`", loc)
+    out: dict[str, BlockDef] = {}
+    reg = registry()
+    for bname, body in m.items():
+        bloc = m.key_loc(bname)
+        if not isinstance(bname, str) or not bname.replace("_", "").replace("-", "").isalnum():
+            raise SpecError("bad-name", f"block name `{bname}` must be a plain identifier", bloc)
+        if bname in reg:
+            raise SpecError("duplicate-name", f"block `{bname}` has the name of a layer type", bloc)
+        if isinstance(body, list):  # shorthand: the layers alone
+            lst = body if isinstance(body, LList) else _expect_list(body, "a block", bloc)
+            body = LMap(bloc)
+            body["layers"] = lst
+        b = _expect_map(body, f"block `{bname}`", m.val_loc(bname))
+        _check_keys(b, BLOCK_KEYS, f"block `{bname}`")
+        if "layers" not in b:
+            raise SpecError("missing-field", f"block `{bname}` needs `layers:`", b.loc)
+        required: list[str] = []
+        defaults: dict[str, Any] = {}
+        args = b.get("args", [])
+        if isinstance(args, dict):
+            args_map = _expect_map(args, "`args`", b.val_loc("args"))
+            defaults.update(args_map)
+        else:
+            args_list = _expect_list(args, f"`args` of block `{bname}`", b.val_loc("args"))
+            for i, a in enumerate(args_list):
+                aloc = args_list.item_loc(i)
+                if isinstance(a, str):
+                    required.append(a)
+                elif isinstance(a, dict) and len(a) == 1:
+                    (k, v), = a.items()
+                    defaults[k] = v
+                else:
+                    raise SpecError(
+                        "wrong-type",
+                        f"each arg of block `{bname}` is a name (required) or {{name: default}}, got {_describe(a)}",
+                        aloc,
+                    )
+        for a in [*required, *defaults]:
+            if not isinstance(a, str) or not a.isidentifier() or a in ENTRY_KEYS or a in ("block", "i"):
+                raise SpecError(
+                    "bad-name", f"`{a}` cannot be a block argument name", b.val_loc("args"),
+                    "argument names are identifiers other than name, from, repeat, when, block, i",
+                )
+        inputs = [INPUT]
+        if "inputs" in b:
+            raw_in = b["inputs"]
+            inputs = [raw_in] if isinstance(raw_in, str) else list(_expect_list(raw_in, "`inputs`", b.val_loc("inputs")))
+            if not inputs or not all(isinstance(x, str) for x in inputs):
+                raise SpecError("wrong-type", "`inputs` must name one or more inputs", b.val_loc("inputs"))
+        lst = _expect_list(b["layers"], f"`layers` of block `{bname}`", b.val_loc("layers"))
+        out_name = b.get("output")
+        if out_name is not None and not isinstance(out_name, str):
+            raise SpecError("wrong-type", "`output` must name a layer of the block", b.val_loc("output"))
+        out[bname] = BlockDef(bname, required, defaults, lst, out_name, inputs, b.loc, b.val_loc("output"))
+    return out
+
+
+# -- expansion ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Ref:
+    """A not-yet-resolved name in a scope (forward references are allowed)."""
+
+    scope: _Scope
+    name: str
+    loc: Location | None
+
+
+@dataclass
+class _Scope:
+    prefix: str  # "" at top level, "layer1.0." inside an instance
+    names: dict[str, Any] = field(default_factory=dict)  # local name -> global name or _Ref
+    counters: dict[str, int] = field(default_factory=dict)
+    block: str | None = None
+
+
+@dataclass
+class _Pending:
+    name: str
+    layer: Layer
+    inputs: list[Any]  # global names or _Ref
+    loc: Location | None
+    block: str | None
+
+
+class _Expander:
+    def __init__(self, blocks: dict[str, BlockDef], file: str) -> None:
+        self.blocks = blocks
+        self.file = file
+        self.pending: list[_Pending] = []
+        self.stack: list[str] = []
+
+    def fresh(self, scope: _Scope, base: str) -> str:
+        n = scope.counters.get(base, 0) + 1
+        scope.counters[base] = n
+        name = f"{base}_{n}"
+        while name in scope.names:
+            n += 1
+            scope.counters[base] = n
+            name = f"{base}_{n}"
+        return name
+
+    def expand(self, entries: LList, scope: _Scope, vars: Mapping[str, Any], prev: Any) -> Any:
+        """Expand a list of entries; returns the last output (global name or _Ref)."""
+        for idx, entry in enumerate(entries):
+            prev = self.entry(entry, entries.item_loc(idx), scope, vars, prev)
+        return prev
+
+    def entry(self, entry: Any, loc: Location | None, scope: _Scope, vars: Mapping[str, Any], prev: Any) -> Any:
+        if isinstance(entry, str):
+            m = LMap(loc)
+            if entry in self.blocks:
+                m["block"] = entry
+            else:
+                m["type"] = entry
+            m.key_locs["type"] = m.val_locs["type"] = loc  # type: ignore[index]
+            m.key_locs["block"] = m.val_locs["block"] = loc  # type: ignore[index]
+            entry = m
+        if not isinstance(entry, dict):
+            raise SpecError(
+                "wrong-type",
+                f"a layer entry is a type name or a mapping with `type:` or `block:`, got {_describe(entry)}",
+                loc,
+            )
+        e = _expect_map(entry, "a layer entry", loc)
+        eloc = e.loc or loc
+        if "type" in e and "block" in e:
+            raise SpecError("bad-entry", "an entry has either `type:` or `block:`, not both", e.key_loc("block"))
+        if "type" not in e and "block" not in e:
+            raise SpecError(
+                "missing-field", "a layer entry needs `type:` (a layer type) or `block:` (a block name)", eloc,
+                "`cnnscope layers` lists the types",
+            )
+        if "when" in e:
+            cond = substitute(e["when"], vars, e.val_loc("when"))
+            if not isinstance(cond, bool):
+                raise SpecError("wrong-type", f"`when` must be true or false, got {_describe(cond)}", e.val_loc("when"))
+            if not cond:
+                return prev
+        repeat = 1
+        if "repeat" in e:
+            repeat = substitute(e["repeat"], vars, e.val_loc("repeat"))
+            if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 0:
+                raise SpecError(
+                    "bad-value", f"`repeat` must be a non-negative integer, got {_describe(repeat)}", e.val_loc("repeat")
+                )
+            if repeat > MAX_NODES:
+                raise SpecError("too-large", f"`repeat: {repeat}` is more layers than cnnscope takes", e.val_loc("repeat"))
+        name = e.get("name")
+        if name is not None:
+            if not isinstance(name, str) or not name or any(c in name for c in " \t\n,:"):
+                raise SpecError("bad-name", f"a layer name must be a non-empty word, got {_describe(name)}", e.val_loc("name"))
+            if name == INPUT or name in (scope.block and self.blocks[scope.block].inputs or []):
+                raise SpecError("bad-name", f"`{name}` names the input; choose another name", e.val_loc("name"))
+            if name in scope.names:
+                raise SpecError("duplicate-name", f"layer name `{name}` is used twice", e.val_loc("name"))
+        inputs = self.inputs_of(e, scope, vars, prev)
+        is_block = "block" in e
+        base = name or self.fresh(scope, str(e["block"] if is_block else e["type"]))
+        out: Any = prev
+        for i in range(repeat):
+            local = base if repeat == 1 else f"{base}.{i}"
+            ivars = {**vars, "i": i}
+            src = inputs if i == 0 else [out]
+            if is_block:
+                out = self.instance(e, local, scope, ivars, src)
+            else:
+                out = self.layer(e, local, scope, ivars, src)
+            scope.names[local] = out
+        if repeat > 1 or repeat == 0:
+            scope.names[base] = out
+        return out
+
+    def inputs_of(self, e: LMap, scope: _Scope, vars: Mapping[str, Any], prev: Any) -> list[Any]:
+        if "from" not in e:
+            return [prev]
+        raw = substitute(e["from"], vars, e.val_loc("from"))
+        items = [raw] if isinstance(raw, str) else raw
+        if not isinstance(items, list) or not items or not all(isinstance(x, str) for x in items):
+            raise SpecError(
+                "wrong-type", f"`from` must name one layer or a list of layers, got {_describe(raw)}", e.val_loc("from")
+            )
+        locs = raw.item_locs if isinstance(raw, LList) else [e.val_loc("from")] * len(items)
+        return [_Ref(scope, x, locs[k] or e.val_loc("from")) for k, x in enumerate(items)]
+
+    def layer(self, e: LMap, local: str, scope: _Scope, vars: Mapping[str, Any], inputs: list[Any]) -> str:
+        tname = e["type"]
+        if not isinstance(tname, str):
+            raise SpecError("wrong-type", f"`type` must be a layer type name, got {_describe(tname)}", e.val_loc("type"))
+        try:
+            cls = lookup(tname)
+        except CnnscopeError as exc:
+            raise exc.with_loc(e.val_loc("type")) from None
+        raw = {k: v for k, v in e.items() if k not in ("type", *ENTRY_KEYS)}
+        layer = make_layer(cls, raw, e, vars)
+        n_in = len(inputs)
+        if n_in < cls.min_inputs or (cls.max_inputs is not None and n_in > cls.max_inputs):
+            want = (
+                f"{cls.min_inputs}" if cls.max_inputs == cls.min_inputs
+                else f"at least {cls.min_inputs}" if cls.max_inputs is None
+                else f"{cls.min_inputs} to {cls.max_inputs}"
+            )
+            raise SpecError(
+                "wrong-arity",
+                f"`{tname}` takes {want} input{'s' if want != '1' else ''}, got {n_in}",
+                e.val_loc("from") if "from" in e else e.loc,
+                "list the branches to merge with `from: [a, b]`" if cls.min_inputs > 1 else None,
+            )
+        gname = scope.prefix + local
+        self.pending.append(_Pending(gname, layer, list(inputs), e.loc, scope.block))
+        if len(self.pending) > MAX_NODES:
+            raise SpecError("too-large", f"the spec expands to more than {MAX_NODES:,} layers", e.loc)
+        return gname
+
+    def instance(self, e: LMap, local: str, scope: _Scope, vars: Mapping[str, Any], inputs: list[Any]) -> Any:
+        bname = e["block"]
+        bloc = e.val_loc("block")
+        if not isinstance(bname, str) or bname not in self.blocks:
+            raise SpecError(
+                "unknown-block",
+                f"unknown block `{bname}`{did_you_mean(str(bname), self.blocks)}",
+                bloc,
+                "define it under `blocks:`" if not self.blocks else "known blocks: " + ", ".join(self.blocks),
+            )
+        bd = self.blocks[bname]
+        if bname in self.stack:
+            raise SpecError(
+                "recursive-block",
+                "block `" + "` → `".join([*self.stack[self.stack.index(bname):], bname]) + "` instantiates itself",
+                bloc,
+            )
+        if len(self.stack) >= MAX_BLOCK_DEPTH:
+            raise SpecError("too-deep", f"blocks nest more than {MAX_BLOCK_DEPTH} levels", bloc)
+        args = {k: v for k, v in e.items() if k not in ("block", *ENTRY_KEYS)}
+        bvars: dict[str, Any] = {}
+        for k, v in args.items():
+            if k not in bd.required and k not in bd.defaults:
+                known = [*bd.required, *bd.defaults]
+                raise SpecError(
+                    "unknown-field",
+                    f"block `{bname}` has no argument `{k}`{did_you_mean(str(k), known)}",
+                    e.key_loc(k),
+                    ("its arguments: " + ", ".join(known)) if known else f"block `{bname}` takes no arguments",
+                )
+            bvars[k] = substitute(v, vars, e.val_loc(k))
+        for k in bd.required:
+            if k not in bvars:
+                raise SpecError("missing-field", f"block `{bname}` needs the argument `{k}`", e.loc)
+        for k, v in bd.defaults.items():
+            if k not in bvars:
+                bvars[k] = substitute(v, bvars, bd.loc)
+        if len(inputs) != len(bd.inputs):
+            raise SpecError(
+                "wrong-arity",
+                f"block `{bname}` takes {len(bd.inputs)} input(s) ({', '.join(bd.inputs)}), got {len(inputs)}",
+                e.val_loc("from") if "from" in e else e.loc,
+            )
+        inner = _Scope(prefix=f"{scope.prefix}{local}.", block=bname)
+        for iname, src in zip(bd.inputs, inputs):
+            inner.names[iname] = src
+        self.stack.append(bname)
+        try:
+            last = self.expand(bd.layers, inner, bvars, inputs[0])
+        finally:
+            self.stack.pop()
+        if bd.output is not None:
+            if bd.output not in inner.names:
+                raise SpecError(
+                    "dangling-input",
+                    f"block `{bname}` names `{bd.output}` as its output, but has no such layer"
+                    + did_you_mean(bd.output, inner.names),
+                    bd.output_loc,
+                )
+            return inner.names[bd.output]
+        if any(last is src for src in inputs):
+            raise SpecError("empty-spec", f"block `{bname}` adds no layer here", e.loc)
+        return last
+
+
+def make_layer(cls: type[Layer], raw: Mapping[str, Any], e: LMap | None = None,
+               vars: Mapping[str, Any] | None = None) -> Layer:
+    """Build one layer from raw field values; every problem is a located SpecError."""
+    fields = {f.name: f for f in cls.fields()}
+    kwargs: dict[str, Any] = {}
+    tname = cls.type_name
+    loc_of = (lambda k: e.val_loc(k)) if e is not None else (lambda k: None)  # noqa: E731
+    for k, v in raw.items():
+        if k not in fields:
+            inferred = {"in_channels", "in_features", "num_features", "num_channels"}
+            hint = (
+                f"`{k}` is inferred from the input shape; leave it out"
+                if k in inferred
+                else "fields: " + ", ".join(fields)
+            )
+            raise SpecError(
+                "unknown-field",
+                f"{tname} has no field `{k}`{did_you_mean(str(k), fields)}",
+                e.key_loc(k) if e is not None else None,
+                hint,
+            )
+        if vars is not None:
+            v = substitute(v, vars, loc_of(k))
+        try:
+            kwargs[k] = fields[k].metadata["kind"].coerce(v, cls.ndim)
+        except FieldError as exc:
+            raise SpecError("bad-value", f"{tname} `{k}`: {exc}", loc_of(k), exc.hint) from None
+    for name, f in fields.items():
+        if name in kwargs:
+            continue
+        if f.default is dataclasses.MISSING:
+            raise SpecError(
+                "missing-field",
+                f"{tname} needs `{name}`" + (f" ({f.metadata.get('doc')})" if f.metadata.get("doc") else ""),
+                e.loc if e is not None else None,
+            )
+        if f.default is not None:
+            kwargs[name] = f.metadata["kind"].coerce(f.default, cls.ndim)
+    layer = cls(**kwargs)
+    try:
+        layer.validate()
+    except FieldError as exc:
+        where = loc_of(exc.field) if exc.field in raw else (e.loc if e is not None else None)
+        raise SpecError("bad-value", f"{tname}: {exc}", where, exc.hint) from None
+    return layer
+
+
+def spec_to_graph(doc: Any, file: str = "<input>", source: str | None = None,
+                  input_shape: tuple[int, ...] | None = None) -> Graph:
+    top = _expect_map(doc, "a spec", Location(file, 1, 1))
+    _check_keys(top, TOP_KEYS, "a spec", "top-level keys: " + ", ".join(TOP_KEYS))
+    name = top.get("name", None)
+    if name is None:
+        name = file.rsplit("/", 1)[-1].rsplit(".", 1)[0] if file and not file.startswith("<") else "model"
+    if not isinstance(name, str):
+        raise SpecError("wrong-type", f"`name` must be a string, got {_describe(name)}", top.val_loc("name"))
+    if input_shape is None:
+        if "input" not in top:
+            raise SpecError(
+                "missing-field", "the spec needs `input:`, e.g. `input: [3, 224, 224]` (channels first, no batch)",
+                top.loc, "or pass --input 3,224,224",
+            )
+        input_shape = parse_input_shape(top["input"], top.val_loc("input"))
+    if "layers" not in top:
+        raise SpecError("missing-field", "the spec needs `layers:`, a list of layers", top.loc)
+    blocks = _parse_blocks(top["blocks"], top.val_loc("blocks")) if "blocks" in top else {}
+    layers = _expect_list(top["layers"], "`layers`", top.val_loc("layers"))
+    ex = _Expander(blocks, file)
+    scope = _Scope(prefix="")
+    last = ex.expand(layers, scope, {}, INPUT)
+    output = top.get("output")
+    if output is not None:
+        if not isinstance(output, str):
+            raise SpecError("wrong-type", "`output` must name a layer", top.val_loc("output"))
+        if output not in scope.names:
+            raise SpecError(
+                "dangling-input", f"`output: {output}` names no layer" + did_you_mean(output, scope.names),
+                top.val_loc("output"),
+            )
+        out_name = _resolve(scope.names[output], set())
+    else:
+        out_name = _resolve(last, set())
+    nodes = []
+    for p in ex.pending:
+        ins = tuple(_resolve(x, set()) for x in p.inputs)
+        nodes.append(Node(p.name, p.layer, ins, p.loc, p.block))
+    extras = {k: top[k] for k in ("lint", "budget", "meta", "description") if k in top}
+    extras["locations"] = {"top": top}
+    return Graph.build(name, input_shape, nodes, out_name, source=source or file, file=file, extras=extras)
+
+
+def _resolve(x: Any, seen: set[int]) -> str:
+    while isinstance(x, _Ref):
+        if id(x) in seen:
+            raise SpecError("cycle", f"`from: {x.name}` refers back to itself", x.loc)
+        seen.add(id(x))
+        if x.name == INPUT and INPUT not in x.scope.names:
+            return INPUT
+        if x.name not in x.scope.names:
+            known = [n for n in x.scope.names if not n.startswith("_")]
+            raise SpecError(
+                "dangling-input",
+                f"`from: {x.name}` names no layer" + did_you_mean(x.name, [*known, INPUT]),
+                x.loc,
+                "inside a block, names refer to that block's own layers and its inputs",
+            )
+        x = x.scope.names[x.name]
+    return str(x)

@@ -1,0 +1,251 @@
+"""YAML text -> plain Python data that remembers where every value came from.
+
+The document is built from PyYAML's event stream rather than ``yaml.compose``: the
+composer recurses once per nesting level (deeply nested input crashes the C extension),
+and events let us refuse Python-object tags, duplicate keys and alias bombs with a
+location before any of them can do harm.
+
+Mappings become :class:`LMap` and sequences :class:`LList`; both are ordinary ``dict`` /
+``list`` objects that also carry the :class:`~cnnscope.errors.Location` of themselves, of
+their keys and of their items.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from cnnscope.errors import Location, SpecError
+
+MAX_DEPTH = 64
+MAX_SIZE = 5_000_000  # values, counting every alias expansion
+
+_SAFE_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+    "tag:yaml.org,2002:merge",
+    "tag:yaml.org,2002:timestamp",
+}
+_MERGE = "tag:yaml.org,2002:merge"
+
+try:  # libyaml's parser is ~10x faster; the pure-Python one gives the same events
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+
+class LMap(dict):  # type: ignore[type-arg]
+    """A mapping with locations: ``loc`` (its own), ``key_locs`` and ``val_locs``."""
+
+    __slots__ = ("loc", "key_locs", "val_locs")
+
+    def __init__(self, loc: Location | None = None) -> None:
+        super().__init__()
+        self.loc = loc
+        self.key_locs: dict[Any, Location] = {}
+        self.val_locs: dict[Any, Location] = {}
+
+    def key_loc(self, key: Any) -> Location | None:
+        return self.key_locs.get(key, self.loc)
+
+    def val_loc(self, key: Any) -> Location | None:
+        return self.val_locs.get(key, self.key_locs.get(key, self.loc))
+
+
+class LList(list):  # type: ignore[type-arg]
+    """A sequence with locations: ``loc`` (its own) and ``item_locs``."""
+
+    __slots__ = ("loc", "item_locs")
+
+    def __init__(self, loc: Location | None = None) -> None:
+        super().__init__()
+        self.loc = loc
+        self.item_locs: list[Location | None] = []
+
+    def item_loc(self, i: int) -> Location | None:
+        if 0 <= i < len(self.item_locs):
+            return self.item_locs[i] or self.loc
+        return self.loc
+
+
+def _loc(mark: Any, file: str) -> Location:
+    if mark is None:
+        return Location(file)
+    return Location(file, mark.line + 1, mark.column + 1)
+
+
+class _Builder:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.resolver = yaml.resolver.Resolver()
+        self.constructor = yaml.constructor.SafeConstructor()
+        self.anchors: dict[str, Any] = {}
+        self.sizes: dict[int, int] = {}
+        self.total = 0
+        # stack frames: [container, pending_key, pending_key_loc, size, merges]
+        self.stack: list[list[Any]] = []
+        self.root: Any = None
+        self.root_set = False
+
+    # -- values -----------------------------------------------------------------------
+    def scalar(self, ev: Any) -> Any:
+        loc = _loc(ev.start_mark, self.file)
+        tag = ev.tag
+        if tag is None or tag == "!":
+            tag = self.resolver.resolve(yaml.ScalarNode, ev.value, ev.implicit)
+        if tag not in _SAFE_TAGS:
+            raise _tag_error(tag, loc)
+        if tag == _MERGE:
+            return _MergeKey()
+        node = yaml.ScalarNode(tag, ev.value, ev.start_mark, ev.end_mark, ev.style)
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            raise SpecError("yaml-syntax", f"bad {tag.rsplit(':', 1)[-1]} value {ev.value!r}: {exc}", loc) from None
+        finally:
+            self.constructor.constructed_objects.clear()
+
+    def add(self, value: Any, loc: Location, size: int = 1) -> None:
+        self.total += size
+        if self.total > MAX_SIZE:
+            raise SpecError(
+                "alias-bomb",
+                f"the document expands to more than {MAX_SIZE:,} values",
+                loc,
+                "YAML anchors and aliases are expanded; reuse layers with `blocks:` instead",
+            )
+        if not self.stack:
+            if self.root_set:
+                raise SpecError("yaml-syntax", "expected one YAML document, found more", loc)
+            self.root, self.root_set = value, True
+            return
+        frame = self.stack[-1]
+        container = frame[0]
+        frame[3] += size
+        if isinstance(container, LList):
+            container.append(value)
+            container.item_locs.append(loc)
+            return
+        if frame[1] is _NOKEY:  # this value is a key
+            if isinstance(value, _MergeKey):
+                frame[1], frame[2] = value, loc
+                return
+            if isinstance(value, (dict, list)):
+                raise SpecError("yaml-syntax", "mapping keys must be plain scalars", loc)
+            if value in container or any(value == k for k, _ in frame[4]):
+                raise SpecError(
+                    "duplicate-key", f"key `{value}` appears twice in this mapping", loc,
+                    f"the first is at {container.key_locs.get(value, container.loc)}",
+                )
+            frame[1], frame[2] = value, loc
+            return
+        key = frame[1]
+        if isinstance(key, _MergeKey):
+            frame[4].append((key, (value, loc)))
+        else:
+            container[key] = value
+            container.key_locs[key] = frame[2]
+            container.val_locs[key] = loc
+        frame[1] = _NOKEY
+
+    def start(self, container: Any, ev: Any) -> None:
+        if ev.tag not in (None, "!") and ev.tag not in _SAFE_TAGS:
+            raise _tag_error(ev.tag, container.loc)
+        if len(self.stack) >= MAX_DEPTH:
+            raise SpecError(
+                "too-deep", f"the document nests more than {MAX_DEPTH} levels deep", container.loc
+            )
+        self.stack.append([container, _NOKEY, None, 1, []])
+        if ev.anchor:
+            self.anchors[ev.anchor] = container
+
+    def end(self) -> None:
+        container, _key, _kloc, size, merges = self.stack.pop()
+        for _mk, (value, loc) in merges:
+            sources = value if isinstance(value, list) else [value]
+            for src in sources:
+                if not isinstance(src, dict):
+                    raise SpecError("yaml-syntax", "a `<<` merge takes a mapping or a list of mappings", loc)
+                for k, v in src.items():
+                    if k not in container:
+                        container[k] = v
+                        container.key_locs[k] = getattr(src, "key_locs", {}).get(k, loc)
+                        container.val_locs[k] = getattr(src, "val_locs", {}).get(k, loc)
+        self.sizes[id(container)] = size
+        self.total -= size  # add() below counts the whole subtree once
+        self.add(container, container.loc, size)
+
+
+class _MergeKey:
+    pass
+
+
+_NOKEY = object()
+
+
+def _tag_error(tag: str, loc: Location) -> SpecError:
+    return SpecError(
+        "yaml-tag",
+        f"YAML tag `{tag}` is not allowed",
+        loc,
+        "a spec holds plain data only: mappings, lists, strings, numbers, booleans",
+    )
+
+
+def load_yaml(text: str | bytes, file: str = "<input>") -> Any:
+    """Parse one YAML document into located data (``LMap`` / ``LList`` / scalars)."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SpecError(
+                "encoding", f"the file is not UTF-8 text (byte {exc.start}: {exc.object[exc.start]:#04x})",
+                Location(file), "save the spec as UTF-8",
+            ) from None
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise SpecError("encoding", "the file contains a NUL byte; is it a binary file?", Location(file, line))
+    b = _Builder(file)
+    loader = _Loader(text)
+    try:
+        while True:
+            ev = loader.get_event()
+            if ev is None or isinstance(ev, yaml.StreamEndEvent):
+                break
+            if isinstance(ev, yaml.ScalarEvent):
+                loc = _loc(ev.start_mark, file)
+                value = b.scalar(ev)
+                if ev.anchor:
+                    b.anchors[ev.anchor] = value
+                b.add(value, loc)
+            elif isinstance(ev, yaml.MappingStartEvent):
+                b.start(LMap(_loc(ev.start_mark, file)), ev)
+            elif isinstance(ev, yaml.SequenceStartEvent):
+                b.start(LList(_loc(ev.start_mark, file)), ev)
+            elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                b.end()
+            elif isinstance(ev, yaml.AliasEvent):
+                loc = _loc(ev.start_mark, file)
+                if ev.anchor not in b.anchors:
+                    raise SpecError("yaml-syntax", f"alias `*{ev.anchor}` names no anchor", loc)
+                target = b.anchors[ev.anchor]
+                b.add(target, loc, b.sizes.get(id(target), 1))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        msg = exc.problem or exc.context or "malformed YAML"
+        if exc.context and exc.problem:
+            msg = f"{exc.problem} ({exc.context})"
+        raise SpecError("yaml-syntax", msg, _loc(mark, file)) from None
+    except yaml.YAMLError as exc:
+        raise SpecError("yaml-syntax", str(exc).splitlines()[0], Location(file)) from None
+    finally:
+        loader.dispose()
+    if not b.root_set:
+        raise SpecError("empty-spec", "the file holds no YAML document", Location(file, 1, 1))
+    return b.root

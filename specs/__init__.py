@@ -1,0 +1,1 @@
+"""Built-in architecture specs, shipped as package data (cnnscope.specs)."""
