@@ -124,7 +124,7 @@ class Graph:
             cycle = _find_cycle(stuck, index, nodes)
             raise SpecError(
                 "cycle",
-                "the layers form a cycle: " + " → ".join(f"`{c}`" for c in cycle),
+                "the layers form a cycle: " + _show_cycle(cycle),
                 nodes[index[cycle[0]]].loc,
                 "a layer's `from:` must not lead back to itself",
             )
@@ -160,3 +160,10 @@ def _find_cycle(stuck: list[Node], index: Mapping[str, int], nodes: Sequence[Nod
     cyc = path[seen[cur]:]
     cyc.reverse()
     return cyc + [cyc[0]]
+
+
+def _show_cycle(cycle: list[str]) -> str:
+    names = [f"`{c}`" for c in cycle]
+    if len(names) > 7:
+        names = [*names[:3], f"… {len(names) - 6} more …", *names[-3:]]
+    return " → ".join(names)

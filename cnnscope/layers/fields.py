@@ -40,7 +40,7 @@ def _typename(v: Any) -> str:
     if isinstance(v, str):
         return f"string {v!r}"
     if isinstance(v, list):
-        return f"a list of {len(v)}"
+        return f"a list of {len(v)}" if v else "an empty list"
     if isinstance(v, dict):
         return "a mapping"
     return type(v).__name__

@@ -19,7 +19,7 @@ def render(report: Report, fmt_name: str, out: TextIO | None = None, err: TextIO
     out = out or sys.stdout
     err = err or sys.stderr
     if fmt_name == "json":
-        out.write(json.dumps(report.to_json(), indent=2) + "\n")
+        out.write(to_json(report))
     elif fmt_name == "csv":
         out.write(to_csv(report))
     elif fmt_name == "markdown":
@@ -28,6 +28,19 @@ def render(report: Report, fmt_name: str, out: TextIO | None = None, err: TextIO
         from cnnscope.render.table import print_table
 
         print_table(report, out, err, title)
+
+
+def to_json(report: Report) -> str:
+    """Indented JSON with one line per layer: readable, diffable, and fast on huge graphs."""
+    parts = []
+    for key, value in report.to_json().items():
+        if key == "layers" and value:
+            rows = ",\n".join("    " + json.dumps(r, separators=(", ", ": ")) for r in value)
+            text = "[\n" + rows + "\n  ]"
+        else:
+            text = json.dumps(value, indent=2).replace("\n", "\n  ")
+        parts.append(f"  {json.dumps(key)}: {text}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
 def _cells(report: Report, row: dict[str, Any]) -> list[str]:

@@ -220,6 +220,7 @@ class _Expander:
         self.file = file
         self.pending: list[_Pending] = []
         self.stack: list[str] = []
+        self.layer_cache: dict[Any, Layer] = {}
 
     def fresh(self, scope: _Scope, base: str) -> str:
         n = scope.counters.get(base, 0) + 1
@@ -323,7 +324,7 @@ class _Expander:
         except CnnscopeError as exc:
             raise exc.with_loc(e.val_loc("type")) from None
         raw = {k: v for k, v in e.items() if k not in ("type", *ENTRY_KEYS)}
-        layer = make_layer(cls, raw, e, vars)
+        layer = make_layer(cls, raw, e, vars, self.layer_cache)
         n_in = len(inputs)
         if n_in < cls.min_inputs or (cls.max_inputs is not None and n_in > cls.max_inputs):
             want = (
@@ -408,13 +409,48 @@ class _Expander:
         return last
 
 
+def _frozen(v: Any) -> Any:
+    if isinstance(v, list):
+        return tuple(_frozen(x) for x in v)
+    if isinstance(v, dict):
+        return tuple(sorted((str(k), _frozen(x)) for k, x in v.items()))
+    return (type(v).__name__, v)  # 1 and True and 1.0 must not share a key
+
+
+_FIELDS: dict[type[Layer], dict[str, dataclasses.Field[Any]]] = {}
+
+
 def make_layer(cls: type[Layer], raw: Mapping[str, Any], e: LMap | None = None,
-               vars: Mapping[str, Any] | None = None) -> Layer:
-    """Build one layer from raw field values; every problem is a located SpecError."""
-    fields = {f.name: f for f in cls.fields()}
+               vars: Mapping[str, Any] | None = None, cache: dict[Any, Layer] | None = None) -> Layer:
+    """Build one layer from raw field values; every problem is a located SpecError.
+
+    Layers are frozen values, so identical configurations share one object when a
+    ``cache`` is given (a spec of 10,000 identical convolutions builds one).
+    """
+    loc_of = (lambda k: e.val_loc(k)) if e is not None else (lambda k: None)  # noqa: E731
+    if vars is not None:
+        raw = {k: substitute(v, vars, loc_of(k)) for k, v in raw.items()}
+    key = None
+    if cache is not None:
+        try:
+            key = (cls, _frozen(raw))
+            hit = cache.get(key)
+        except TypeError:  # unhashable value: build it and let the kinds complain
+            key, hit = None, None
+        if hit is not None:
+            return hit
+    layer = _make_layer(cls, raw, e, loc_of)
+    if key is not None and cache is not None:
+        cache[key] = layer
+    return layer
+
+
+def _make_layer(cls: type[Layer], raw: Mapping[str, Any], e: LMap | None, loc_of: Any) -> Layer:
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        fields = _FIELDS[cls] = {f.name: f for f in cls.fields()}
     kwargs: dict[str, Any] = {}
     tname = cls.type_name
-    loc_of = (lambda k: e.val_loc(k)) if e is not None else (lambda k: None)  # noqa: E731
     for k, v in raw.items():
         if k not in fields:
             inferred = {"in_channels", "in_features", "num_features", "num_channels"}
@@ -429,8 +465,6 @@ def make_layer(cls: type[Layer], raw: Mapping[str, Any], e: LMap | None = None,
                 e.key_loc(k) if e is not None else None,
                 hint,
             )
-        if vars is not None:
-            v = substitute(v, vars, loc_of(k))
         try:
             kwargs[k] = fields[k].metadata["kind"].coerce(v, cls.ndim)
         except FieldError as exc:

@@ -92,9 +92,19 @@ class _Builder:
         self.stack: list[list[Any]] = []
         self.root: Any = None
         self.root_set = False
+        self.plain_cache: dict[str, Any] = {}  # plain scalars resolve by text alone
 
     # -- values -----------------------------------------------------------------------
     def scalar(self, ev: Any) -> Any:
+        plain = ev.tag is None and ev.implicit[0] and not ev.style
+        if plain and ev.value in self.plain_cache:
+            return self.plain_cache[ev.value]
+        value = self._scalar(ev)
+        if plain and not isinstance(value, _MergeKey) and len(self.plain_cache) < 100_000:
+            self.plain_cache[ev.value] = value
+        return value
+
+    def _scalar(self, ev: Any) -> Any:
         loc = _loc(ev.start_mark, self.file)
         tag = ev.tag
         if tag is None or tag == "!":
