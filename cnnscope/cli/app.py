@@ -13,3 +13,24 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            v = version("cnnscope")
+        except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+            from cnnscope import __version__ as v
+        typer.echo(f"cnnscope {v}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", "-V", help="Print the version and exit.", is_eager=True,
+                                 callback=_version),
+) -> None:
+    """What a convolutional network costs and sees: shapes, parameters, MACs, memory,
+    receptive fields, real timings, and budgets for CI."""

@@ -24,8 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rv = app(args=list(argv) if argv is not None else None, prog_name="cnnscope", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
-    except click.exceptions.NoArgsIsHelpError as exc:
-        click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+    except click.exceptions.NoArgsIsHelpError:  # typer has printed the help already
         return EXIT_OK
     except click.ClickException as exc:
         exc.show(sys.stderr)
