@@ -43,7 +43,7 @@ _PLAIN = [
 
 def _plain_classes() -> None:
     for name, torch_name, summary in _PLAIN:
-        cls = dataclass(frozen=True, kw_only=True)(
+        cls: type[Layer] = dataclass(frozen=True, kw_only=True)(
             type(
                 torch_name,
                 (_Activation,),

@@ -27,6 +27,7 @@ class ParamCount:
     trainable: int = 0
     non_trainable: int = 0
     buffers: int = 0
+    int64_buffers: int = 0  # of ``buffers``, those stored as int64 whatever the dtype (num_batches_tracked)
 
     @property
     def total(self) -> int:

@@ -172,14 +172,9 @@ class _ConvNd(Layer):
             keff = f"{d}·({k} − 1) + 1" if d != 1 else f"{k}"
             pad = f"2·{lo}" if lo == hi else f"{lo} + {hi}"
             floor = (size + lo + hi - d * (k - 1) - 1) % s != 0
-            formula = f"({size} − {keff} + {pad})/{s} + 1"
-            steps.append(
-                Step(
-                    f"output {dim_name(nd, i)}",
-                    ("floor" + formula if floor else formula),
-                    str(out[2 + i]),
-                )
-            )
+            ratio = f"({size} − {keff} + {pad})/{s}"
+            formula = f"floor({ratio}) + 1" if floor else f"{ratio} + 1"
+            steps.append(Step(f"output {dim_name(nd, i)}", formula, str(out[2 + i])))
         kprod = "·".join(str(k) for k in self.kernel_size)
         per = f"{kprod}·{cin // self.groups}" + (" + 1" if self.bias else "")
         weights = prod(self.kernel_size) * (cin // self.groups)

@@ -32,7 +32,7 @@ def _dropout_classes() -> None:
         ("dropout3d", "Dropout3d", (5,), "zeroes whole channels of (N, C, D, H, W) while training"),
         ("alphadropout", "AlphaDropout", None, "dropout that keeps SELU's mean and variance"),
     ]:
-        cls = dataclass(frozen=True, kw_only=True)(
+        cls: type[Layer] = dataclass(frozen=True, kw_only=True)(
             type(
                 torch_name,
                 (_Dropout,),

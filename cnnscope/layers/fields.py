@@ -56,7 +56,7 @@ def _int(v: Any, what: str, lo: int | None = None, hi: int | None = None) -> int
         raise FieldError(f"expected {what}, got {v}")
     if hi is not None and v > hi:
         raise FieldError(f"expected {what}, got {v}")
-    return v
+    return int(v)
 
 
 @dataclass(frozen=True)

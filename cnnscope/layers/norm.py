@@ -39,12 +39,24 @@ class _BatchNormNd(Layer):
             raise ShapeError(
                 "shape-mismatch", f"expects a {want} input, got {len(ins[0])}-d {list(ins[0])}"
             )
+        self._check_stats(ins[0])
+
+    def _check_stats(self, shape: Shape) -> None:
+        """Without running statistics, eval mode normalizes by the batch's own: torch needs
+        more than one value per channel for that."""
+        if not self.track_running_stats and prod(shape) // shape[1] == 1:
+            raise ShapeError(
+                "too-few-values",
+                f"normalizes by batch statistics (track_running_stats: false) but gets one value per channel "
+                f"from {list(shape)}",
+                hint="use a batch larger than 1, or track_running_stats: true",
+            )
 
     def params(self, ins: Sequence[Shape]) -> ParamCount:
         c = ins[0][1]
         p = self._params(2 * c if self.affine else 0)
         buffers = 2 * c + 1 if self.track_running_stats else 0  # mean, var, num_batches_tracked
-        return ParamCount(p.trainable, p.non_trainable, buffers)
+        return ParamCount(p.trainable, p.non_trainable, buffers, 1 if self.track_running_stats else 0)
 
     def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
         return {"norm": prod(out) * BN_OPS_PER_ELEMENT}
@@ -72,6 +84,15 @@ class _InstanceNormNd(_BatchNormNd):
         per = STATS_OPS_PER_ELEMENT + (AFFINE_OPS_PER_ELEMENT if self.affine else 0)
         return {"norm": prod(out) * per}
 
+    def _check_stats(self, shape: Shape) -> None:
+        """Instance statistics (all but eval with running stats) need more than one position."""
+        if not self.track_running_stats and prod(shape[2:]) == 1:
+            raise ShapeError(
+                "too-few-values",
+                f"normalizes each channel over its positions, but {list(shape)} has a single one",
+                hint="instance norm needs a spatial size larger than 1",
+            )
+
 
 def _norm_classes() -> None:
     specs = [
@@ -83,7 +104,7 @@ def _norm_classes() -> None:
         ("instancenorm3d", "InstanceNorm3d", _InstanceNormNd, (5,), "instance norm over (N, C, D, H, W)"),
     ]
     for name, torch_name, base, ranks, summary in specs:
-        cls = dataclass(frozen=True, kw_only=True)(
+        cls: type[Layer] = dataclass(frozen=True, kw_only=True)(
             type(
                 torch_name,
                 (base,),
@@ -122,6 +143,12 @@ class GroupNorm(Layer):
         if c % self.num_groups:
             raise ShapeError(
                 "bad-groups", f"has num_groups={self.num_groups}, which does not divide its {c} channels"
+            )
+        if prod(ins[0]) // self.num_groups == 1:  # torch refuses statistics over one value
+            raise ShapeError(
+                "too-few-values",
+                f"normalizes each group over a single value: {list(ins[0])} in {self.num_groups} groups",
+                hint="use fewer groups, a larger batch or a larger input",
             )
 
     def params(self, ins: Sequence[Shape]) -> ParamCount:

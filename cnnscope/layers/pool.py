@@ -26,6 +26,7 @@ def pool_out(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
 class _PoolNd(Layer):
     family: ClassVar[str] = "pool"
     op: ClassVar[str] = "max"
+    input_covers_kernel: ClassVar[bool] = False
 
     kernel_size: tuple[int, ...] = fld(Ints(), doc="window size")
     stride: Any = fld(Ints(allow_none=True), None, "step between windows (default: kernel_size)")
@@ -52,6 +53,17 @@ class _PoolNd(Layer):
 
     def keff(self) -> tuple[int, ...]:
         return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel_size, self._dilation))
+
+    def check_inputs(self, ins: Sequence[Shape]) -> None:
+        super().check_inputs(ins)
+        if self.input_covers_kernel:  # torch's avg_pool3d wants input >= kernel, padding aside
+            for i, (size, k) in enumerate(zip(ins[0][2:], self.kernel_size, strict=True)):
+                if size < k:
+                    raise ShapeError(
+                        "shape-too-small",
+                        f"input size {size} along {dim_name(len(self.kernel_size), i)} is smaller than the "
+                        f"kernel {k} (PyTorch's avg_pool3d refuses it, even with padding or ceil_mode)",
+                    )
 
     def out_shape(self, ins: Sequence[Shape]) -> Shape:
         n, c, *spatial = ins[0]
@@ -99,10 +111,9 @@ class _PoolNd(Layer):
             pad = f" + 2·{p}" if p else ""
             rnd = "ceil" if self.ceil_mode else "floor"
             exact = (size + 2 * p - (d * (k - 1) + 1)) % s == 0
-            formula = f"({size} − {keff}{pad})/{s} + 1"
-            steps.append(
-                Step(f"output {dim_name(nd, i)}", formula if exact else rnd + formula, str(out[2 + i]))
-            )
+            ratio = f"({size} − {keff}{pad})/{s}"
+            formula = f"{ratio} + 1" if exact else f"{rnd}({ratio}) + 1"
+            steps.append(Step(f"output {dim_name(nd, i)}", formula, str(out[2 + i])))
         steps.append(Step("parameters", f"{self.op} pooling has no weights", "0"))
         return steps
 
@@ -133,7 +144,7 @@ def _pool_classes() -> None:
         spatial = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}[nd]
         for base, op in ((_MaxPoolNd, "max"), (_AvgPoolNd if nd == 1 else _AvgPoolDiv, "avg")):
             name = f"{op}pool{nd}d"
-            cls = dataclass(frozen=True, kw_only=True)(
+            cls: type[Layer] = dataclass(frozen=True, kw_only=True)(
                 type(
                     f"{op.capitalize()}Pool{nd}d",
                     (base,),
@@ -144,6 +155,7 @@ def _pool_classes() -> None:
                         "torch_name": f"{op.capitalize()}Pool{nd}d",
                         "summary": f"{op} pooling over {spatial}",
                         "ndim": nd,
+                        "input_covers_kernel": op == "avg" and nd == 3,
                     },
                 )
             )
@@ -218,7 +230,7 @@ def _adaptive_classes() -> None:
     for nd in (1, 2, 3):
         for op in ("avg", "max"):
             name = f"adaptive{op}pool{nd}d"
-            cls = dataclass(frozen=True, kw_only=True)(
+            cls: type[Layer] = dataclass(frozen=True, kw_only=True)(
                 type(
                     f"Adaptive{op.capitalize()}Pool{nd}d",
                     (_AdaptivePoolNd,),

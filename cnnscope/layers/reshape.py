@@ -104,6 +104,13 @@ class _PadNd(Layer):
         out = []
         for i, (size, (lo, hi)) in enumerate(zip(spatial, self.pads())):
             o = size + lo + hi
+            kept = size + min(lo, 0) + min(hi, 0)  # torch crops (negative pads) before it pads
+            if kept < 0:
+                raise ShapeError(
+                    "shape-too-small",
+                    f"padding {lo}+{hi} crops {-min(lo, 0) - min(hi, 0)} along {dim_name(len(spatial), i)} "
+                    f"from an input of {size}",
+                )
             if o < 1:
                 raise ShapeError(
                     "shape-too-small",
@@ -132,7 +139,7 @@ def _pad_classes() -> None:
         ("replicationpad3d", "ReplicationPad3d", 3, "replicate", 0),
     ]
     for name, torch_name, nd, mode, min_pad in specs:
-        cls = dataclass(frozen=True, kw_only=True)(
+        cls: type[Layer] = dataclass(frozen=True, kw_only=True)(
             type(
                 torch_name,
                 (_PadNd,),
@@ -229,7 +236,7 @@ class Upsample(Layer):
         kw: dict[str, Any] = {"mode": self.mode}
         if self.size is not None:
             kw["size"] = tuple(self._out(ins[0][2:])) if nd > 1 else self.size[0]
-        else:
+        if self.scale_factor is not None:  # both set: torch refuses, as validate() does
             sf = tuple(self.scale_factor) * (nd if len(self.scale_factor) == 1 else 1)
             kw["scale_factor"] = sf
         if self.align_corners is not None:

@@ -22,9 +22,9 @@ def console(stream: TextIO, stderr: bool = False) -> Console:
 def print_table(report: Report, out: TextIO, err: TextIO, title: str | None = None) -> None:
     con = console(out)
     caption = f"input {fmt(list(report.input_shape), 'shape')}"
-    t = Table(title=title or report.model, caption=caption, show_footer=True, header_style="bold",
-              footer_style="bold")
     totals = _total_cells(report)
+    t = Table(title=title or report.model, caption=caption, show_footer=any(totals[1:]), header_style="bold",
+              footer_style="bold")
     for c, foot in zip(report.columns, totals):
         t.add_column(c.title, footer=foot, justify="left" if c.unit in ("text", "shape") else "right",
                      no_wrap=c.unit != "text")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 _SI = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
@@ -78,7 +78,7 @@ def rate(x: Any, unit: str) -> str:
     return si(x, unit + "/s")
 
 
-FORMATTERS = {
+FORMATTERS: dict[str, Callable[[Any], str]] = {
     "count": count,
     "macs": lambda n: si(n, "MAC"),
     "flops": lambda n: si(n, "FLOP"),

@@ -70,7 +70,9 @@ def evaluate(value: str, scope: Mapping[str, Any], loc: Location | None) -> Any:
 
 
 def _eval(node: ast.AST, scope: Mapping[str, Any], src: str, loc: Location | None) -> Any:
-    ev = lambda n: _eval(n, scope, src, loc)  # noqa: E731
+    def ev(n: ast.AST) -> Any:
+        return _eval(n, scope, src, loc)
+
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, bool, str)):
         return node.value
     if isinstance(node, ast.Name):

@@ -21,7 +21,7 @@ Every entry may have ``name``, ``from`` (one name or a list; default: the previo
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +33,7 @@ from cnnscope.spec.expr import substitute
 from cnnscope.spec.yamlio import LList, LMap, load_yaml
 
 TOP_KEYS = ("name", "input", "layers", "blocks", "output", "description", "lint", "budget", "meta")
-ENTRY_KEYS = ("name", "from", "repeat", "when")
+ENTRY_KEYS = ("name", "from", "repeat", "when", "shares")
 BLOCK_KEYS = ("args", "layers", "output", "inputs", "description")
 MAX_NODES = 2_000_000
 MAX_BLOCK_DEPTH = 32
@@ -212,6 +212,7 @@ class _Pending:
     inputs: list[Any]  # global names or _Ref
     loc: Location | None
     block: str | None
+    shares: Any = None  # `shares:` a layer whose parameters this one reuses (global name or _Ref)
 
 
 class _Expander:
@@ -245,8 +246,9 @@ class _Expander:
                 m["block"] = entry
             else:
                 m["type"] = entry
-            m.key_locs["type"] = m.val_locs["type"] = loc  # type: ignore[index]
-            m.key_locs["block"] = m.val_locs["block"] = loc  # type: ignore[index]
+            if loc is not None:
+                m.key_locs["type"] = m.val_locs["type"] = loc
+                m.key_locs["block"] = m.val_locs["block"] = loc
             entry = m
         if not isinstance(entry, dict):
             raise SpecError(
@@ -339,7 +341,8 @@ class _Expander:
                 "list the branches to merge with `from: [a, b]`" if cls.min_inputs > 1 else None,
             )
         gname = scope.prefix + local
-        self.pending.append(_Pending(gname, layer, list(inputs), e.loc, scope.block))
+        shares = _Ref(scope, e["shares"], e.val_loc("shares")) if isinstance(e.get("shares"), str) else None
+        self.pending.append(_Pending(gname, layer, list(inputs), e.loc, scope.block, shares))
         if len(self.pending) > MAX_NODES:
             raise SpecError("too-large", f"the spec expands to more than {MAX_NODES:,} layers", e.loc)
         return gname
@@ -381,6 +384,7 @@ class _Expander:
         for k, v in bd.defaults.items():
             if k not in bvars:
                 bvars[k] = substitute(v, bvars, bd.loc)
+        bvars["i"] = vars.get("i", 0)  # inside a block, `i` is this instance's repeat index
         if len(inputs) != len(bd.inputs):
             raise SpecError(
                 "wrong-arity",
@@ -427,7 +431,9 @@ def make_layer(cls: type[Layer], raw: Mapping[str, Any], e: LMap | None = None,
     Layers are frozen values, so identical configurations share one object when a
     ``cache`` is given (a spec of 10,000 identical convolutions builds one).
     """
-    loc_of = (lambda k: e.val_loc(k)) if e is not None else (lambda k: None)  # noqa: E731
+    def loc_of(k: str | None) -> Location | None:
+        return e.val_loc(k) if e is not None else None
+
     if vars is not None:
         raw = {k: substitute(v, vars, loc_of(k)) for k, v in raw.items()}
     key = None
@@ -445,7 +451,8 @@ def make_layer(cls: type[Layer], raw: Mapping[str, Any], e: LMap | None = None,
     return layer
 
 
-def _make_layer(cls: type[Layer], raw: Mapping[str, Any], e: LMap | None, loc_of: Any) -> Layer:
+def _make_layer(cls: type[Layer], raw: Mapping[str, Any], e: LMap | None,
+                loc_of: Callable[[str | None], Location | None]) -> Layer:
     fields = _FIELDS.get(cls)
     if fields is None:
         fields = _FIELDS[cls] = {f.name: f for f in cls.fields()}
@@ -509,6 +516,8 @@ def spec_to_graph(doc: Any, file: str = "<input>", source: str | None = None,
         raise SpecError("missing-field", "the spec needs `layers:`, a list of layers", top.loc)
     blocks = _parse_blocks(top["blocks"], top.val_loc("blocks")) if "blocks" in top else {}
     layers = _expect_list(top["layers"], "`layers`", top.val_loc("layers"))
+    if not layers:
+        raise SpecError("empty-spec", "`layers` is empty: the model has no layers", top.val_loc("layers"))
     ex = _Expander(blocks, file)
     scope = _Scope(prefix="")
     last = ex.expand(layers, scope, {}, INPUT)
@@ -527,7 +536,8 @@ def spec_to_graph(doc: Any, file: str = "<input>", source: str | None = None,
     nodes = []
     for p in ex.pending:
         ins = tuple(_resolve(x, set()) for x in p.inputs)
-        nodes.append(Node(p.name, p.layer, ins, p.loc, p.block))
+        shares = _resolve(p.shares, set()) if p.shares is not None else None
+        nodes.append(Node(p.name, p.layer, ins, p.loc, p.block, shares))
     extras = {k: top[k] for k in ("lint", "budget", "meta", "description") if k in top}
     extras["locations"] = {"top": top}
     return Graph.build(name, input_shape, nodes, out_name, source=source or file, file=file, extras=extras)

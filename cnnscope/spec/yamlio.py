@@ -108,7 +108,7 @@ class _Builder:
         loc = _loc(ev.start_mark, self.file)
         tag = ev.tag
         if tag is None or tag == "!":
-            tag = self.resolver.resolve(yaml.ScalarNode, ev.value, ev.implicit)
+            tag = self.resolver.resolve(yaml.ScalarNode, ev.value, ev.implicit)  # type: ignore[no-untyped-call]
         if tag not in _SAFE_TAGS:
             raise _tag_error(tag, loc)
         if tag == _MERGE:
@@ -211,12 +211,16 @@ def _tag_error(tag: str, loc: Location) -> SpecError:
 def load_yaml(text: str | bytes, file: str = "<input>") -> Any:
     """Parse one YAML document into located data (``LMap`` / ``LList`` / scalars)."""
     if isinstance(text, bytes):
+        raw = text
         try:
-            text = text.decode("utf-8")
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
+            bad = exc.start
+            line = raw.count(b"\n", 0, bad) + 1
+            col = bad - (raw.rfind(b"\n", 0, bad) + 1) + 1  # in bytes
             raise SpecError(
-                "encoding", f"the file is not UTF-8 text (byte {exc.start}: {exc.object[exc.start]:#04x})",
-                Location(file), "save the spec as UTF-8",
+                "encoding", f"the file is not UTF-8 text (byte {bad}: {exc.object[bad]:#04x})",
+                Location(file, line, col), "save the spec as UTF-8",
             ) from None
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
@@ -251,7 +255,11 @@ def load_yaml(text: str | bytes, file: str = "<input>") -> Any:
         msg = exc.problem or exc.context or "malformed YAML"
         if exc.context and exc.problem:
             msg = f"{exc.problem} ({exc.context})"
-        raise SpecError("yaml-syntax", msg, _loc(mark, file)) from None
+        hint = None
+        if exc.context_mark is not None and exc.problem_mark is not None and exc.context_mark != exc.problem_mark:
+            what = (exc.context or "the enclosing value").removeprefix("while parsing ").strip()
+            hint = f"{what} starts at {_loc(exc.context_mark, file)}"
+        raise SpecError("yaml-syntax", msg, _loc(mark, file), hint) from None
     except yaml.YAMLError as exc:
         raise SpecError("yaml-syntax", str(exc).splitlines()[0], Location(file)) from None
     finally:

@@ -1,0 +1,440 @@
+"""Hypothesis strategies: one per registered layer type.
+
+``STRATEGIES[type_name]`` draws ``(raw_fields, input_shapes)``: the YAML fields of one
+layer (plain values, as a spec would hold them) and the shapes of its inputs *without* the
+batch dimension (one shape for ordinary layers, two or three for merges). Draws are
+deliberately crowded around the boundaries where a configuration stops being valid
+(kernel vs input size, padding vs half the kernel, groups that do not divide, ceil_mode's
+last window, output_padding vs stride...), so both halves of the validity property get
+exercised: most draws are valid, a good share are not.
+
+Every registered layer type must have an entry; ``tests/test_layers_property.py`` fails
+for a type that has none. Keep sizes small: each draw is also run through torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import strategies as st
+
+Shape = tuple[int, ...]
+Case = tuple[dict[str, Any], list[Shape]]
+Draw = Callable[[st.SearchStrategy[Any]], Any]
+
+STRATEGIES: dict[str, st.SearchStrategy[Case]] = {}
+
+
+def strategy(*names: str) -> Callable[[Callable[..., Case]], Callable[..., Case]]:
+    """Register a composite strategy (called with the type name) for ``names``."""
+
+    def deco(fn: Callable[..., Case]) -> Callable[..., Case]:
+        comp = st.composite(fn)
+        for n in names:
+            if n in STRATEGIES:
+                raise ValueError(f"two strategies for `{n}`")
+            STRATEGIES[n] = comp(n)
+        return fn
+
+    return deco
+
+
+def _nd(name: str) -> int:
+    for nd in (1, 2, 3):
+        if f"{nd}d" in name:
+            return nd
+    raise ValueError(name)
+
+
+def per_dim(draw: Draw, values: list[Any]) -> Any:
+    """One value for all dims (when they agree, sometimes) or a list of one per dim."""
+    if len(set(values)) == 1 and draw(st.booleans()):
+        return values[0]
+    return list(values)
+
+
+def _maybe(draw: Draw, fields: dict[str, Any], key: str, value: Any, default: Any = None) -> None:
+    """Set ``key`` unless it equals the default and a coin says leave it out."""
+    if value == default and draw(st.booleans()):
+        return
+    fields[key] = value
+
+
+def _trainable(draw: Draw, fields: dict[str, Any]) -> None:
+    if draw(st.integers(0, 3)) == 0:
+        fields["trainable"] = False
+
+
+def _channels(draw: Draw, hi: int = 6) -> int:
+    return int(draw(st.integers(1, hi)))
+
+
+def _size_near(draw: Draw, keff: int, hi: int) -> int:
+    """An input size crowded around ``keff`` (the size below which nothing fits)."""
+    return int(draw(st.one_of(st.integers(max(1, keff - 2), max(1, keff + 2)), st.integers(1, hi))))
+
+
+# -- convolutions ------------------------------------------------------------------------
+
+
+@strategy("conv1d", "conv2d", "conv3d")
+def conv(draw: Draw, name: str) -> Case:
+    nd = _nd(name)
+    small = nd == 3
+    cin = _channels(draw, 4 if small else 6)
+    groups = draw(st.sampled_from(sorted({1, 2, 3, cin})))
+    cout = draw(st.one_of(st.integers(1, 6), st.just(groups), st.just(2 * groups)))
+    ks = [draw(st.integers(1, 3 if small else 5)) for _ in range(nd)]
+    strides = [draw(st.integers(1, 3)) for _ in range(nd)] if draw(st.booleans()) else [1] * nd
+    dils = [draw(st.integers(1, 3)) for _ in range(nd)] if draw(st.integers(0, 2)) == 0 else [1] * nd
+    pad_kind = draw(st.sampled_from(["int", "int", "same", "valid"]))
+    if pad_kind == "int":
+        pads = [draw(st.integers(0, k // 2 + 1)) for k in ks]
+        padding: Any = per_dim(draw, pads)
+        pad_lo = pads
+    else:
+        padding = pad_kind
+        pad_lo = [d * (k - 1) // 2 for k, d in zip(ks, dils, strict=True)] if pad_kind == "same" else [0] * nd
+    spatial = tuple(
+        _size_near(draw, d * (k - 1) + 1 - 2 * p, 7 if small else 12) for k, d, p in zip(ks, dils, pad_lo, strict=True)
+    )
+    fields: dict[str, Any] = {"out_channels": cout, "kernel_size": per_dim(draw, ks)}
+    _maybe(draw, fields, "stride", per_dim(draw, strides), 1)
+    _maybe(draw, fields, "padding", padding, 0)
+    _maybe(draw, fields, "dilation", per_dim(draw, dils), 1)
+    _maybe(draw, fields, "groups", groups, 1)
+    _maybe(draw, fields, "bias", draw(st.booleans()), True)
+    mode = draw(st.sampled_from(["zeros", "zeros", "reflect", "replicate", "circular"]))
+    _maybe(draw, fields, "padding_mode", mode, "zeros")
+    _trainable(draw, fields)
+    return fields, [(cin, *spatial)]
+
+
+@strategy("convtranspose1d", "convtranspose2d", "convtranspose3d")
+def conv_transpose(draw: Draw, name: str) -> Case:
+    nd = _nd(name)
+    small = nd == 3
+    cin = _channels(draw, 4 if small else 6)
+    groups = draw(st.sampled_from(sorted({1, 2, cin})))
+    cout = draw(st.one_of(st.integers(1, 6), st.just(groups)))
+    ks = [draw(st.integers(1, 3 if small else 4)) for _ in range(nd)]
+    strides = [draw(st.integers(1, 3)) for _ in range(nd)]
+    dils = [draw(st.integers(1, 2)) for _ in range(nd)]
+    pads = [draw(st.integers(0, 3)) for _ in range(nd)]
+    # output_padding must stay below max(stride, dilation): draw on both sides of it
+    ops = [draw(st.integers(0, max(s, d))) for s, d in zip(strides, dils, strict=True)]
+    spatial = tuple(draw(st.integers(1, 4 if small else 6)) for _ in range(nd))
+    fields: dict[str, Any] = {"out_channels": cout, "kernel_size": per_dim(draw, ks)}
+    _maybe(draw, fields, "stride", per_dim(draw, strides), 1)
+    _maybe(draw, fields, "padding", per_dim(draw, pads), 0)
+    _maybe(draw, fields, "output_padding", per_dim(draw, ops), 0)
+    _maybe(draw, fields, "dilation", per_dim(draw, dils), 1)
+    _maybe(draw, fields, "groups", groups, 1)
+    _maybe(draw, fields, "bias", draw(st.booleans()), True)
+    if draw(st.integers(0, 5)) == 0:
+        fields["padding_mode"] = draw(st.sampled_from(["zeros", "reflect"]))
+    _trainable(draw, fields)
+    return fields, [(cin, *spatial)]
+
+
+# -- pooling -------------------------------------------------------------------------------
+
+
+@strategy("maxpool1d", "maxpool2d", "maxpool3d", "avgpool1d", "avgpool2d", "avgpool3d")
+def pool(draw: Draw, name: str) -> Case:
+    nd = _nd(name)
+    small = nd == 3
+    is_max = name.startswith("max")
+    c = _channels(draw, 3)
+    ks = [draw(st.integers(1, 4)) for _ in range(nd)]
+    dils = [draw(st.integers(1, 2)) for _ in range(nd)] if is_max and draw(st.booleans()) else [1] * nd
+    # padding up to k//2 is allowed, k//2 + 1 is the first refused value
+    pads = [draw(st.integers(0, k // 2 + 1)) for k in ks]
+    fields: dict[str, Any] = {"kernel_size": per_dim(draw, ks)}
+    if draw(st.booleans()):
+        fields["stride"] = per_dim(draw, [draw(st.integers(1, 3)) for _ in range(nd)])
+    _maybe(draw, fields, "padding", per_dim(draw, pads), 0)
+    _maybe(draw, fields, "ceil_mode", draw(st.booleans()), False)
+    if is_max:
+        _maybe(draw, fields, "dilation", per_dim(draw, dils), 1)
+    else:
+        _maybe(draw, fields, "count_include_pad", draw(st.booleans()), True)
+        if nd > 1 and draw(st.integers(0, 3)) == 0:
+            fields["divisor_override"] = draw(st.integers(1, 5))
+    spatial = tuple(
+        _size_near(draw, d * (k - 1) + 1 - 2 * p, 7 if small else 11) for k, d, p in zip(ks, dils, pads, strict=True)
+    )
+    return fields, [(c, *spatial)]
+
+
+@strategy(*[f"adaptive{op}pool{nd}d" for op in ("avg", "max") for nd in (1, 2, 3)])
+def adaptive_pool(draw: Draw, name: str) -> Case:
+    nd = _nd(name)
+    c = _channels(draw, 3)
+    spatial = tuple(draw(st.integers(1, 6 if nd == 3 else 9)) for _ in range(nd))
+    outs = [draw(st.one_of(st.integers(1, s + 2), st.just(1), st.just(s))) for s in spatial]
+    out_field: Any = per_dim(draw, outs)
+    if nd > 1 and isinstance(out_field, list) and draw(st.integers(0, 3)) == 0:
+        out_field[draw(st.integers(0, nd - 1))] = None  # null keeps that dim's size
+    return {"output_size": out_field}, [(c, *spatial)]
+
+
+# -- normalization ---------------------------------------------------------------------------
+
+
+@strategy("batchnorm1d", "batchnorm2d", "batchnorm3d", "instancenorm1d", "instancenorm2d", "instancenorm3d")
+def norm(draw: Draw, name: str) -> Case:
+    nd = _nd(name)
+    c = _channels(draw, 5)
+    if name == "batchnorm1d" and draw(st.booleans()):
+        shape: Shape = (c,)  # (N, C)
+    else:
+        shape = (c, *(draw(st.integers(1, 4)) for _ in range(nd)))
+    fields: dict[str, Any] = {}
+    _maybe(draw, fields, "eps", draw(st.sampled_from([1e-5, 1e-3, 0.1])), 1e-5)
+    _maybe(draw, fields, "momentum", draw(st.sampled_from([0.0, 0.1, 1.0])), 0.1)
+    _maybe(draw, fields, "affine", draw(st.booleans()), None)
+    _maybe(draw, fields, "track_running_stats", draw(st.booleans()), None)
+    _trainable(draw, fields)
+    return fields, [shape]
+
+
+@strategy("groupnorm")
+def groupnorm(draw: Draw, name: str) -> Case:
+    c = _channels(draw, 8)
+    g = draw(st.one_of(st.sampled_from([d for d in range(1, c + 1) if c % d == 0]), st.integers(1, 8)))
+    shape = (c, *(draw(st.integers(1, 4)) for _ in range(draw(st.integers(0, 2)))))
+    fields: dict[str, Any] = {"num_groups": g}
+    _maybe(draw, fields, "affine", draw(st.booleans()), True)
+    _maybe(draw, fields, "eps", draw(st.sampled_from([1e-5, 0.5])), 1e-5)
+    _trainable(draw, fields)
+    return fields, [shape]
+
+
+@strategy("layernorm")
+def layernorm(draw: Draw, name: str) -> Case:
+    shape = tuple(draw(st.integers(1, 4)) for _ in range(draw(st.integers(1, 3))))
+    fields: dict[str, Any] = {}
+    choice = draw(st.integers(0, 3))
+    if choice == 1:  # the exact trailing dims
+        k = draw(st.integers(1, len(shape)))
+        fields["normalized_shape"] = per_dim(draw, list(shape[-k:])) if k == 1 else list(shape[-k:])
+    elif choice == 2:  # maybe not the trailing dims at all
+        fields["normalized_shape"] = [draw(st.integers(1, 4)) for _ in range(draw(st.integers(1, 2)))]
+    _maybe(draw, fields, "elementwise_affine", draw(st.booleans()), True)
+    _maybe(draw, fields, "bias", draw(st.booleans()), True)
+    _trainable(draw, fields)
+    return fields, [shape]
+
+
+@strategy("localresponsenorm")
+def lrn(draw: Draw, name: str) -> Case:
+    shape = (_channels(draw, 6), *(draw(st.integers(1, 4)) for _ in range(draw(st.integers(1, 3)))))
+    fields: dict[str, Any] = {"size": draw(st.integers(1, 7))}
+    _maybe(draw, fields, "alpha", draw(st.sampled_from([1e-4, 0.5])), 1e-4)
+    _maybe(draw, fields, "beta", draw(st.sampled_from([0.75, 1.0])), 0.75)
+    _maybe(draw, fields, "k", draw(st.sampled_from([1.0, 2.0])), 1.0)
+    return fields, [shape]
+
+
+# -- activations, dropout, identity ------------------------------------------------------------
+
+
+def _any_shape(draw: Draw, lo: int = 1, hi: int = 4) -> Shape:
+    rank = draw(st.integers(lo, hi))
+    return tuple(draw(st.integers(1, 4)) for _ in range(rank))
+
+
+_PLAIN = ["relu", "relu6", "selu", "silu", "mish", "sigmoid", "tanh", "hardswish", "hardsigmoid",
+          "softsign", "tanhshrink", "identity", "dropout", "alphadropout"]
+
+
+@strategy(*_PLAIN)
+def plain(draw: Draw, name: str) -> Case:
+    fields: dict[str, Any] = {}
+    if "dropout" in name:
+        _maybe(draw, fields, "p", draw(st.sampled_from([0.0, 0.5, 1.0])), 0.5)
+    return fields, [_any_shape(draw)]
+
+
+@strategy("dropout1d", "dropout2d", "dropout3d")
+def dropout_nd(draw: Draw, name: str) -> Case:
+    nd = _nd(name)
+    fields: dict[str, Any] = {}
+    _maybe(draw, fields, "p", draw(st.sampled_from([0.0, 0.3, 1.0])), 0.5)
+    return fields, [(_channels(draw, 4), *(draw(st.integers(1, 4)) for _ in range(nd)))]
+
+
+@strategy("leakyrelu", "elu", "celu", "softplus", "gelu", "hardtanh")
+def param_activation(draw: Draw, name: str) -> Case:
+    fields: dict[str, Any] = {}
+    if name == "leakyrelu":
+        _maybe(draw, fields, "negative_slope", draw(st.sampled_from([0.01, 0.2, -0.5, 0])), 0.01)
+    elif name == "elu":
+        _maybe(draw, fields, "alpha", draw(st.sampled_from([1.0, 0.5, 0.0])), 1.0)
+    elif name == "celu":
+        _maybe(draw, fields, "alpha", draw(st.sampled_from([1.0, 0.5, 2])), 1.0)
+    elif name == "softplus":
+        _maybe(draw, fields, "beta", draw(st.sampled_from([1.0, 2.0])), 1.0)
+        _maybe(draw, fields, "threshold", draw(st.sampled_from([20.0, 1.0])), 20.0)
+    elif name == "gelu":
+        _maybe(draw, fields, "approximate", draw(st.sampled_from(["none", "tanh"])), "none")
+    else:  # hardtanh: max_val must be above min_val; draw equal and inverted too
+        lo = draw(st.sampled_from([-1.0, 0.0, 1.0]))
+        hi = draw(st.sampled_from([-1.0, 0.0, 1.0, 6.0]))
+        _maybe(draw, fields, "min_val", lo, -1.0)
+        _maybe(draw, fields, "max_val", hi, 1.0)
+    return fields, [_any_shape(draw)]
+
+
+@strategy("prelu")
+def prelu(draw: Draw, name: str) -> Case:
+    shape = _any_shape(draw)
+    c = shape[0]
+    fields: dict[str, Any] = {}
+    _maybe(draw, fields, "num_parameters", draw(st.sampled_from(sorted({1, c, c + 1}))), 1)
+    _maybe(draw, fields, "init", draw(st.sampled_from([0.25, 0.0])), 0.25)
+    _trainable(draw, fields)
+    return fields, [shape]
+
+
+@strategy("softmax", "logsoftmax")
+def softmax(draw: Draw, name: str) -> Case:
+    shape = _any_shape(draw)
+    rank = len(shape) + 1
+    fields: dict[str, Any] = {}
+    _maybe(draw, fields, "dim", draw(st.integers(-rank - 1, rank)), 1)
+    return fields, [shape]
+
+
+# -- linear, reshape -------------------------------------------------------------------------------
+
+
+@strategy("linear")
+def linear(draw: Draw, name: str) -> Case:
+    fields: dict[str, Any] = {"out_features": draw(st.integers(1, 7))}
+    _maybe(draw, fields, "bias", draw(st.booleans()), True)
+    _trainable(draw, fields)
+    return fields, [_any_shape(draw, 1, 3)]
+
+
+@strategy("flatten")
+def flatten(draw: Draw, name: str) -> Case:
+    shape = _any_shape(draw)
+    rank = len(shape) + 1
+    fields: dict[str, Any] = {}
+    _maybe(draw, fields, "start_dim", draw(st.integers(-rank - 1, rank)), 1)
+    _maybe(draw, fields, "end_dim", draw(st.integers(-rank - 1, rank)), -1)
+    return fields, [shape]
+
+
+@strategy("zeropad1d", "zeropad2d", "zeropad3d", "reflectionpad1d", "reflectionpad2d",
+          "replicationpad1d", "replicationpad2d", "replicationpad3d")
+def pad(draw: Draw, name: str) -> Case:
+    nd = _nd(name)
+    zero = name.startswith("zero")
+    spatial = tuple(draw(st.integers(1, 5)) for _ in range(nd))
+    lo = -3 if zero else 0
+    if draw(st.booleans()):
+        padding: Any = draw(st.integers(lo, 4))
+    else:
+        padding = [draw(st.integers(lo, 4)) for _ in range(2 * nd)]
+    return {"padding": padding}, [(_channels(draw, 3), *spatial)]
+
+
+_MODES = ["nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear"]
+
+
+@strategy("upsample")
+def upsample(draw: Draw, name: str) -> Case:
+    nd = draw(st.integers(1, 3))
+    spatial = tuple(draw(st.integers(1, 5)) for _ in range(nd))
+    fields: dict[str, Any] = {}
+    which = draw(st.sampled_from(["size", "scale", "scale", "both", "neither"]))
+    if which in ("size", "both"):
+        sizes = [draw(st.integers(1, 8)) for _ in range(nd)]
+        fields["size"] = per_dim(draw, sizes)
+    if which in ("scale", "both"):
+        scales = [draw(st.sampled_from([0.5, 1, 1.5, 2, 3])) for _ in range(nd)]
+        fields["scale_factor"] = per_dim(draw, scales)
+    mode = draw(st.sampled_from(_MODES))
+    _maybe(draw, fields, "mode", mode, "nearest")
+    if draw(st.integers(0, 2)) == 0:
+        fields["align_corners"] = draw(st.booleans())
+    return fields, [(_channels(draw, 3), *spatial)]
+
+
+@strategy("pixelshuffle")
+def pixelshuffle(draw: Draw, name: str) -> Case:
+    r = draw(st.integers(1, 3))
+    c = draw(st.one_of(st.just(r * r * draw(st.integers(1, 2))), st.integers(1, 9)))
+    return {"upscale_factor": r}, [(c, draw(st.integers(1, 4)), draw(st.integers(1, 4)))]
+
+
+@strategy("pixelunshuffle")
+def pixelunshuffle(draw: Draw, name: str) -> Case:
+    r = draw(st.integers(1, 3))
+    h = draw(st.one_of(st.just(r * draw(st.integers(1, 3))), st.integers(1, 7)))
+    w = draw(st.one_of(st.just(r * draw(st.integers(1, 3))), st.integers(1, 7)))
+    return {"downscale_factor": r}, [(draw(st.integers(1, 3)), h, w)]
+
+
+@strategy("channelshuffle")
+def channelshuffle(draw: Draw, name: str) -> Case:
+    c = _channels(draw, 8)
+    g = draw(st.one_of(st.sampled_from([d for d in range(1, c + 1) if c % d == 0]), st.integers(1, 8)))
+    spatial = tuple(draw(st.integers(1, 3)) for _ in range(draw(st.integers(1, 2))))
+    return {"groups": g}, [(c, *spatial)]
+
+
+# -- merges ------------------------------------------------------------------------------------------
+
+
+@strategy("add")
+def add(draw: Draw, name: str) -> Case:
+    base = _any_shape(draw, 1, 3)
+    n = draw(st.integers(2, 3))
+    shapes = [base] * n
+    if draw(st.integers(0, 2)) == 0:
+        # a mismatch torch cannot broadcast either: one dim differs and neither side is 1
+        i = draw(st.integers(0, len(base) - 1))
+        other = list(base)
+        other[i] = base[i] + 1 if base[i] > 1 else 2
+        if base[i] == 1:
+            base = (*base[:i], 3, *base[i + 1:])
+            shapes = [base] * n
+        shapes[draw(st.integers(1, n - 1))] = tuple(other)
+    return {}, shapes
+
+
+@strategy("mul")
+def mul(draw: Draw, name: str) -> Case:
+    base = _any_shape(draw, 1, 3)
+    n = draw(st.integers(2, 3))
+    shapes = []
+    for _ in range(n):
+        s = [d if draw(st.integers(0, 2)) else draw(st.sampled_from([1, d, d + 1])) for d in base]
+        shapes.append(tuple(s))
+    return {}, shapes
+
+
+@strategy("concat")
+def concat(draw: Draw, name: str) -> Case:
+    base = _any_shape(draw, 1, 3)
+    rank = len(base) + 1
+    dim = draw(st.one_of(st.just(1), st.integers(-rank - 1, rank)))
+    d = dim + rank if dim < 0 else dim
+    n = draw(st.integers(1, 3))
+    shapes = []
+    for _ in range(n):
+        s = list(base)
+        if 1 <= d < rank:
+            s[d - 1] = draw(st.integers(1, 4))
+        if draw(st.integers(0, 4)) == 0:  # a mismatch in another dim
+            j = draw(st.integers(0, len(s) - 1))
+            s[j] += 1
+        shapes.append(tuple(s))
+    fields: dict[str, Any] = {}
+    _maybe(draw, fields, "dim", dim, 1)
+    return fields, shapes

@@ -1,0 +1,145 @@
+"""Every registered layer type against torch, on drawn configurations (tests/strategies.py).
+
+For each draw:
+- the analytic side builds the layer through the spec loader's ``make_layer`` and runs
+  ``infer_shapes`` on a one-layer graph (merges: the layer's own checks on their inputs);
+- the torch side builds the same fields *without* our validation, calls ``to_torch`` and
+  runs a real forward pass (eval mode, float32, tiny tensors).
+
+Then: we reject exactly when torch raises (an empty output counts as a refusal, since
+sizes below 1 are errors here); when both accept, the output shapes agree and the
+parameter split equals the ``numel()`` sums of the module's parameters (by
+``requires_grad``) and buffers.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+from unittest import mock
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import STRATEGIES, Case
+
+from cnnscope.analyze.shapes import infer_shapes
+from cnnscope.errors import CnnscopeError
+from cnnscope.graph import INPUT, Graph, Node
+from cnnscope.layers import Layer, ParamCount, registry
+from cnnscope.spec.loader import make_layer
+
+TYPES = sorted(registry())
+torch.set_num_threads(1)  # tiny tensors: thread start-up would cost more than the work
+
+
+def test_every_registered_type_has_a_strategy() -> None:
+    missing = sorted(set(registry()) - set(STRATEGIES))
+    assert not missing, f"layer types without a strategy in tests/strategies.py: {missing}"
+    stale = sorted(set(STRATEGIES) - set(registry()))
+    assert not stale, f"strategies for unregistered types: {stale}"
+
+
+def analytic(cls: type[Layer], fields: dict[str, Any], ins: list[tuple[int, ...]]) -> tuple[Layer, tuple[int, ...]]:
+    """Our side: make_layer (field checks), then the shape checks. Raises CnnscopeError."""
+    layer = make_layer(cls, dict(fields))
+    if len(ins) == 1:
+        graph = Graph.build("one", ins[0][1:], [Node("layer", layer, (INPUT,))])
+        return layer, infer_shapes(graph, ins[0][0])["layer"]
+    layer.check_inputs(ins)
+    return layer, tuple(layer.out_shape(ins))
+
+
+def unvalidated(cls: type[Layer], fields: dict[str, Any]) -> Layer:
+    """The same coercion as make_layer, but none of our cross-field checks."""
+    with mock.patch.object(cls, "validate", lambda self: None):
+        return make_layer(cls, dict(fields))
+
+
+def run_torch(layer: Layer, ins: list[tuple[int, ...]]) -> tuple[Any, torch.Tensor]:
+    module = layer.to_torch(ins).eval()
+    xs = [torch.randn(s) for s in ins]
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = module(*xs)
+    return module, out
+
+
+def torch_counts(module: Any) -> ParamCount:
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    frozen = sum(p.numel() for p in module.parameters() if not p.requires_grad)
+    buffers = sum(b.numel() for b in module.buffers())
+    int64 = sum(b.numel() for b in module.buffers() if b.dtype == torch.int64)
+    return ParamCount(trainable, frozen, buffers, int64)
+
+
+def check_case(type_name: str, case: Case, batch: int) -> None:
+    cls = registry()[type_name]
+    fields, shapes = case
+    ins = [(batch, *s) for s in shapes]
+    ours_err: CnnscopeError | None = None
+    try:
+        layer, shape = analytic(cls, fields, ins)
+    except CnnscopeError as exc:
+        ours_err = exc
+    raw_layer = unvalidated(cls, fields)  # strategies draw only well-typed values
+    torch_err: Exception | None = None
+    try:
+        module, out = run_torch(raw_layer, ins)
+        if out.numel() == 0:
+            torch_err = ValueError(f"empty output {tuple(out.shape)}")
+    except Exception as exc:  # any refusal by torch counts
+        torch_err = exc
+    where = f"{type_name} {fields} on inputs {ins}"
+    if ours_err is not None or torch_err is not None:
+        assert ours_err is not None, f"{where}: torch refuses ({torch_err!r}) but cnnscope accepts"
+        assert torch_err is not None, f"{where}: cnnscope refuses ({ours_err.render()}) but torch runs it"
+        assert ours_err.kind and ours_err.message
+        return
+    assert tuple(out.shape) == shape, f"{where}: torch gives {tuple(out.shape)}, cnnscope {shape}"
+    ours = layer.params(ins)
+    assert ours == torch_counts(module), f"{where}: params {ours} vs torch {torch_counts(module)}"
+
+
+@pytest.mark.parametrize("type_name", TYPES)
+@given(data=st.data())
+def test_layer_agrees_with_torch(type_name: str, data: st.DataObject) -> None:
+    if type_name not in STRATEGIES:
+        pytest.fail(f"no strategy for `{type_name}` in tests/strategies.py")
+    case = data.draw(STRATEGIES[type_name], label="case")
+    batch = data.draw(st.sampled_from([1, 2]), label="batch")
+    check_case(type_name, case, batch)
+
+
+# Pinned boundary cases, so the classic ones are checked whatever hypothesis draws.
+PINNED: list[tuple[str, Case, int]] = [
+    ("conv2d", ({"out_channels": 4, "kernel_size": 3, "stride": 3}, [(3, 7, 7)]), 1),  # 7x7, 3x3, stride 3 fits
+    ("conv2d", ({"out_channels": 4, "kernel_size": 5}, [(3, 4, 4)]), 1),  # kernel > input
+    ("conv2d", ({"out_channels": 4, "kernel_size": 3, "groups": 2}, [(3, 5, 5)]), 1),  # groups ∤ Cin
+    ("conv2d", ({"out_channels": 3, "kernel_size": 3, "groups": 2}, [(4, 5, 5)]), 1),  # groups ∤ Cout
+    ("conv2d", ({"out_channels": 2, "kernel_size": 4, "padding": "same", "dilation": 2}, [(1, 3, 3)]), 1),
+    ("conv2d", ({"out_channels": 2, "kernel_size": 3, "padding": "same", "stride": 2}, [(1, 6, 6)]), 1),
+    ("conv2d", ({"out_channels": 2, "kernel_size": 3, "padding": 2, "padding_mode": "reflect"}, [(1, 2, 5)]), 1),
+    ("conv1d", ({"out_channels": 2, "kernel_size": 3, "padding": 3, "padding_mode": "circular"}, [(1, 3)]), 1),
+    ("maxpool2d", ({"kernel_size": 3, "padding": 2}, [(1, 8, 8)]), 1),  # padding > k//2
+    ("maxpool2d", ({"kernel_size": 2, "stride": 2, "ceil_mode": True}, [(1, 5, 5)]), 1),
+    # ceil_mode, where the last window would start in the padding and is dropped
+    ("avgpool2d", ({"kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True}, [(1, 5, 5)]), 1),
+    ("maxpool1d", ({"kernel_size": 3, "dilation": 2}, [(1, 4)]), 1),  # effective kernel 5 > 4
+    ("convtranspose2d", ({"out_channels": 2, "kernel_size": 3, "stride": 2, "output_padding": 2}, [(1, 3, 3)]), 1),
+    ("convtranspose1d", ({"out_channels": 2, "kernel_size": 1, "padding": 1}, [(1, 1)]), 1),  # output 0
+    ("batchnorm2d", ({"trainable": False}, [(3, 2, 2)]), 2),
+    ("groupnorm", ({"num_groups": 4}, [(6, 3, 3)]), 1),
+    ("layernorm", ({"normalized_shape": [4]}, [(3, 5)]), 1),
+    ("upsample", ({"scale_factor": 0.5}, [(1, 1, 3)]), 1),  # floor(0.5) = 0
+    ("upsample", ({"size": 4, "mode": "bilinear", "align_corners": True}, [(1, 2, 2)]), 1),
+    ("add", ({}, [(3, 4, 4), (3, 4, 5)]), 1),
+    ("concat", ({}, [(3, 4, 4), (2, 4, 5)]), 1),
+    ("flatten", ({"start_dim": 2, "end_dim": 1}, [(3, 4, 4)]), 1),
+]
+
+
+@pytest.mark.parametrize(("type_name", "case", "batch"), PINNED, ids=[f"{p[0]}-{i}" for i, p in enumerate(PINNED)])
+def test_pinned_boundaries(type_name: str, case: Case, batch: int) -> None:
+    check_case(type_name, case, batch)
