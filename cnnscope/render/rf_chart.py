@@ -1,0 +1,143 @@
+"""Receptive-field growth and effective-RF maps: in the terminal (rich only) and as a PNG.
+
+The terminal views need nothing beyond rich; the PNG needs matplotlib, the optional `plot`
+extra, imported only when asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+
+from cnnscope.errors import UsageError
+
+BAR_WIDTH = 48
+SHADES = " .:-=+*#%@"
+
+
+def growth_entries(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows where the field changes (or becomes whole / unknown): what the chart shows."""
+    out: list[dict[str, Any]] = []
+    prev: tuple[Any, ...] | None = None
+    for row in rows:
+        rf = row.get("rf")
+        if rf is None:
+            continue
+        key = (rf["status"], tuple(rf["size"] or ()), tuple(rf["stride"] or ()))
+        if key != prev:
+            out.append(row)
+            prev = key
+    return out
+
+
+def growth_chart(rows: Sequence[dict[str, Any]], input_spatial: Sequence[int], width: int = BAR_WIDTH) -> Text:
+    """One bar per layer where the field grows; `┃` marks the input's size."""
+    entries = growth_entries(rows)
+    sizes = [max(e["rf"]["size"]) for e in entries if e["rf"]["size"]]
+    full = max(input_spatial) if input_spatial else 1
+    top = max([full, *sizes]) or 1
+    mark = round(full / top * width)
+    name_w = min(28, max([len(e["name"]) for e in entries] + [5]))
+    text = Text()
+    text.append(f"receptive-field growth (largest dim; ┃ = input {'×'.join(map(str, input_spatial))})\n",
+                style="bold")
+    for e in entries:
+        rf = e["rf"]
+        name = e["name"] if len(e["name"]) <= name_w else "…" + e["name"][-(name_w - 1):]
+        text.append(f"{name:<{name_w}} ")
+        if rf["status"] == "ok":
+            n = max(1, round(max(rf["size"]) / top * width))
+            bar = "".join("█" if i < n else " " for i in range(width + 1))
+            if mark <= width:
+                bar = bar[:mark] + ("┃" if mark >= n else "╋") + bar[mark + 1:]
+            text.append(bar[: max(n, mark + 1)], style="cyan" if max(rf["size"]) < full else "green")
+            text.append(" " * (width + 1 - max(n, mark + 1)))
+            text.append(" " + "×".join(map(str, rf["size"])))
+            if rf["stride"]:
+                text.append(f"  (stride {'×'.join(map(str, rf['stride']))})", style="dim")
+        elif rf["status"] == "whole_input":
+            text.append("█" * (mark + 1), style="green")
+            text.append(" " * (width - mark) + " whole input")
+        else:
+            text.append(" " * (width + 1) + " n/a after upsampling", style="yellow")
+        text.append("\n")
+    return text
+
+
+def erf_heatmap(grid: Sequence[Sequence[float]], max_cols: int = 64, max_rows: int = 32) -> Text:
+    """The effective-RF map, block-averaged to fit the terminal (a cell is about twice as tall as wide)."""
+    rows = len(grid)
+    cols = len(grid[0]) if rows else 0
+    if not rows or not cols:
+        return Text("")
+    cstep = max(1, -(-cols // max_cols))
+    rstep = max(1, -(-rows // max_rows), cstep * 2 if rows > 1 else 1)
+    cells: list[list[float]] = []
+    for r0 in range(0, rows, rstep):
+        line = []
+        for c0 in range(0, cols, cstep):
+            block = [grid[r][c] for r in range(r0, min(rows, r0 + rstep)) for c in range(c0, min(cols, c0 + cstep))]
+            line.append(sum(block) / len(block))
+        cells.append(line)
+    peak = max(max(line) for line in cells) or 1.0
+    text = Text()
+    for line in cells:
+        for v in line:
+            k = min(len(SHADES) - 1, int(v / peak * (len(SHADES) - 1) + 0.5))
+            text.append(SHADES[k])
+        text.append("\n")
+    return text
+
+
+def require_matplotlib() -> Any:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise UsageError(
+            "missing-extra",
+            "--plot needs matplotlib, which is not installed",
+            hint="install the optional extra: pip install 'cnnscope[plot]'",
+        ) from None
+    return plt
+
+
+def save_plot(path: Path, rows: Sequence[dict[str, Any]], input_spatial: Sequence[int], dims: Sequence[str],
+              title: str, erf: dict[str, Any] | None = None, erf_grid: Sequence[Sequence[float]] | None = None) -> None:
+    """Growth of the field per dim against the layers (and the effective-RF map, if given)."""
+    plt = require_matplotlib()
+    ncols = 2 if erf_grid is not None else 1
+    fig, axes = plt.subplots(1, ncols, figsize=(7 * ncols, 4.5), squeeze=False)
+    ax = axes[0][0]
+    entries = growth_entries(rows)
+    xs = list(range(len(entries)))
+    for d, name in enumerate(dims):
+        ys = [e["rf"]["size"][d] if e["rf"]["size"] else float("nan") for e in entries]
+        ax.plot(xs, ys, marker="o", ms=3, label=f"RF size ({name})")
+        if d < len(input_spatial):
+            ax.axhline(input_spatial[d], ls="--", lw=0.8, color=f"C{d}", alpha=0.6)
+    whole = [i for i, e in enumerate(entries) if e["rf"]["status"] == "whole_input"]
+    if whole:
+        ax.axvspan(whole[0] - 0.5, xs[-1] + 0.5, color="green", alpha=0.1, label="whole input")
+    ax.set_xticks(xs)
+    ax.set_xticklabels([e["name"] for e in entries], rotation=90, fontsize=6)
+    ax.set_ylabel("input pixels")
+    ax.set_title(f"{title}: receptive-field growth (dashed: input size)")
+    ax.legend(fontsize=7)
+    if erf_grid is not None and erf is not None:
+        ax2 = axes[0][1]
+        im = ax2.imshow(erf_grid, cmap="magma", aspect="auto" if len(erf_grid) == 1 else "equal")
+        fig.colorbar(im, ax=ax2, fraction=0.046)
+        ax2.set_title(f"effective RF of `{erf['layer']}` (95% radius {erf['radius']:.1f} px)", fontsize=9)
+    fig.tight_layout()
+    try:
+        fig.savefig(path, dpi=120)
+    except OSError as exc:
+        raise UsageError("bad-option", f"cannot write `{path}`: {exc.strerror or exc}") from None
+    finally:
+        plt.close(fig)
