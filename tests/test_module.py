@@ -1,0 +1,413 @@
+"""The torch module frontend, checked against torch itself: real forward passes, the
+de-duplicated ``sum(numel())`` of the parameters, and ``FlopCounterMode`` total / 2."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+import cnnscope  # noqa: E402
+from cnnscope.analyze.shapes import infer_shapes  # noqa: E402
+from cnnscope.errors import CnnscopeError, SourceError  # noqa: E402
+from cnnscope.spec.module import capture  # noqa: E402
+
+# -- the test modules -----------------------------------------------------------------------
+
+
+class Plain(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, stride=2, padding=1, bias=False), nn.ReLU6(),
+        )
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x: Any) -> Any:
+        return self.fc(torch.flatten(self.pool(self.features(x)), 1))
+
+
+class Block(nn.Module):
+    def __init__(self, c: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c, 2 * c if stride > 1 else c, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(self.conv1.out_channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(self.conv1.out_channels, self.conv1.out_channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(self.conv1.out_channels)
+        self.down = nn.Conv2d(c, 2 * c, 1, stride, bias=False) if stride > 1 else None
+
+    def forward(self, x: Any) -> Any:
+        y = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        short = self.down(x) if self.down is not None else x
+        return self.relu(y + short)
+
+
+class Residual(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.layer1 = nn.Sequential(Block(8), Block(8, stride=2))
+        self.fc = nn.Linear(16, 5)
+
+    def forward(self, x: Any) -> Any:
+        x = self.layer1(F.relu(self.stem(x)))
+        return self.fc(F.adaptive_avg_pool2d(x, 1).view(x.size(0), -1))
+
+
+class Inception(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.b1 = nn.Conv2d(3, 4, 1)
+        self.b2 = nn.Sequential(nn.Conv2d(3, 4, 1), nn.Conv2d(4, 6, 3, padding=1))
+        self.b3 = nn.Sequential(nn.MaxPool2d(3, 1, 1), nn.Conv2d(3, 2, 1))
+        self.head = nn.Conv2d(12, 8, 3)
+
+    def forward(self, x: Any) -> Any:
+        y = torch.cat([self.b1(x), self.b2(x), self.b3(x)], 1)
+        return F.max_pool2d(F.relu(self.head(y)), 2)
+
+
+class Functional(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.w1 = nn.Parameter(torch.randn(6, 3, 5, 5))
+        self.b1 = nn.Parameter(torch.randn(6))
+        self.w2 = nn.Parameter(torch.randn(12, 6, 3, 3))
+        self.fc_w = nn.Parameter(torch.randn(10, 12))
+        self.fc_b = nn.Parameter(torch.randn(10))
+
+    def forward(self, x: Any) -> Any:
+        x = F.relu(F.conv2d(x, self.w1, self.b1, stride=1, padding=2))
+        x = F.max_pool2d(x, 2)
+        x = torch.relu(F.conv2d(x, self.w2, None, 2, 1))
+        x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+        return F.linear(x, self.fc_w, self.fc_b)
+
+
+class Shared(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.body = nn.Conv2d(8, 8, 3, padding=1)  # called twice
+        self.tied = nn.Parameter(torch.randn(8, 8, 1, 1))  # used by two F.conv2d calls
+        self.head = nn.Linear(8, 4)
+
+    def forward(self, x: Any) -> Any:
+        x = F.relu(self.body(F.relu(self.body(self.stem(x)))))
+        x = F.conv2d(F.conv2d(x, self.tied), self.tied) * x
+        return self.head(x.mean((2, 3)) if False else torch.flatten(F.adaptive_max_pool2d(x, 1), 1))
+
+
+class Dynamic(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.extra = nn.Conv2d(8, 8, 3, padding=1)
+        self.fc = nn.Linear(8, 2)
+
+    def forward(self, x: Any) -> Any:
+        x = self.conv(x)
+        if x.abs().sum() > 0:  # data-dependent: symbolic tracing cannot follow it
+            x = F.relu(self.extra(x))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+class Net1d(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv1d(2, 8, 7, stride=2, padding=3), nn.BatchNorm1d(8), nn.GELU(), nn.MaxPool1d(2),
+            nn.Conv1d(8, 8, 3, groups=4, dilation=2), nn.AdaptiveAvgPool1d(4), nn.Flatten(), nn.Linear(32, 3),
+        )
+
+    def forward(self, x: Any) -> Any:
+        return self.net(x)
+
+
+class Net3d(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv3d(1, 4, 3, padding=1)
+        self.bn = nn.BatchNorm3d(4)
+        self.pool = nn.AvgPool3d(2)
+        self.conv2 = nn.Conv3d(4, 8, (1, 3, 3), stride=(1, 2, 2))
+        self.fc = nn.Linear(8 * 4 * 1 * 1, 6)
+
+    def forward(self, x: Any) -> Any:
+        x = self.pool(torch.sigmoid(self.bn(self.conv1(x))))
+        x = F.silu(self.conv2(x))
+        return self.fc(x.reshape(x.shape[0], -1))
+
+
+class WithUnsupported(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.gamma = nn.Parameter(torch.ones(1, 4, 1, 1))
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x: Any) -> Any:
+        x = torch.sin(self.conv(x)) * self.gamma
+        return self.fc(x.mean((2, 3)))
+
+
+CASES: dict[str, tuple[type[nn.Module], tuple[int, ...], str]] = {
+    "plain": (Plain, (3, 32, 32), "fx"),
+    "residual": (Residual, (3, 16, 16), "fx"),
+    "inception": (Inception, (3, 12, 12), "fx"),
+    "functional": (Functional, (3, 16, 16), "fx"),
+    "shared": (Shared, (3, 8, 8), "fx"),
+    "dynamic": (Dynamic, (3, 10, 10), "recorded"),
+    "net1d": (Net1d, (2, 64), "fx"),
+    "net3d": (Net3d, (1, 8, 8, 8), "fx"),
+}
+
+
+# -- oracles ----------------------------------------------------------------------------------
+
+
+def torch_figures(model: nn.Module, shape: tuple[int, ...]) -> tuple[dict[str, tuple[int, ...]], int, int, Any]:
+    """Leaf-module output shapes by qualified name (hooks on a copy), de-duplicated params,
+    MACs = FlopCounterMode / 2, and the output shape."""
+    m = copy.deepcopy(model).eval()
+    shapes: dict[str, tuple[int, ...]] = {}
+    for name, sub in m.named_modules():
+        if name and not list(sub.children()):
+            def hook(mod: nn.Module, args: Any, out: Any, name: str = name) -> None:
+                shapes.setdefault(name, tuple(out.shape))
+            sub.register_forward_hook(hook)
+    with torch.no_grad(), FlopCounterMode(display=False) as fc:
+        out = m(torch.randn(1, *shape))
+    params = sum(p.numel() for p in model.parameters())
+    return shapes, params, fc.get_total_flops() // 2, tuple(out.shape)
+
+
+def analytic(graph: cnnscope.Graph) -> tuple[dict[str, tuple[int, ...]], int, int]:
+    shapes = infer_shapes(graph)
+    params = macs = 0
+    for node in graph.nodes:
+        ins = [shapes[i] for i in node.inputs]
+        if node.shares is None:
+            params += node.layer.params(ins).total
+        macs += node.layer.macs(ins, shapes[node.name])
+    return shapes, params, macs
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_module_matches_torch(case: str) -> None:
+    cls, shape, path = CASES[case]
+    torch.manual_seed(0)
+    model = cls()
+    graph = capture(model, shape, name=case)
+    assert graph.extras["capture"] == path
+    assert graph.extras["unsupported"] == {}
+    t_shapes, t_params, t_macs, t_out = torch_figures(model, shape)
+    shapes, params, macs = analytic(graph)
+    assert shapes[graph.output] == t_out
+    for name, s in t_shapes.items():  # every leaf module the forward pass reached is a node
+        assert shapes[name] == s, name
+    real = capture(model, shape, measure="real").extras["measured_shapes"]
+    for node in graph.nodes:  # every node, functional ones included, against a real run
+        assert list(shapes[node.name]) == real[node.name], node.name
+    assert params == t_params
+    assert macs == t_macs > 0
+
+
+def test_shared_module_and_tied_weights_count_once() -> None:
+    graph = capture(Shared(), (3, 8, 8))
+    shares = {n.name: n.shares for n in graph.nodes if n.shares}
+    assert shares == {"body_1": "body", "conv2d_1": "conv2d"}
+    r = cnnscope.analyze(graph, ["params"])
+    assert r.totals["params"] == sum(p.numel() for p in Shared().parameters())
+
+
+def test_functional_params_attributed_to_nodes() -> None:
+    graph = capture(Functional(), (3, 16, 16))
+    types = [n.type for n in graph.nodes]
+    assert types == ["conv2d", "relu", "maxpool2d", "conv2d", "relu", "adaptiveavgpool2d", "flatten", "linear"]
+    r = cnnscope.analyze(graph, ["params"])
+    assert r.row("conv2d")["params"] == 6 * 3 * 25 + 6
+    assert r.row("linear")["params"] == 12 * 10 + 10
+
+
+def test_leaf_modules_keep_qualified_names() -> None:
+    graph = capture(Residual(), (3, 16, 16))
+    assert "layer1.0.conv1" in graph and graph.node("layer1.0.conv1").type == "conv2d"
+    assert graph.node("layer1.0.add").type == "add"
+    assert graph.node("layer1.1.down").type == "conv2d"
+
+
+def test_unsupported_ops_are_listed_not_zero() -> None:
+    model = WithUnsupported()
+    graph = capture(model, (3, 8, 8))
+    assert graph.extras["unsupported"] == {"sin": 1, "mul": 1, "mean": 1}
+    r = cnnscope.analyze(graph, ["params"])
+    assert r.totals["incomplete"] is True
+    assert len(r.totals["unsupported"]) == 3
+    assert r.totals["params"] == sum(p.numel() for p in model.parameters())  # gamma counted on `mul`
+    t_macs = torch_figures(model, (3, 8, 8))[2]
+    assert analytic(graph)[2] == t_macs
+
+
+def _state(model: nn.Module) -> dict[str, Any]:
+    from torch.nn.modules import module as mm
+
+    return {
+        "sd": {k: v.clone() for k, v in model.state_dict().items()},
+        "modes": [m.training for m in model.modules()],
+        "hooks": [(len(m._forward_hooks), len(m._forward_pre_hooks), len(m._backward_hooks)) for m in model.modules()],
+        "global": (len(mm._global_forward_hooks), len(mm._global_forward_pre_hooks)),
+        "attrs": [sorted(vars(m)) for m in model.modules()],
+        "grad": [p.requires_grad for p in model.parameters()],
+    }
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return a["sd"].keys() == b["sd"].keys() and all(torch.equal(a["sd"][k], b["sd"][k]) for k in a["sd"]) and all(
+        a[k] == b[k] for k in a if k != "sd"
+    )
+
+
+@pytest.mark.parametrize("cls", [Residual, Dynamic])
+def test_model_left_as_it_was(cls: type[nn.Module]) -> None:
+    model = cls().train()
+    before = _state(model)
+    capture(model, (3, 16, 16))
+    capture(model, (3, 16, 16), measure="real")
+    assert _same(before, _state(model))
+
+
+@pytest.mark.parametrize("cls", [Residual, Dynamic])
+def test_model_left_as_it_was_after_an_error(cls: type[nn.Module]) -> None:
+    model = cls().train()
+    before = _state(model)
+    with pytest.raises(CnnscopeError) as exc:
+        capture(model, (5, 16, 16))  # wrong channel count: torch raises inside the forward pass
+    assert exc.value.kind == "forward-failed"
+    assert _same(before, _state(model))
+
+
+# -- sources ------------------------------------------------------------------------------------
+
+MODEL_PY = '''
+import torch.nn as nn
+
+class Net(nn.Module):
+    input_shape = (3, 16, 16)
+
+    def __init__(self, width=4):
+        super().__init__()
+        self.conv = nn.Conv2d(3, width, 3)
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        return self.act(self.conv(x))
+
+class NoShape(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        return self.conv(x)
+
+def build():
+    return NoShape()
+'''
+
+
+@pytest.fixture
+def model_py(tmp_path: Path) -> Path:
+    p = tmp_path / "model.py"
+    p.write_text(MODEL_PY)
+    return p
+
+
+def test_file_source_with_kwargs_and_declared_shape(model_py: Path) -> None:
+    g = cnnscope.load(f"{model_py}:Net", kwargs=json.dumps({"width": 6}))
+    assert g.input_shape == (3, 16, 16)
+    assert infer_shapes(g)[g.output] == (1, 6, 14, 14)
+
+
+def test_factory_needs_an_input_shape(model_py: Path) -> None:
+    with pytest.raises(SourceError) as exc:
+        cnnscope.load(f"{model_py}:build")
+    assert exc.value.kind == "missing-input"
+    g = cnnscope.load(f"{model_py}:build", (3, 8, 8))
+    assert infer_shapes(g)[g.output] == (1, 4, 6, 6)
+
+
+@pytest.mark.parametrize(
+    ("source", "kwargs", "kind"),
+    [
+        ("{p}:Nope", None, "source-not-found"),
+        ("{p}:Net", "{bad json", "bad-kwargs"),
+        ("{p}:Net", '{"depth": 3}', "bad-kwargs"),
+        ("no_such_pkg_xyz.mod:Net", None, "source-not-found"),
+        ("json:dumps", '{"obj": 1}', "not-a-module"),
+    ],
+)
+def test_bad_sources(model_py: Path, source: str, kwargs: str | None, kind: str) -> None:
+    with pytest.raises(SourceError) as exc:
+        cnnscope.load(source.format(p=model_py), (3, 8, 8), kwargs=kwargs)
+    assert exc.value.kind == kind
+
+
+def test_missing_extra_names_it() -> None:
+    import importlib.util
+
+    for pkg in ("torchvision", "timm"):
+        if importlib.util.find_spec(pkg) is not None:
+            continue
+        with pytest.raises(SourceError) as exc:
+            cnnscope.load(f"{pkg}:resnet18")
+        assert exc.value.kind == "missing-extra"
+        assert f"cnnscope[{pkg}]" in (exc.value.hint or "")
+
+
+# -- whole networks: the built-in specs as torch modules ------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "googlenet"])
+def test_builtin_spec_module_captures_to_the_same_figures(name: str) -> None:
+    from cnnscope.profile.build import build_module
+
+    spec = cnnscope.load(name)
+    module = build_module(spec)
+    graph = capture(module, spec.input_shape)
+    assert graph.extras["unsupported"] == {}
+    a_shapes, a_params, a_macs = analytic(spec)
+    shapes, params, macs = analytic(graph)
+    assert params == a_params == sum(p.numel() for p in module.parameters())
+    with torch.no_grad(), FlopCounterMode(display=False) as fc:
+        module(torch.randn(1, *spec.input_shape))
+    assert macs == a_macs == fc.get_total_flops() // 2
+    assert {n: shapes[n] for n in shapes if n in a_shapes} == {n: a_shapes[n] for n in shapes if n in a_shapes}
+
+
+# -- torchvision, when installed ----------------------------------------------------------------
+
+TV = ["resnet18", "resnet50", "vgg16", "mobilenet_v2", "googlenet"]
+
+
+@pytest.mark.torchvision
+@pytest.mark.parametrize("name", TV)
+def test_torchvision_published_figures(name: str, shared: Path) -> None:
+    pytest.importorskip("torchvision")
+    ref = {m["model"]: m for m in json.loads((shared / "reference" / "torchvision_models.json").read_text())}[name]
+    graph = cnnscope.load(f"torchvision:{name}")
+    _, params, macs = analytic(graph)
+    assert graph.extras["unsupported"] == {}
+    assert params == ref["num_params"]
+    assert round(macs / 1e9, 3) == pytest.approx(ref["gflops"], abs=0.0015)
