@@ -1,0 +1,446 @@
+"""Budgets: limits on any figure a report computes, and their evaluation.
+
+A budget names a report total with a ``max_`` (or ``min_``) prefix: ``max_params``,
+``max_macs``, ``max_activation_bytes``, ``min_rf.coverage`` -- whatever numeric total the
+analyzers produce, so a figure added later can be budgeted without touching this module.
+Limits take human units (``12M``, ``1.5G``, ``64MiB``, ``64MB``, ``50%``) or plain numbers.
+
+Where budgets come from, lowest precedence first (a later source replaces a key):
+
+1. ``[tool.cnnscope.budget]`` in the project config (every model);
+2. the spec's own top-level ``budget:`` mapping;
+3. ``[tool.cnnscope.models."path".budget]`` (that model only);
+4. the command line (``--max-params 12M``, ``--budget max_flops=4G``).
+
+This module never formats numbers; the CLI renders :class:`BudgetResult` objects.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from cnnscope.analyze.base import Report
+from cnnscope.config import Config
+from cnnscope.errors import Location, UsageError, did_you_mean
+from cnnscope.graph import Graph
+
+Number = int | float
+
+_SI = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
+_BIN = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
+_QTY = re.compile(
+    r"^\s*(?P<num>[+-]?(?:\d[\d_,]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>[A-Za-z%]*)\s*$"
+)
+PREFIXES = ("max_", "min_")
+
+
+def parse_quantity(value: Any, what: str = "budget", loc: Location | None = None) -> Number:
+    """``"12M"`` -> 12_000_000, ``"1.5G"`` -> 1_500_000_000, ``"64MiB"`` -> 67_108_864,
+    ``"64MB"`` -> 64_000_000, ``"50%"`` -> 0.5, ``12`` -> 12.
+
+    A trailing ``B`` (bytes) is allowed after any prefix; so are the words ``MAC``/``FLOP``
+    (``2GMAC``). Whole results are returned as ``int``. Raises :class:`UsageError`
+    (``bad-quantity``) for anything else, naming what was wrong.
+    """
+    hint = "use a number with an optional unit: 12M, 1.5G, 64MiB, 64MB, 500K, 50%, or a plain integer"
+    if isinstance(value, bool) or value is None:
+        raise UsageError("bad-quantity", f"{what} must be a number, got `{value}`", loc, hint)
+    if isinstance(value, (int, float)):
+        return _checked(value, what, str(value), loc, hint)
+    if not isinstance(value, str):
+        raise UsageError("bad-quantity", f"{what} must be a number, got {type(value).__name__}", loc, hint)
+    m = _QTY.match(value)
+    if m is None:
+        raise UsageError("bad-quantity", f"{what}: cannot read `{value}` as a quantity", loc, hint)
+    num_text = m.group("num").replace("_", "").replace(",", "")
+    unit = m.group("unit")
+    scale = _unit_scale(unit)
+    if scale is None:
+        raise UsageError("bad-quantity", f"{what}: unknown unit `{unit}` in `{value}`", loc, hint)
+    num = Decimal(num_text)  # exact: 1.1G is 1_100_000_000, not 1_100_000_000.0000002
+    if unit == "%":
+        num /= 100
+    else:
+        num *= scale
+    result: Number = int(num) if num == num.to_integral_value() else float(num)
+    return _checked(result, what, value, loc, hint)
+
+
+_WORDS = ("MACs", "MAC", "macs", "mac", "FLOPs", "FLOP", "flops", "flop", "B")
+
+
+def _unit_scale(unit: str) -> int | None:
+    """The multiplier of a unit: an SI or binary prefix, optionally followed by B/MAC/FLOP."""
+    if unit == "%":
+        return 1
+    for word in _WORDS:
+        if unit.endswith(word):
+            unit = unit[: -len(word)]
+            break
+    if unit in _BIN:
+        return _BIN[unit]
+    return _SI.get(unit)
+
+
+def _checked(v: Number, what: str, text: str, loc: Location | None, hint: str) -> Number:
+    if isinstance(v, float) and not math.isfinite(v):
+        raise UsageError("bad-quantity", f"{what} must be finite, got `{text}`", loc, hint)
+    if v < 0:
+        raise UsageError("bad-quantity", f"{what} must not be negative, got `{text}`", loc, hint)
+    return v
+
+
+def is_bytes_text(value: Any) -> bool:
+    """Did the user write a byte unit (``64MiB``, ``1GB``, ``512B``)?"""
+    return isinstance(value, str) and re.search(r"[0-9\s](?:[kKMGTP]i?)?[Bb]\s*$", value) is not None
+
+
+# -- budgets -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Budget:
+    """One limit: ``name`` as written (``max_params``), ``figure`` the report total it bounds."""
+
+    name: str
+    figure: str
+    limit: Number
+    kind: str = "max"  # or "min"
+    origin: str = "command line"  # where it was set, for messages
+    loc: Location | None = None  # where it was set, when that is a spec line
+
+
+def make_budget(name: str, raw: Any, origin: str = "command line", loc: Location | None = None) -> Budget:
+    """``("max_params", "12M")`` -> Budget; ``name`` may omit ``max_`` (``params=12M``)."""
+    key = str(name).strip().replace("-", "_")
+    if not key:
+        raise UsageError("bad-budget", "a budget needs a name, e.g. max_params=12M", loc)
+    if not key.startswith(PREFIXES):
+        key = "max_" + key
+    kind, figure = key[:3], key[4:]
+    if not figure:
+        raise UsageError("bad-budget", f"budget `{name}` names no figure", loc, "e.g. max_params, max_macs")
+    limit = parse_quantity(raw, f"budget `{key}`", loc)
+    if is_bytes_text(raw) and not figure.endswith("bytes"):
+        raise UsageError(
+            "bad-quantity", f"budget `{key}` counts {figure}, but `{raw}` is a size in bytes", loc,
+            f"drop the `B`, e.g. {str(raw).rstrip('Bb').rstrip('i')}, or budget a *_bytes figure",
+        )
+    return Budget(key, figure, limit, kind, origin, loc)
+
+
+def parse_assignment(text: str) -> tuple[str, str]:
+    """``"max_params=12M"`` -> (``max_params``, ``12M``) for ``--budget``."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise UsageError(
+            "bad-budget", f"--budget takes KEY=VALUE, got `{text}`", hint="e.g. --budget max_flops=4G"
+        )
+    return key.strip(), value.strip()
+
+
+def budgets_from_mapping(data: Any, origin: str, loc: Location | None = None) -> dict[str, Budget]:
+    """A ``budget:`` mapping (spec or config) -> budgets by name, with each key's location."""
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise UsageError("bad-budget", f"`budget` in {origin} must be a mapping of max_<figure>: limit", loc)
+    out: dict[str, Budget] = {}
+    for k, v in data.items():
+        kloc = data.key_loc(k) if hasattr(data, "key_loc") else loc
+        b = make_budget(str(k), v, origin, kloc)
+        out[b.name] = b
+    return out
+
+
+def spec_budgets(graph: Graph) -> dict[str, Budget]:
+    """The spec's own top-level ``budget:``, located at each key's line."""
+    data = graph.extras.get("budget")
+    top = graph.extras.get("locations", {}).get("top")
+    loc = top.val_loc("budget") if hasattr(top, "val_loc") else None
+    return budgets_from_mapping(data, f"the spec's `budget:` ({graph.file or graph.source})", loc)
+
+
+# -- evaluation ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Contributor:
+    layer: str
+    value: Number
+    share: float  # of the total, 0..1
+    loc: Location | None = None
+
+
+@dataclass(frozen=True)
+class BudgetResult:
+    model: str
+    source: str
+    budget: Budget
+    actual: Number
+    ok: bool
+    over: Number  # how far past the limit (0 when within); for min_ budgets, how far short
+    over_pct: float | None  # over / limit * 100; None for a zero limit
+    headroom: Number  # limit - actual for max_ (negative when over)
+    top: tuple[Contributor, ...] = ()
+    loc: Location | None = None  # where an annotation should point
+    unit: str = "count"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "budget": self.budget.name,
+            "figure": self.budget.figure,
+            "kind": self.budget.kind,
+            "limit": self.budget.limit,
+            "actual": self.actual,
+            "ok": self.ok,
+            "over": self.over,
+            "over_percent": None if self.over_pct is None else round(self.over_pct, 4),
+            "unit": self.unit,
+            "origin": self.budget.origin,
+            "location": _loc_json(self.loc),
+            "top_layers": [
+                {"layer": c.layer, "value": c.value, "share": round(c.share, 6), "location": _loc_json(c.loc)}
+                for c in self.top
+            ],
+        }
+
+
+def _loc_json(loc: Location | None) -> dict[str, Any] | None:
+    if loc is None:
+        return None
+    return {"file": loc.file, "line": loc.line, "column": loc.col}
+
+
+@dataclass
+class ModelCheck:
+    """Every budget result for one model."""
+
+    model: str
+    source: str
+    file: str | None
+    results: list[BudgetResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"model": self.model, "source": self.source, "file": self.file, "ok": self.ok,
+                "budgets": [r.to_json() for r in self.results]}
+
+
+def numeric_totals(report: Report) -> dict[str, Number]:
+    """Every numeric total, nested ones as dotted keys (``rf.coverage``)."""
+    out: dict[str, Number] = {}
+
+    def walk(prefix: str, d: Mapping[str, Any]) -> None:
+        for k, v in d.items():
+            key = f"{prefix}{k}"
+            if isinstance(v, bool) or key == "output_shape":
+                continue
+            if isinstance(v, (int, float)):
+                out[key] = v
+            elif isinstance(v, (list, tuple)) and v and all(_is_num(x) for x in v):
+                out[key] = max(v)  # a per-axis figure: its largest (evaluate() takes min for min_)
+            elif isinstance(v, Mapping):
+                walk(key + ".", v)
+
+    walk("", report.totals)
+    return out
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _get(d: Mapping[str, Any], key: str) -> Any:
+    cur: Any = d
+    for part in key.split("."):
+        if not isinstance(cur, Mapping) or part not in cur:
+            return None
+        cur = cur[part]
+    return cur
+
+
+def unit_of(report: Report, figure: str) -> str:
+    """The render unit of a figure: its column's, else guessed from its name."""
+    for c in report.columns:
+        if c.key == figure:
+            return c.unit
+    if figure.endswith("bytes"):
+        return "bytes"
+    if figure.endswith("_ms"):
+        return "ms"
+    if figure in ("macs",) or figure.endswith("_macs"):
+        return "macs"
+    if figure in ("flops",) or figure.endswith("_flops"):
+        return "flops"
+    if figure.endswith(("fraction", "coverage", "ratio")):
+        return "percent"
+    return "count"
+
+
+def evaluate(graph: Graph, report: Report, budgets: Mapping[str, Budget], top_n: int = 3) -> ModelCheck:
+    """Compare each budget with the report; raise UsageError for a figure it lacks."""
+    totals = numeric_totals(report)
+    check = ModelCheck(report.model, report.source, graph.file)
+    for b in budgets.values():
+        actual = totals.get(b.figure)
+        raw = _get(report.totals, b.figure)
+        if b.kind == "min" and isinstance(raw, (list, tuple)) and actual is not None:
+            actual = min(raw)  # every axis must reach the minimum
+        if actual is None:
+            known = sorted(totals)
+            raise UsageError(
+                "unknown-figure",
+                f"budget `{b.name}` ({b.origin}): model `{report.model}` has no figure `{b.figure}`"
+                + did_you_mean(b.figure, known),
+                b.loc,
+                "figures that can be budgeted: " + ", ".join("max_" + k for k in known),
+            )
+        if b.kind == "max":
+            over: Number = max(actual - b.limit, 0)
+            headroom: Number = b.limit - actual
+        else:
+            over = max(b.limit - actual, 0)
+            headroom = actual - b.limit
+        ok = over == 0
+        pct = None if b.limit == 0 else over / b.limit * 100
+        if b.limit == 0 and ok:
+            pct = 0.0
+        top = _contributors(graph, report, b.figure, actual, top_n) if b.kind == "max" else ()
+        loc = b.loc or (top[0].loc if top else None) or (Location(graph.file, 1, 1) if graph.file else None)
+        check.results.append(BudgetResult(
+            report.model, report.source, b, actual, ok, over, pct, headroom, top, loc, unit_of(report, b.figure),
+        ))
+    return check
+
+
+def _contributors(graph: Graph, report: Report, figure: str, total: Number, n: int) -> tuple[Contributor, ...]:
+    vals: list[tuple[Number, str]] = []
+    for row in report.rows:
+        v = _get(row, figure)
+        if _is_num(v) and v > 0:
+            vals.append((v, row["name"]))
+    vals.sort(key=lambda t: (-t[0], t[1]))
+    out = []
+    for v, name in vals[:n]:
+        loc = graph.node(name).loc if name in graph else None
+        out.append(Contributor(name, v, (v / total) if total else 0.0, loc))
+    return tuple(out)
+
+
+def merge(*layers: Mapping[str, Budget]) -> dict[str, Budget]:
+    """Later mappings replace earlier ones key by key."""
+    out: dict[str, Budget] = {}
+    for m in layers:
+        out.update(m)
+    return out
+
+
+# -- what to check: command line + project config ------------------------------------------
+
+
+@dataclass
+class Target:
+    """One model to check and the budgets that apply to it before the spec's own."""
+
+    source: str
+    config_budgets: dict[str, Budget] = field(default_factory=dict)  # [tool.cnnscope.budget]
+    model_budgets: dict[str, Budget] = field(default_factory=dict)  # [tool.cnnscope.models."x".budget]
+    input_shape: tuple[int, ...] | None = None
+    batch: int | None = None
+
+
+def config_targets(config: Config, sources: list[str] | None = None) -> list[Target]:
+    """Targets from ``[tool.cnnscope]``: ``model``/``models`` (a list of paths, or a table of
+    ``"path" = {budget = {...}, input = [...], batch = n}``) and ``[tool.cnnscope.budget]``.
+
+    With ``sources``, those are the models; the config still lends its budgets (global, and
+    per model where a ``models`` key names the same file).
+    """
+    where = config.path.name if config.path else "the config"
+    origin = f"[tool.cnnscope.budget] in {where}"
+    glob = budgets_from_mapping(config.get("budget"), origin, Location(where) if config.path else None)
+    per_model: dict[str, dict[str, Any]] = {}
+    listed: list[str] = []
+    model = config.get("model")
+    if model is not None:
+        if isinstance(model, str):
+            listed.append(model)
+        elif isinstance(model, list) and all(isinstance(m, str) for m in model):
+            listed.extend(model)
+        else:
+            raise UsageError("bad-config", f"`model` in {where} must be a path or a list of paths")
+    models = config.get("models")
+    if isinstance(models, list):
+        if not all(isinstance(m, str) for m in models):
+            raise UsageError("bad-config", f"`models` in {where} must be a list of paths or a table of models")
+        listed.extend(models)
+    elif isinstance(models, Mapping):
+        for path, entry in models.items():
+            if not isinstance(entry, Mapping):
+                raise UsageError("bad-config", f"[tool.cnnscope.models.\"{path}\"] in {where} must be a table")
+            unknown = set(entry) - {"budget", "input", "batch"}
+            if unknown:
+                raise UsageError("bad-config", f"[tool.cnnscope.models.\"{path}\"] has unknown key(s) "
+                                 + ", ".join(sorted(unknown)), hint="known keys: budget, input, batch")
+            per_model[path] = dict(entry)
+            listed.append(path)
+    elif models is not None:
+        raise UsageError("bad-config", f"`models` in {where} must be a list of paths or a table of models")
+
+    def key_of(p: str) -> str:
+        q = Path(p)
+        return str(q.resolve()) if q.exists() else p
+
+    entries = {key_of(config.resolve(p)): (p, per_model.get(p, {})) for p in listed}
+    chosen = sources if sources else [config.resolve(p) for p in dict.fromkeys(listed)]
+    out: list[Target] = []
+    for src in chosen:
+        _p, entry = entries.get(key_of(src), (src, {}))
+        t = Target(src, dict(glob))
+        if entry:
+            t.model_budgets = budgets_from_mapping(entry.get("budget"), f"[tool.cnnscope.models.\"{_p}\"] in {where}")
+            if "input" in entry:
+                inp = entry["input"]
+                if not isinstance(inp, list) or not all(isinstance(d, int) and d > 0 for d in inp):
+                    raise UsageError("bad-config", f"`input` for model \"{_p}\" in {where} must be a list of sizes")
+                t.input_shape = tuple(inp)
+            if "batch" in entry:
+                if not isinstance(entry["batch"], int) or entry["batch"] < 1:
+                    raise UsageError("bad-config", f"`batch` for model \"{_p}\" in {where} must be a positive integer")
+                t.batch = entry["batch"]
+        out.append(t)
+    return out
+
+
+def check_target(
+    target: Target,
+    cli_budgets: Mapping[str, Budget] | None = None,
+    input_shape: tuple[int, ...] | None = None,
+    batch: int = 1,
+    top_n: int = 3,
+    **options: Any,
+) -> ModelCheck:
+    """Load, analyze and evaluate one target; UsageError if no budget applies to it."""
+    from cnnscope.analyze.base import analyze
+    from cnnscope.spec.sources import load
+
+    graph = load(target.source, input_shape or target.input_shape)
+    budgets = merge(target.config_budgets, spec_budgets(graph), target.model_budgets, cli_budgets or {})
+    if not budgets:
+        raise UsageError(
+            "no-budget", f"no budget applies to `{target.source}`",
+            hint="pass --max-params 12M (or --budget max_<figure>=N), add a `budget:` to the spec, "
+            "or set [tool.cnnscope.budget] in pyproject.toml",
+        )
+    report = analyze(graph, None, batch=target.batch or batch, **options)
+    return evaluate(graph, report, budgets, top_n)
