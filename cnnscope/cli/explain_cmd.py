@@ -1,0 +1,66 @@
+"""`explain`: every layer's formulas with the numbers filled in."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from cnnscope.cli.app import app
+from cnnscope.cli.common import BatchOpt, InputOpt, KwargsOpt, SourceArg, check_choice, load_graph
+
+EXPLAIN_FORMATS = ("table", "json", "markdown")
+
+
+@app.command(rich_help_panel="Learn")
+def explain(
+    source: SourceArg,
+    layer: Annotated[str | None, typer.Option("--layer", "-l", help="explain only this layer",
+                                              show_default=False)] = None,
+    input: InputOpt = None,
+    batch: BatchOpt = 1,
+    format: Annotated[str, typer.Option("--format", "-f", help="table | json | markdown")] = "table",
+    kwargs: KwargsOpt = None,
+) -> None:
+    """Each layer's formulas with the numbers filled in: output size, parameters, MACs,
+    receptive field, and what weight sharing saves over a fully connected layer."""
+    check_choice("--format", format, EXPLAIN_FORMATS)
+    from cnnscope.explain import explain as run
+
+    graph = load_graph(source, input, kwargs)
+    items = run(graph, batch, layer)
+    if format == "json":
+        doc = {"schema_version": 1, "model": graph.name, "source": graph.source,
+               "input_shape": [batch, *graph.input_shape], "layers": [e.to_json() for e in items]}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return
+    if format == "markdown":
+        lines = [f"### {graph.name}", ""]
+        for e in items:
+            shapes = ", ".join("×".join(map(str, s)) for s in e.inputs)
+            lines += [f"#### `{e.name}` ({e.type}): {shapes} → {'×'.join(map(str, e.output))}", "",
+                      "| what | formula | result |", "|---|---|---:|"]
+            lines += [f"| {s.what} | {s.formula.replace('|', chr(92) + '|')} | {s.result} |" for s in e.steps]
+            lines.append("")
+        sys.stdout.write("\n".join(lines))
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    from cnnscope.render.table import console
+
+    con = console(sys.stdout)
+    for e in items:
+        shapes = ", ".join("×".join(map(str, s)) for s in e.inputs)
+        title = f"{e.name} ({e.type})  {shapes} → {'×'.join(map(str, e.output))}"
+        t = Table(title=title, title_justify="left", caption=str(e.loc) if e.loc else None,
+                  caption_justify="left", show_header=False, box=None, padding=(0, 2))
+        t.add_column("what", style="bold")
+        t.add_column("formula")
+        t.add_column("=", justify="right")
+        for s in e.steps:
+            t.add_row(Text(s.what), Text(s.formula), Text(s.result))
+        con.print(t)
+        con.print()

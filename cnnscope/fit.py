@@ -1,0 +1,187 @@
+"""Window fit: does every sliding window tile its input exactly?
+
+A window "fits" along a dim when the last window ends on the input's last pixel (or in
+the padding after it): ``(I + P_lo + P_hi − K) mod S`` pixels are left over, and those of
+them that are real input (not padding) are never seen. The lecture's 7×7 input with a 3×3
+filter fits at stride 1 and 2 (remainders 0) but not at stride 3 (remainder 1: one column
+lost). ``ceil_mode`` pooling keeps a last, partial window instead of dropping pixels; this
+module reports that too.
+
+:func:`scan` answers "which input sizes in a range fit everywhere" by re-running shape
+inference for each size. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from cnnscope.analyze.shapes import infer_shapes
+from cnnscope.errors import CnnscopeError, Location, UsageError
+from cnnscope.graph import Graph, Node
+from cnnscope.layers.base import Layer, RFStep, Shape
+from cnnscope.layers.conv import dim_name
+
+MAX_SIZES = 4096  # sizes one scan may try
+
+
+@dataclass(frozen=True)
+class WindowFit:
+    """One spatial dim of one windowed layer."""
+
+    layer: str
+    loc: Location | None
+    dim: str  # H, W, L, ...
+    size: int  # input size along the dim
+    kernel: int  # effective kernel
+    stride: int
+    pad_lo: int
+    pad_hi: int
+    out: int  # the layer's actual output size along the dim
+
+    @property
+    def span(self) -> int:
+        """``I + P_lo + P_hi − K``: how far the window can slide."""
+        return self.size + self.pad_lo + self.pad_hi - self.kernel
+
+    @property
+    def remainder(self) -> int:
+        """``span mod S``: 0 when the last window ends exactly at the padded end."""
+        return self.span % self.stride if self.span >= 0 else 0
+
+    @property
+    def lost(self) -> int:
+        """Real input pixels (not padding) that no window covers."""
+        if self.kernel < self.stride:  # a strided 1×1 skips pixels between windows by design
+            return 0
+        # the last window starts at (out − 1)·S − P_lo and covers K positions
+        return max(0, self.size + self.pad_lo - (self.out - 1) * self.stride - self.kernel)
+
+    @property
+    def partial(self) -> bool:
+        """A ceil-mode last window that hangs over the end of the input."""
+        return self.span >= 0 and self.out > self.span // self.stride + 1
+
+    @property
+    def fits(self) -> bool:
+        return self.lost == 0 and not self.partial
+
+
+def pads(layer: Layer, step: RFStep) -> list[tuple[int, int]]:
+    """Padding (low, high) per dim: the layer's own split where it has one (``same``)."""
+    own = getattr(layer, "pads", None)
+    if callable(own):
+        got = own()
+        if isinstance(got, list) and len(got) == len(step.kernel):
+            return [(int(lo), int(hi)) for lo, hi in got]
+    return [(p, p) for p in step.padding]
+
+
+def node_fits(node: Node, ins: Sequence[Shape], out: Shape) -> list[WindowFit]:
+    """The window-fit facts of one node, one per spatial dim; empty for non-windowed layers."""
+    if not ins:
+        return []
+    step = node.layer.rf(ins)
+    if not isinstance(step, RFStep):
+        return []
+    spatial = ins[0][2:]
+    nd = len(step.kernel)
+    if len(spatial) != nd or len(out) != nd + 2:
+        return []
+    out_fits = []
+    for i, (lo, hi) in enumerate(pads(node.layer, step)):
+        out_fits.append(
+            WindowFit(node.name, node.loc, dim_name(nd, i), spatial[i], step.kernel[i], step.stride[i], lo, hi,
+                      out[2 + i])
+        )
+    return out_fits
+
+
+def window_fits(graph: Graph, shapes: Mapping[str, Shape]) -> list[WindowFit]:
+    """Every windowed layer's fit facts, in graph order."""
+    out: list[WindowFit] = []
+    for node in graph.nodes:
+        out.extend(node_fits(node, [shapes[i] for i in node.inputs], shapes[node.name]))
+    return out
+
+
+def misfits(graph: Graph, shapes: Mapping[str, Shape]) -> list[WindowFit]:
+    """Only the dims that lose pixels or keep a partial window."""
+    return [w for w in window_fits(graph, shapes) if not w.fits]
+
+
+def describe(w: WindowFit) -> str:
+    """``H: (7 + 0 + 0 − 3) mod 3 = 1, the last 1 pixel is never seen``."""
+    pad = f" + {w.pad_lo} + {w.pad_hi}" if w.pad_lo or w.pad_hi else ""
+    head = f"{w.dim}: ({w.size}{pad} − {w.kernel}) mod {w.stride} = {w.remainder}"
+    if w.lost:
+        return f"{head}; the last {w.lost} pixel{'s' if w.lost > 1 else ''} of {w.size} never seen"
+    if w.partial:
+        return f"{head}; ceil_mode keeps a partial last window over {w.remainder} of {w.kernel} positions"
+    return f"{head}; fits"
+
+
+# -- scanning a range of input sizes ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SizeResult:
+    size: int
+    fits: bool
+    output_shape: Shape | None  # None: the network cannot take this size
+    problems: tuple[WindowFit, ...] = ()
+    error: str | None = None  # why the size is impossible (too small, ...)
+    params_change: bool = False  # a layer's parameter count depends on the size (flatten → linear)
+
+
+def parse_range(text: str) -> tuple[int, int]:
+    """``200:260`` (inclusive) → (200, 260)."""
+    parts = text.split(":")
+    try:
+        lo, hi = (int(parts[0]), int(parts[1])) if len(parts) == 2 else (0, -1)
+    except ValueError:
+        lo, hi = 0, -1
+    if lo < 1 or hi < lo:
+        raise UsageError("bad-option", f"--range must be LO:HI with 1 ≤ LO ≤ HI, got `{text}`",
+                         hint="e.g. --range 200:260 (both ends included)")
+    if hi - lo + 1 > MAX_SIZES:
+        raise UsageError("bad-option", f"--range spans {hi - lo + 1} sizes; at most {MAX_SIZES} at a time")
+    return lo, hi
+
+
+def default_range(graph: Graph) -> tuple[int, int]:
+    """The spec's own input size ± 32."""
+    spatial = graph.input_shape[1:]
+    if not spatial:
+        raise UsageError("no-spatial-dims", f"`{graph.name}` takes a {len(graph.input_shape)}-d input with no "
+                         "spatial dims; there are no windows to fit")
+    s = max(spatial)
+    return max(1, s - 32), s + 32
+
+
+def _params(graph: Graph, shapes: Mapping[str, Shape]) -> int:
+    return sum(n.layer.params([shapes[i] for i in n.inputs]).total for n in graph.nodes if n.shares is None)
+
+
+def scan(graph: Graph, sizes: Iterable[int], batch: int = 1) -> list[SizeResult]:
+    """For each size, every spatial dim of the input set to it (square inputs)."""
+    if len(graph.input_shape) < 2:
+        raise UsageError("no-spatial-dims", f"`{graph.name}` takes an input with no spatial dims; "
+                         "there are no windows to fit")
+    base_params = _params(graph, infer_shapes(graph, batch))
+    channels = graph.input_shape[0]
+    nd = len(graph.input_shape) - 1
+    results = []
+    for size in sizes:
+        g = dataclasses.replace(graph, input_shape=(channels, *([size] * nd)))
+        try:
+            shapes = infer_shapes(g, batch)
+        except CnnscopeError as exc:
+            results.append(SizeResult(size, False, None, error=exc.message))
+            continue
+        bad = tuple(misfits(g, shapes))
+        results.append(
+            SizeResult(size, not bad, shapes[g.output], bad, params_change=_params(g, shapes) != base_params)
+        )
+    return results

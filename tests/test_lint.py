@@ -1,0 +1,129 @@
+"""`lint`: each rule has a spec that triggers it and one that does not (tests/lint_specs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import cnnscope
+from cnnscope.cli.main import main
+from cnnscope.errors import SpecError
+from cnnscope.lint import Finding, Selection, lint, rules
+
+SPECS = Path(__file__).parent / "lint_specs"
+
+
+def _lint(name: str, *sels: Selection) -> list[Finding]:
+    return lint(cnnscope.load(str(SPECS / name)), selections=sels)
+
+
+RULES = sorted(rules())
+
+
+@pytest.mark.parametrize("rule_id", RULES)
+def test_every_rule_has_a_good_and_a_bad_spec(rule_id: str) -> None:
+    bad = SPECS / f"{rule_id}.bad.yaml"
+    good = SPECS / f"{rule_id}.good.yaml"
+    if rule_id == "rf-saturates-early":
+        pytest.skip("its specs are built below from one network at two input sizes")
+    assert bad.is_file() and good.is_file(), f"rule {rule_id} needs {bad.name} and {good.name}"
+    assert rule_id in {f.rule for f in _lint(bad.name)}
+    assert _lint(good.name) == []  # the good twin is lint-clean altogether
+
+
+def test_every_rule_documents_why_and_fix() -> None:
+    for r in rules().values():
+        assert r.summary and len(r.why) > 40 and r.fix, r.id
+        assert r.severity in ("info", "warning", "error")
+
+
+def test_window_fit_message_has_the_arithmetic() -> None:
+    (f,) = _lint("window-fit.bad.yaml")
+    assert "(7 − 3) mod 3 = 1" in f.message and "last 1 pixel of 7" in f.message  # 4 = 3·1 + 1
+    assert f.layer == "conv" and f.loc is not None and f.loc.line == 3
+
+
+def test_no_nonlinearity_paths() -> None:
+    (f,) = _lint("no-nonlinearity.bad.yaml")
+    assert f.layer == "conv2" and "`conv1` → `pool` → `conv2`" in f.message  # avgpool is linear
+    (g,) = _lint("no-nonlinearity-fc.bad.yaml")
+    assert g.layer == "fc2" and "`fc1` → `drop` → `fc2`" in g.message  # dropout is identity at inference
+
+
+def test_mobilenet_linear_bottleneck_is_info_only() -> None:
+    found = lint(cnnscope.load("mobilenet_v2"), selections=[Selection(select=("no-nonlinearity",))])
+    assert found and {f.severity for f in found} == {"info"}
+
+
+def test_huge_fc_share() -> None:
+    (f,) = _lint("huge-fc.bad.yaml")
+    # fc: 16·32·32 = 16,384 inputs → (16,384 + 1)·128 = 2,097,280 of 2,097,280 + (3·9 + 1)·16 = 2,097,728
+    assert "2,097,280 of 2,097,728" in f.message
+
+
+def test_early_collapse_and_channels() -> None:
+    (f,) = _lint("early-collapse.bad.yaml")
+    assert f.layer == "conv3"  # 4 → 2 → 1: conv3's 3×3 kernel runs on a 1×1 map
+    (g,) = _lint("channels-shrink.bad.yaml")
+    assert g.layer == "pool" and "64" in g.message and "32" in g.message
+
+
+def test_rf_saturates_early() -> None:
+    # resnet18 at 32×32: conv1 7, maxpool 11, then +8 per 3×3 conv: 19, 27, 35 ≥ 32 at the 4th conv,
+    # with 16 of its 20 convolutions still to come (16 > 0.75·20)
+    found = lint(cnnscope.load("resnet18", (3, 32, 32)), selections=[Selection(select=("rf-saturates-early",))])
+    assert [(f.layer, f.rule) for f in found] == [("layer1.1.conv1", "rf-saturates-early")]
+    assert "16 of 20" in found[0].message
+    assert lint(cnnscope.load("resnet18"), selections=[Selection(select=("rf-saturates-early",))]) == []
+
+
+def test_disable_and_allow_in_spec() -> None:
+    assert _lint("disabled.yaml") == []
+    assert _lint("allowed.yaml") == []
+    with pytest.raises(SpecError) as exc:
+        _lint("bad-disable.yaml")
+    assert exc.value.kind == "unknown-rule" and exc.value.loc is not None and exc.value.loc.line == 2
+
+
+def test_cli_exit_codes_and_formats(capsys: pytest.CaptureFixture[str]) -> None:
+    bad = str(SPECS / "window-fit.bad.yaml")
+    assert main(["lint", bad]) == 1
+    assert main(["lint", bad, "--fail-on", "error"]) == 0
+    assert main(["lint", bad, "--ignore", "window-fit"]) == 0
+    assert main(["lint", bad, "--select", "huge-fc,bias-before-norm"]) == 0
+    assert main(["lint", bad, "--select", "nope"]) == 2
+    assert main(["lint", str(SPECS / "bad-disable.yaml")]) == 2
+    capsys.readouterr()
+    assert main(["lint", bad, "--format", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["counts"]["warning"] == 1 and doc["findings"][0]["rule"] == "window-fit"
+    assert main(["lint", bad, "--format", "github"]) == 1
+    line = capsys.readouterr().out.splitlines()[0]
+    assert line.startswith("::warning file=") and ",line=3,col=5," in line
+    assert main(["lint", "--list-rules"]) == 0
+    assert main(["lint"]) == 2
+
+
+def test_config_disable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "cnnscope.toml").write_text('[lint]\ndisable = ["window-fit"]\n')
+    monkeypatch.chdir(tmp_path)
+    assert main(["lint", str(SPECS / "window-fit.bad.yaml")]) == 0
+
+
+ZOO_DELIBERATE = {
+    # faithful to torchvision; each is the lesson itself in a published network
+    "alexnet": {"huge-fc"}, "alexnet-227": {"huge-fc"}, "vgg11": {"huge-fc"}, "vgg16": {"huge-fc"},
+    "vgg16_bn": {"huge-fc", "bias-before-norm"}, "squeezenet1_0": {"rf-too-small", "window-fit"},
+    "squeezenet1_1": {"rf-too-small", "window-fit"},
+    "cs231n-stride": {"window-fit"},
+}
+
+
+def test_zoo_findings_are_known() -> None:
+    from cnnscope.spec.sources import builtin_names
+
+    for name in builtin_names():
+        found = {f.rule for f in lint(cnnscope.load(name)) if f.severity != "info"}
+        assert found <= ZOO_DELIBERATE.get(name, set()), (name, found)
