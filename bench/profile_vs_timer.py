@@ -60,13 +60,17 @@ def main(argv: list[str] | None = None) -> int:
         m = timer.blocked_autorange(min_run_time=a.min_time)
         ours.append(s.median_ms)
         theirs.append(m.median * 1e3)
-        print(f"{r + 1:>5}  {s.median_ms:>13.3f} ms {s.p10_ms:>9.3f}..{s.p90_ms:<9.3f}ms {s.iters:>6}  "
-              f"{m.median * 1e3:>10.3f} ms {len(m.times) * m.number_per_run:>6}")
+        print(
+            f"{r + 1:>5}  {s.median_ms:>13.3f} ms {s.p10_ms:>9.3f}..{s.p90_ms:<9.3f}ms {s.iters:>6}  "
+            f"{m.median * 1e3:>10.3f} ms {len(m.times) * m.number_per_run:>6}"
+        )
     a_med, b_med = statistics.median(ours), statistics.median(theirs)
     diff = statistics.median(o / t - 1 for o, t in zip(ours, theirs, strict=True))
     ok = abs(diff) <= a.tolerance
-    print(f"median over rounds: cnnscope {a_med:.3f} ms, torch.utils.benchmark.Timer {b_med:.3f} ms, "
-          f"paired difference (median) {100 * diff:+.2f}% ({'within' if ok else 'OUTSIDE'} ±{100 * a.tolerance:g}%)")
+    print(
+        f"median over rounds: cnnscope {a_med:.3f} ms, torch.utils.benchmark.Timer {b_med:.3f} ms, "
+        f"paired difference (median) {100 * diff:+.2f}% ({'within' if ok else 'OUTSIDE'} ±{100 * a.tolerance:g}%)"
+    )
     return 0 if ok else 1
 
 

@@ -74,8 +74,9 @@ def main() -> None:
                 path.write_text(make(n))
                 walls, rss = [], 0
                 for _ in range(args.repeat):
-                    out = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True,
-                                         check=True).stdout.split()
+                    out = subprocess.run(
+                        [sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True, check=True
+                    ).stdout.split()
                     assert out[0] == "0", out
                     walls.append(float(out[1]))
                     rss = max(rss, int(out[2]))

@@ -66,7 +66,7 @@ def main() -> None:
         else:
             print(f"note: {name} skipped ({mod} is not installed)")
     times: dict[str, list[float]] = {k: [] for k in tools}
-    for name, cmd in tools.items():  # one untimed run each: warm the file cache
+    for cmd in tools.values():  # one untimed run each: warm the file cache
         run(cmd)
     for _ in range(args.rounds):
         for name, cmd in tools.items():

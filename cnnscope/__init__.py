@@ -15,6 +15,7 @@ from cnnscope.errors import CnnscopeError, ShapeError, SourceError, SpecError, U
 from cnnscope.graph import Graph, Node
 from cnnscope.spec.loader import load_spec
 from cnnscope.spec.sources import load
+from cnnscope.testing import assert_within_budget, check_budget
 
 __version__ = "0.1.0"
 
@@ -28,6 +29,8 @@ __all__ = [
     "SpecError",
     "UsageError",
     "analyze",
+    "assert_within_budget",
+    "check_budget",
     "load",
     "load_spec",
 ]

@@ -34,9 +34,7 @@ Number = int | float
 
 _SI = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
 _BIN = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
-_QTY = re.compile(
-    r"^\s*(?P<num>[+-]?(?:\d[\d_,]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>[A-Za-z%]*)\s*$"
-)
+_QTY = re.compile(r"^\s*(?P<num>[+-]?(?:\d[\d_,]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>[A-Za-z%]*)\s*$")
 PREFIXES = ("max_", "min_")
 
 
@@ -129,7 +127,9 @@ def make_budget(name: str, raw: Any, origin: str = "command line", loc: Location
     limit = parse_quantity(raw, f"budget `{key}`", loc)
     if is_bytes_text(raw) and not figure.endswith("bytes"):
         raise UsageError(
-            "bad-quantity", f"budget `{key}` counts {figure}, but `{raw}` is a size in bytes", loc,
+            "bad-quantity",
+            f"budget `{key}` counts {figure}, but `{raw}` is a size in bytes",
+            loc,
             f"drop the `B`, e.g. {str(raw).rstrip('Bb').rstrip('i')}, or budget a *_bytes figure",
         )
     return Budget(key, figure, limit, kind, origin, loc)
@@ -139,9 +139,7 @@ def parse_assignment(text: str) -> tuple[str, str]:
     """``"max_params=12M"`` -> (``max_params``, ``12M``) for ``--budget``."""
     key, sep, value = text.partition("=")
     if not sep or not key.strip() or not value.strip():
-        raise UsageError(
-            "bad-budget", f"--budget takes KEY=VALUE, got `{text}`", hint="e.g. --budget max_flops=4G"
-        )
+        raise UsageError("bad-budget", f"--budget takes KEY=VALUE, got `{text}`", hint="e.g. --budget max_flops=4G")
     return key.strip(), value.strip()
 
 
@@ -232,8 +230,13 @@ class ModelCheck:
         return all(r.ok for r in self.results)
 
     def to_json(self) -> dict[str, Any]:
-        return {"model": self.model, "source": self.source, "file": self.file, "ok": self.ok,
-                "budgets": [r.to_json() for r in self.results]}
+        return {
+            "model": self.model,
+            "source": self.source,
+            "file": self.file,
+            "ok": self.ok,
+            "budgets": [r.to_json() for r in self.results],
+        }
 
 
 def numeric_totals(report: Report) -> dict[str, Number]:
@@ -317,9 +320,21 @@ def evaluate(graph: Graph, report: Report, budgets: Mapping[str, Budget], top_n:
             pct = 0.0
         top = _contributors(graph, report, b.figure, actual, top_n) if b.kind == "max" else ()
         loc = b.loc or (top[0].loc if top else None) or (Location(graph.file, 1, 1) if graph.file else None)
-        check.results.append(BudgetResult(
-            report.model, report.source, b, actual, ok, over, pct, headroom, top, loc, unit_of(report, b.figure),
-        ))
+        check.results.append(
+            BudgetResult(
+                report.model,
+                report.source,
+                b,
+                actual,
+                ok,
+                over,
+                pct,
+                headroom,
+                top,
+                loc,
+                unit_of(report, b.figure),
+            )
+        )
     return check
 
 
@@ -387,11 +402,14 @@ def config_targets(config: Config, sources: list[str] | None = None) -> list[Tar
     elif isinstance(models, Mapping):
         for path, entry in models.items():
             if not isinstance(entry, Mapping):
-                raise UsageError("bad-config", f"[tool.cnnscope.models.\"{path}\"] in {where} must be a table")
+                raise UsageError("bad-config", f'[tool.cnnscope.models."{path}"] in {where} must be a table')
             unknown = set(entry) - {"budget", "input", "batch"}
             if unknown:
-                raise UsageError("bad-config", f"[tool.cnnscope.models.\"{path}\"] has unknown key(s) "
-                                 + ", ".join(sorted(unknown)), hint="known keys: budget, input, batch")
+                raise UsageError(
+                    "bad-config",
+                    f'[tool.cnnscope.models."{path}"] has unknown key(s) ' + ", ".join(sorted(unknown)),
+                    hint="known keys: budget, input, batch",
+                )
             per_model[path] = dict(entry)
             listed.append(path)
     elif models is not None:
@@ -408,15 +426,15 @@ def config_targets(config: Config, sources: list[str] | None = None) -> list[Tar
         _p, entry = entries.get(key_of(src), (src, {}))
         t = Target(src, dict(glob))
         if entry:
-            t.model_budgets = budgets_from_mapping(entry.get("budget"), f"[tool.cnnscope.models.\"{_p}\"] in {where}")
+            t.model_budgets = budgets_from_mapping(entry.get("budget"), f'[tool.cnnscope.models."{_p}"] in {where}')
             if "input" in entry:
                 inp = entry["input"]
                 if not isinstance(inp, list) or not all(isinstance(d, int) and d > 0 for d in inp):
-                    raise UsageError("bad-config", f"`input` for model \"{_p}\" in {where} must be a list of sizes")
+                    raise UsageError("bad-config", f'`input` for model "{_p}" in {where} must be a list of sizes')
                 t.input_shape = tuple(inp)
             if "batch" in entry:
                 if not isinstance(entry["batch"], int) or entry["batch"] < 1:
-                    raise UsageError("bad-config", f"`batch` for model \"{_p}\" in {where} must be a positive integer")
+                    raise UsageError("bad-config", f'`batch` for model "{_p}" in {where} must be a positive integer')
                 t.batch = entry["batch"]
         out.append(t)
     return out
@@ -438,7 +456,8 @@ def check_target(
     budgets = merge(target.config_budgets, spec_budgets(graph), target.model_budgets, cli_budgets or {})
     if not budgets:
         raise UsageError(
-            "no-budget", f"no budget applies to `{target.source}`",
+            "no-budget",
+            f"no budget applies to `{target.source}`",
             hint="pass --max-params 12M (or --budget max_<figure>=N), add a `budget:` to the spec, "
             "or set [tool.cnnscope.budget] in pyproject.toml",
         )

@@ -153,8 +153,9 @@ def sharing_steps(node: Node, ins: Sequence[Shape], out: Shape, own_params: int)
     ratio = fc / own_params
     b = " + 1" if bias else ""
     steps = [
-        Step("fully connected instead", f"({_join(ins[0][1:])}{b})·({_join(out[1:])}) = ({fin:,}{b})·{fout:,}",
-             f"{fc:,}"),
+        Step(
+            "fully connected instead", f"({_join(ins[0][1:])}{b})·({_join(out[1:])}) = ({fin:,}{b})·{fout:,}", f"{fc:,}"
+        ),
         Step("weight sharing saves", f"{fc:,} / {own_params:,}", f"{ratio:,.0f}×"),
     ]
     return steps, {"fc_equivalent_params": fc, "sharing_ratio": ratio}
@@ -163,8 +164,10 @@ def sharing_steps(node: Node, ins: Sequence[Shape], out: Shape, own_params: int)
 def explain(graph: Graph, batch: int = 1, layer: str | None = None) -> list[LayerExplanation]:
     """Explanations for every layer (or just ``layer``), in graph order."""
     if layer is not None and layer not in graph:
-        raise UsageError("unknown-layer", f"`{graph.name}` has no layer `{layer}`"
-                         + did_you_mean(layer, [n.name for n in graph.nodes]))
+        raise UsageError(
+            "unknown-layer",
+            f"`{graph.name}` has no layer `{layer}`" + did_you_mean(layer, [n.name for n in graph.nodes]),
+        )
     shapes = infer_shapes(graph, batch)
     rfs = receptive_fields(graph, shapes)
     nd = len(graph.input_shape) - 1
@@ -183,14 +186,23 @@ def explain(graph: Graph, batch: int = 1, layer: str | None = None) -> list[Laye
         for w in node_fits(node, ins, o):
             if w.stride > 1 and w.kernel >= w.stride:
                 pad = f" + {w.pad_lo} + {w.pad_hi}" if w.pad_lo or w.pad_hi else ""
-                verdict = ("fits" if w.fits else f"{w.lost} pixel{'s' if w.lost != 1 else ''} lost" if w.lost
-                           else "partial last window (ceil_mode)")
-                steps.append(Step(f"window fit {w.dim}", f"({w.size}{pad} − {w.kernel}) mod {w.stride} = {w.remainder}",
-                                  verdict))
+                verdict = (
+                    "fits"
+                    if w.fits
+                    else f"{w.lost} pixel{'s' if w.lost != 1 else ''} lost"
+                    if w.lost
+                    else "partial last window (ceil_mode)"
+                )
+                steps.append(
+                    Step(f"window fit {w.dim}", f"({w.size}{pad} − {w.kernel}) mod {w.stride} = {w.remainder}", verdict)
+                )
         rf = rfs[node.name]
         steps.extend(rf_steps(rf, nd))
-        values["rf"] = {"size": list(rf.size) if rf.size else None, "jump": list(rf.jump) if rf.jump else None,
-                        "whole_input": rf.whole}
+        values["rf"] = {
+            "size": list(rf.size) if rf.size else None,
+            "jump": list(rf.jump) if rf.jump else None,
+            "whole_input": rf.whole,
+        }
         share, extra = sharing_steps(node, ins, o, values["params"])
         steps.extend(share)
         values.update(extra)

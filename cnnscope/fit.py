@@ -92,8 +92,9 @@ def node_fits(node: Node, ins: Sequence[Shape], out: Shape) -> list[WindowFit]:
     out_fits = []
     for i, (lo, hi) in enumerate(pads(node.layer, step)):
         out_fits.append(
-            WindowFit(node.name, node.loc, dim_name(nd, i), spatial[i], step.kernel[i], step.stride[i], lo, hi,
-                      out[2 + i])
+            WindowFit(
+                node.name, node.loc, dim_name(nd, i), spatial[i], step.kernel[i], step.stride[i], lo, hi, out[2 + i]
+            )
         )
     return out_fits
 
@@ -143,8 +144,11 @@ def parse_range(text: str) -> tuple[int, int]:
     except ValueError:
         lo, hi = 0, -1
     if lo < 1 or hi < lo:
-        raise UsageError("bad-option", f"--range must be LO:HI with 1 ≤ LO ≤ HI, got `{text}`",
-                         hint="e.g. --range 200:260 (both ends included)")
+        raise UsageError(
+            "bad-option",
+            f"--range must be LO:HI with 1 ≤ LO ≤ HI, got `{text}`",
+            hint="e.g. --range 200:260 (both ends included)",
+        )
     if hi - lo + 1 > MAX_SIZES:
         raise UsageError("bad-option", f"--range spans {hi - lo + 1} sizes; at most {MAX_SIZES} at a time")
     return lo, hi
@@ -154,8 +158,11 @@ def default_range(graph: Graph) -> tuple[int, int]:
     """The spec's own input size ± 32."""
     spatial = graph.input_shape[1:]
     if not spatial:
-        raise UsageError("no-spatial-dims", f"`{graph.name}` takes a {len(graph.input_shape)}-d input with no "
-                         "spatial dims; there are no windows to fit")
+        raise UsageError(
+            "no-spatial-dims",
+            f"`{graph.name}` takes a {len(graph.input_shape)}-d input with no "
+            "spatial dims; there are no windows to fit",
+        )
     s = max(spatial)
     return max(1, s - 32), s + 32
 
@@ -167,8 +174,9 @@ def _params(graph: Graph, shapes: Mapping[str, Shape]) -> int:
 def scan(graph: Graph, sizes: Iterable[int], batch: int = 1) -> list[SizeResult]:
     """For each size, every spatial dim of the input set to it (square inputs)."""
     if len(graph.input_shape) < 2:
-        raise UsageError("no-spatial-dims", f"`{graph.name}` takes an input with no spatial dims; "
-                         "there are no windows to fit")
+        raise UsageError(
+            "no-spatial-dims", f"`{graph.name}` takes an input with no spatial dims; there are no windows to fit"
+        )
     base_params = _params(graph, infer_shapes(graph, batch))
     channels = graph.input_shape[0]
     nd = len(graph.input_shape) - 1

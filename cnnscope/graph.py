@@ -104,7 +104,7 @@ class Graph:
                     raise SpecError(
                         "dangling-input",
                         f"layer `{n.name}` takes input from `{src}`, which does not exist"
-                        + did_you_mean(src, list(index) + [INPUT]),
+                        + did_you_mean(src, [*list(index), INPUT]),
                         n.loc,
                     )
                 indeg[i] += 1
@@ -131,9 +131,7 @@ class Graph:
         ordered = tuple(nodes[i] for i in order)
         out = output or nodes[-1].name
         if out not in index:
-            raise SpecError(
-                "dangling-input", f"`output: {out}` names no layer" + did_you_mean(out, index), output_loc
-            )
+            raise SpecError("dangling-input", f"`output: {out}` names no layer" + did_you_mean(out, index), output_loc)
         return Graph(
             name=name,
             input_shape=tuple(input_shape),
@@ -157,9 +155,9 @@ def _find_cycle(stuck: list[Node], index: Mapping[str, int], nodes: Sequence[Nod
         path.append(cur)
         nxt = next(i for i in nodes[index[cur]].inputs if i in stuck_names)
         cur = nxt
-    cyc = path[seen[cur]:]
+    cyc = path[seen[cur] :]
     cyc.reverse()
-    return cyc + [cyc[0]]
+    return [*cyc, cyc[0]]
 
 
 def _show_cycle(cycle: list[str]) -> str:

@@ -41,10 +41,17 @@ class Finding:
     fix: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"rule": self.rule, "severity": self.severity, "layer": self.layer,
-                               "message": self.message, "why": self.why, "fix": self.fix}
-        out["location"] = (None if self.loc is None
-                           else {"file": self.loc.file, "line": self.loc.line, "column": self.loc.col})
+        out: dict[str, Any] = {
+            "rule": self.rule,
+            "severity": self.severity,
+            "layer": self.layer,
+            "message": self.message,
+            "why": self.why,
+            "fix": self.fix,
+        }
+        out["location"] = (
+            None if self.loc is None else {"file": self.loc.file, "line": self.loc.line, "column": self.loc.col}
+        )
         return out
 
 
@@ -142,7 +149,9 @@ def _channels(shape: Shape) -> int:
 
 
 @rule(
-    "window-fit", "warning", "a window does not fit its input: pixels are never seen",
+    "window-fit",
+    "warning",
+    "a window does not fit its input: pixels are never seen",
     "When (input + padding − kernel) is not a multiple of the stride, the last windows stop short and the "
     "remaining rows/columns of the input are silently dropped (the lecture's 7×7 input with a 3×3 filter at "
     "stride 3).",
@@ -175,7 +184,9 @@ def _linear_sources(ctx: LintContext, node: Node) -> list[tuple[Node, list[str]]
 
 
 @rule(
-    "no-nonlinearity", "warning", "two linear layers with no nonlinearity between them",
+    "no-nonlinearity",
+    "warning",
+    "two linear layers with no nonlinearity between them",
     "A composition of linear maps is one linear map: conv → conv, conv → avgpool → conv or linear → linear "
     "with nothing nonlinear between can be replaced by a single layer, so the extra depth buys no "
     "expressiveness (BatchNorm, average pooling and dropout are linear at inference).",
@@ -197,15 +208,20 @@ def _no_nonlinearity(ctx: LintContext) -> Iterator[Hit]:
         bottleneck = c_mid < c_in and c_mid < c_out
         note = f" (a {c_in} → {c_mid} → {c_out} bottleneck)" if bottleneck else ""
         more = f"; {len(sources) - 1} more linear path(s) reach it" if len(sources) > 1 else ""
-        yield Hit(node, f"{chain}: nothing nonlinear between two {src.layer.family}/{node.layer.family} "
-                        f"layers{note}{more}", "info" if bottleneck else None)
+        yield Hit(
+            node,
+            f"{chain}: nothing nonlinear between two {src.layer.family}/{node.layer.family} layers{note}{more}",
+            "info" if bottleneck else None,
+        )
 
 
 _IDEMPOTENT = ("relu", "relu6", "hardtanh")  # f(f(x)) = f(x), and f commutes with max
 
 
 @rule(
-    "redundant-activation", "warning", "an activation repeated after a max-pool (or directly)",
+    "redundant-activation",
+    "warning",
+    "an activation repeated after a max-pool (or directly)",
     "Max-pooling commutes with a monotone activation and ReLU(ReLU(x)) = ReLU(x): a ReLU after a max-pool "
     "that already follows a ReLU changes nothing and costs a pass over memory.",
     "Remove the second activation.",
@@ -216,8 +232,9 @@ def _redundant_activation(ctx: LintContext) -> Iterator[Hit]:
             continue
         path: list[str] = []
         cur = ctx.preds(node)
-        while len(cur) == 1 and cur[0].layer.family in ("pool", "dropout") and getattr(cur[0].layer, "op",
-                                                                                       "max") == "max":
+        while (
+            len(cur) == 1 and cur[0].layer.family in ("pool", "dropout") and getattr(cur[0].layer, "op", "max") == "max"
+        ):
             path.insert(0, cur[0].name)
             cur = ctx.preds(cur[0])
         if len(cur) == 1 and cur[0].layer == node.layer:
@@ -231,7 +248,9 @@ def _subtracts_channel_mean(layer: Layer) -> bool:
 
 
 @rule(
-    "bias-before-norm", "warning", "a bias that the following BatchNorm cancels",
+    "bias-before-norm",
+    "warning",
+    "a bias that the following BatchNorm cancels",
     "BatchNorm subtracts each channel's mean, so a per-channel bias added just before it is removed again; "
     "the parameters are dead weight (BatchNorm's own β does the job).",
     "Set `bias: false` on the convolution / linear layer.",
@@ -268,7 +287,9 @@ def _global_collapses(ctx: LintContext) -> list[Node]:
 
 
 @rule(
-    "rf-too-small", "warning", "global pooling over features that never saw the whole image",
+    "rf-too-small",
+    "warning",
+    "global pooling over features that never saw the whole image",
     "Global pooling averages features whose receptive field is smaller than the input: no single feature "
     "ever sees an object larger than that window, so the classifier cannot relate distant parts of the image.",
     "Add depth or downsampling before the head (stride, pooling, dilation), or use a smaller input.",
@@ -284,8 +305,11 @@ def _rf_too_small(ctx: LintContext) -> Iterator[Hit]:
             continue
         r = tuple(max(s[i] for s in sizes) for i in range(len(spatial)))
         if any(r[i] < spatial[i] for i in range(len(spatial))):
-            yield Hit(node, f"`{node.name}` pools features with a receptive field of "
-                            f"{'×'.join(map(str, r))} over a {'×'.join(map(str, spatial))} input")
+            yield Hit(
+                node,
+                f"`{node.name}` pools features with a receptive field of "
+                f"{'×'.join(map(str, r))} over a {'×'.join(map(str, spatial))} input",
+            )
 
 
 def _convs(ctx: LintContext) -> list[Node]:
@@ -296,7 +320,9 @@ SATURATION_SHARE = 0.75  # theoretical fields overstate what a unit uses: only f
 
 
 @rule(
-    "rf-saturates-early", "warning", "the receptive field covers the whole input long before the end",
+    "rf-saturates-early",
+    "warning",
+    "the receptive field covers the whole input long before the end",
     "Once every unit sees the whole input, more layers no longer widen the view; when more than three quarters of the "
     "convolutions come after that point, the input is probably too small for this architecture (an "
     "ImageNet network fed 32×32 images).",
@@ -311,13 +337,18 @@ def _rf_saturates_early(ctx: LintContext) -> Iterator[Hit]:
             after = len(convs) - k - 1
             if after > SATURATION_SHARE * len(convs):
                 size = "×".join(map(str, rf.size or ()))
-                yield Hit(node, f"`{node.name}` already sees {size} of the {'×'.join(map(str, spatial))} input; "
-                                f"{after} of {len(convs)} convolutions come after it")
+                yield Hit(
+                    node,
+                    f"`{node.name}` already sees {size} of the {'×'.join(map(str, spatial))} input; "
+                    f"{after} of {len(convs)} convolutions come after it",
+                )
             return
 
 
 @rule(
-    "early-collapse", "warning", "convolutions with k×k kernels on a 1×1 map",
+    "early-collapse",
+    "warning",
+    "convolutions with k×k kernels on a 1×1 map",
     "Once the feature map is 1×1, a k×k convolution only ever multiplies its centre tap with real data; "
     "the other k²−1 taps see zero padding, so most of its weights are wasted (the input is too small or "
     "the network downsamples too often).",
@@ -332,12 +363,18 @@ def _early_collapse(ctx: LintContext) -> Iterator[Hit]:
             wasted.append(n)
     if wasted:
         first = wasted[0]
-        yield Hit(first, f"`{first.name}` and {len(wasted) - 1} more convolution(s) run k×k kernels on a 1×1 map"
-                  if len(wasted) > 1 else f"`{first.name}` runs a k×k kernel on a 1×1 map")
+        yield Hit(
+            first,
+            f"`{first.name}` and {len(wasted) - 1} more convolution(s) run k×k kernels on a 1×1 map"
+            if len(wasted) > 1
+            else f"`{first.name}` runs a k×k kernel on a 1×1 map",
+        )
 
 
 @rule(
-    "channels-shrink", "warning", "fewer channels leave a coarser resolution than left the finer one",
+    "channels-shrink",
+    "warning",
+    "fewer channels leave a coarser resolution than left the finer one",
     "A feature pyramid trades resolution for channels: each time the map shrinks, the channel count should "
     "grow so the information has somewhere to go. Fewer channels at a lower resolution is a bottleneck that "
     "throws information away.",
@@ -360,12 +397,17 @@ def _channels_shrink(ctx: LintContext) -> Iterator[Hit]:
             levels[-1] = (px, max(c, shape[1]), first, shape[1])
     for (_, _, _, before), (_, _, first, after) in pairwise(levels):
         if after < before:
-            yield Hit(first, f"{before} channels leave the finer level but only {after} leave the "
-                             f"{'×'.join(map(str, ctx.shapes[first.name][2:]))} level")
+            yield Hit(
+                first,
+                f"{before} channels leave the finer level but only {after} leave the "
+                f"{'×'.join(map(str, ctx.shapes[first.name][2:]))} level",
+            )
 
 
 @rule(
-    "even-kernel-same", "warning", "`same`-style padding with an even kernel",
+    "even-kernel-same",
+    "warning",
+    "`same`-style padding with an even kernel",
     "An even kernel has no centre: to keep the size PyTorch pads one pixel more on the bottom/right than on "
     "the top/left (or a symmetric pad grows the map by one), shifting features by half a pixel every layer.",
     "Use an odd kernel (3, 5, 7), or an even kernel with stride equal to it and no padding (patchify).",
@@ -375,12 +417,21 @@ def _even_kernel_same(ctx: LintContext) -> Iterator[Hit]:
 
     for node in _convs(ctx):
         fits = node_fits(node, ctx.ins(node), ctx.shapes[node.name])
-        bad = [w for w in fits if w.kernel % 2 == 0 and w.stride == 1 and (w.pad_lo or w.pad_hi)
-               and (w.pad_lo != w.pad_hi or w.out != w.size)]
+        bad = [
+            w
+            for w in fits
+            if w.kernel % 2 == 0
+            and w.stride == 1
+            and (w.pad_lo or w.pad_hi)
+            and (w.pad_lo != w.pad_hi or w.out != w.size)
+        ]
         if bad:
             w = bad[0]
-            yield Hit(node, f"`{node.name}` has an even kernel {w.kernel} padded {w.pad_lo} + {w.pad_hi}: "
-                            f"output {w.out} from input {w.size}")
+            yield Hit(
+                node,
+                f"`{node.name}` has an even kernel {w.kernel} padded {w.pad_lo} + {w.pad_hi}: "
+                f"output {w.out} from input {w.size}",
+            )
 
 
 HUGE_FC_SHARE = 0.5
@@ -388,7 +439,9 @@ HUGE_FC_MIN = 1_000_000
 
 
 @rule(
-    "huge-fc", "warning", "one fully connected layer on a large feature map holds most of the parameters",
+    "huge-fc",
+    "warning",
+    "one fully connected layer on a large feature map holds most of the parameters",
     "Flattening a k×k×C map into a dense layer multiplies every position by every unit: VGG-16's first FC "
     "layer holds 103 M of its 138 M parameters. Those weights overfit and cost memory while doing little "
     "a pooled head would not.",
@@ -407,8 +460,11 @@ def _huge_fc(ctx: LintContext) -> Iterator[Hit]:
         fmap = _feature_map(ctx, node)
         if fmap is None or prod(fmap[2:]) <= 1:
             continue
-        yield Hit(node, f"`{node.name}` holds {p:,} of {total:,} parameters ({100 * p / total:.0f}%), "
-                        f"fed from a {'×'.join(map(str, fmap[1:]))} map")
+        yield Hit(
+            node,
+            f"`{node.name}` holds {p:,} of {total:,} parameters ({100 * p / total:.0f}%), "
+            f"fed from a {'×'.join(map(str, fmap[1:]))} map",
+        )
 
 
 def _feature_map(ctx: LintContext, node: Node) -> Shape | None:
@@ -443,8 +499,12 @@ def _check_ids(ids: Iterable[str], where: str, loc: Location | None = None, spec
     for i in ids:
         if not isinstance(i, str) or i not in _RULES:
             cls = SpecError if spec else UsageError
-            raise cls("unknown-rule", f"{where} names no lint rule `{i}`{did_you_mean(str(i), _RULES)}", loc,
-                      "`cnnscope lint --list-rules` lists them")
+            raise cls(
+                "unknown-rule",
+                f"{where} names no lint rule `{i}`{did_you_mean(str(i), _RULES)}",
+                loc,
+                "`cnnscope lint --list-rules` lists them",
+            )
         out.append(i)
     return out
 
@@ -457,14 +517,24 @@ def spec_selection(graph: Graph) -> Selection:
     top = graph.extras.get("locations", {}).get("top")
     loc = top.val_loc("lint") if top is not None and hasattr(top, "val_loc") else Location(graph.file)
     if not isinstance(raw, dict) or set(raw) - {"disable", "allow"}:
-        raise SpecError("bad-lint", "`lint:` must be a mapping with `disable: [rule, ...]` and/or "
-                        "`allow: {rule: [layer, ...]}`", loc)
+        raise SpecError(
+            "bad-lint",
+            "`lint:` must be a mapping with `disable: [rule, ...]` and/or `allow: {rule: [layer, ...]}`",
+            loc,
+        )
     disable = raw.get("disable", [])
     allow = raw.get("allow", {})
-    if not isinstance(disable, list) or not isinstance(allow, dict) or not all(
-            isinstance(v, list) and all(isinstance(x, str) for x in v) for v in allow.values()):
-        raise SpecError("bad-lint", "`lint.disable` must be a list of rule ids and `lint.allow` a mapping of rule "
-                        "ids to lists of layer names (globs allowed)", loc)
+    if (
+        not isinstance(disable, list)
+        or not isinstance(allow, dict)
+        or not all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in allow.values())
+    ):
+        raise SpecError(
+            "bad-lint",
+            "`lint.disable` must be a list of rule ids and `lint.allow` a mapping of rule "
+            "ids to lists of layer names (globs allowed)",
+            loc,
+        )
     _check_ids(disable, "`lint.disable`", loc, spec=True)
     _check_ids(allow, "`lint.allow`", loc, spec=True)
     return Selection(ignore=tuple(disable), allow={k: tuple(v) for k, v in allow.items()})
@@ -478,15 +548,19 @@ def lint(graph: Graph, batch: int = 1, selections: Sequence[Selection] = ()) -> 
     sels = [*selections, spec_selection(graph)]
     for s in sels:
         _check_ids([*s.select, *s.ignore, *s.allow], "the selection")
-    chosen = [r for r in _RULES.values()
-              if all(not s.select or r.id in s.select for s in sels) and not any(r.id in s.ignore for s in sels)]
+    chosen = [
+        r
+        for r in _RULES.values()
+        if all(not s.select or r.id in s.select for s in sels) and not any(r.id in s.ignore for s in sels)
+    ]
     findings = []
     for r in chosen:
         for hit in r.check(ctx):
             if any(fnmatchcase(hit.node.name, g) for s in sels for g in s.allow.get(r.id, ())):
                 continue
-            findings.append(Finding(r.id, hit.severity or r.severity, hit.node.name, hit.node.loc, hit.message,
-                                    r.why, r.fix))
+            findings.append(
+                Finding(r.id, hit.severity or r.severity, hit.node.name, hit.node.loc, hit.message, r.why, r.fix)
+            )
     order = {n.name: i for i, n in enumerate(graph.nodes)}
     findings.sort(key=lambda f: (order.get(f.layer or "", -1), f.rule))
     return findings

@@ -91,8 +91,11 @@ _NORMS = (
     nn.LocalResponseNorm,
 )
 _MAXPOOLS = {nn.MaxPool1d: 1, nn.MaxPool2d: 2, nn.MaxPool3d: 3}
-_ADAPTIVE_MAX = {nn.AdaptiveMaxPool1d: nn.AdaptiveAvgPool1d, nn.AdaptiveMaxPool2d: nn.AdaptiveAvgPool2d,
-                 nn.AdaptiveMaxPool3d: nn.AdaptiveAvgPool3d}
+_ADAPTIVE_MAX = {
+    nn.AdaptiveMaxPool1d: nn.AdaptiveAvgPool1d,
+    nn.AdaptiveMaxPool2d: nn.AdaptiveAvgPool2d,
+    nn.AdaptiveMaxPool3d: nn.AdaptiveAvgPool3d,
+}
 
 
 def _replacement(m: nn.Module) -> nn.Module | None:
@@ -149,7 +152,7 @@ def measure_rf(graph: Graph, node: str | None = None, spatial: tuple[int, ...] |
     nd = len(in_spatial)
     if out.dim() - 2 != nd:  # no spatial positions left: the whole output, one gradient
         (g,) = torch.autograd.grad(out.sum(), x)
-        seen = (g[0].abs().sum(0) > 0)
+        seen = g[0].abs().sum(0) > 0
         return Measured(in_spatial, (None,) * nd, (None,) * nd, bool(seen.all()), False, (), in_spatial)
     osz = tuple(out.shape[2:])
     unit = tuple(o // 2 for o in osz)

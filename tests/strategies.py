@@ -246,8 +246,22 @@ def _any_shape(draw: Draw, lo: int = 1, hi: int = 4) -> Shape:
     return tuple(draw(st.integers(1, 4)) for _ in range(rank))
 
 
-_PLAIN = ["relu", "relu6", "selu", "silu", "mish", "sigmoid", "tanh", "hardswish", "hardsigmoid",
-          "softsign", "tanhshrink", "identity", "dropout", "alphadropout"]
+_PLAIN = [
+    "relu",
+    "relu6",
+    "selu",
+    "silu",
+    "mish",
+    "sigmoid",
+    "tanh",
+    "hardswish",
+    "hardsigmoid",
+    "softsign",
+    "tanhshrink",
+    "identity",
+    "dropout",
+    "alphadropout",
+]
 
 
 @strategy(*_PLAIN)
@@ -329,8 +343,16 @@ def flatten(draw: Draw, name: str) -> Case:
     return fields, [shape]
 
 
-@strategy("zeropad1d", "zeropad2d", "zeropad3d", "reflectionpad1d", "reflectionpad2d",
-          "replicationpad1d", "replicationpad2d", "replicationpad3d")
+@strategy(
+    "zeropad1d",
+    "zeropad2d",
+    "zeropad3d",
+    "reflectionpad1d",
+    "reflectionpad2d",
+    "replicationpad1d",
+    "replicationpad2d",
+    "replicationpad3d",
+)
 def pad(draw: Draw, name: str) -> Case:
     nd = _nd(name)
     zero = name.startswith("zero")
@@ -402,7 +424,7 @@ def add(draw: Draw, name: str) -> Case:
         other = list(base)
         other[i] = base[i] + 1 if base[i] > 1 else 2
         if base[i] == 1:
-            base = (*base[:i], 3, *base[i + 1:])
+            base = (*base[:i], 3, *base[i + 1 :])
             shapes = [base] * n
         shapes[draw(st.integers(1, n - 1))] = tuple(other)
     return {}, shapes

@@ -192,8 +192,9 @@ def test_several_models_several_budgets(capsys: pytest.CaptureFixture[str], tmp_
     # lenet5: params 61,706 <= 70K ok, macs 416,520 > 300K over
     # small:  params 5,354 > 5K (its own budget: key) over... but --max-params overrides it: 5,354 <= 70K ok
     #         macs 18,944 <= 300K ok
-    rc, doc = check_json(["check", "lenet5", str(small), "--no-config", "--max-params", "70K", "--max-macs", "300K"],
-                         capsys)
+    rc, doc = check_json(
+        ["check", "lenet5", str(small), "--no-config", "--max-params", "70K", "--max-macs", "300K"], capsys
+    )
     assert rc == 1 and doc["exceeded"] == 1
     by = {m["model"]: {b["budget"]: b for b in m["budgets"]} for m in doc["models"]}
     assert by["lenet5"]["max_params"]["ok"] and not by["lenet5"]["max_macs"]["ok"]
@@ -220,7 +221,7 @@ def test_github_format(capsys: pytest.CaptureFixture[str], tmp_path: Path, monke
     assert rc == 1
     errors = [ln for ln in out.splitlines() if ln.startswith("::error ")]
     assert len(errors) == 1
-    props, msg = errors[0][len("::error "):].split("::", 1)
+    props, msg = errors[0][len("::error ") :].split("::", 1)
     fields = dict(p.split("=", 1) for p in props.split(","))
     assert fields["file"] == "small.yaml" and fields["line"] == "4"
     assert "max_params exceeded" in fields["title"].replace("%3A", ":")
@@ -228,8 +229,9 @@ def test_github_format(capsys: pytest.CaptureFixture[str], tmp_path: Path, monke
     assert "by 354 (+7.1%25)" in msg  # over by 5,354 - 5,000 = 354, 354 / 5,000 = 7.08%
 
 
-def test_github_points_at_largest_layer_without_spec_budget(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_github_points_at_largest_layer_without_spec_budget(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     Path("small.yaml").write_text(SMALL)
     rc, out, _ = run(["check", "small.yaml", "--max-macs", "10K", "-f", "github"], capsys)
@@ -238,8 +240,9 @@ def test_github_points_at_largest_layer_without_spec_budget(capsys: pytest.Captu
 
 
 def test_markdown_format(capsys: pytest.CaptureFixture[str]) -> None:
-    rc, out, _ = run(["check", "lenet5", "--no-config", "--max-params", "60K", "--max-macs", "1M", "-f", "markdown"],
-                     capsys)
+    rc, out, _ = run(
+        ["check", "lenet5", "--no-config", "--max-params", "60K", "--max-macs", "1M", "-f", "markdown"], capsys
+    )
     assert rc == 1
     assert out.startswith("### cnnscope budget check: ❌ 1 budget exceeded")
     rows = [ln for ln in out.splitlines() if ln.startswith("| lenet5 ")]
@@ -262,10 +265,14 @@ def _project(tmp_path: Path, pyproject: str) -> None:
     (tmp_path / "pyproject.toml").write_text(pyproject)
 
 
-def test_config_from_pyproject(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                               monkeypatch: pytest.MonkeyPatch) -> None:
-    _project(tmp_path, '[tool.cnnscope]\nmodel = "models/lenet.yaml"\n\n'
-                       '[tool.cnnscope.budget]\nmax_params = "62K"\nmax_macs = "0.4M"\n')
+def test_config_from_pyproject(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(
+        tmp_path,
+        '[tool.cnnscope]\nmodel = "models/lenet.yaml"\n\n'
+        '[tool.cnnscope.budget]\nmax_params = "62K"\nmax_macs = "0.4M"\n',
+    )
     monkeypatch.chdir(tmp_path)
     rc, doc = check_json(["check"], capsys)
     budgets = {b["budget"]: b for b in doc["models"][0]["budgets"]}
@@ -273,11 +280,15 @@ def test_config_from_pyproject(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     assert budgets["max_macs"]["over"] == LENET_MACS - 400_000
 
 
-def test_config_per_model_budgets(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    _project(tmp_path, '[tool.cnnscope]\n\n[tool.cnnscope.budget]\nmax_params = "100K"\n\n'
-                       '[tool.cnnscope.models."models/lenet.yaml".budget]\nmax_params = "60K"\n\n'
-                       '[tool.cnnscope.models."models/small.yaml".budget]\nmax_params = "6K"\nmax_macs = "20K"\n')
+def test_config_per_model_budgets(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(
+        tmp_path,
+        '[tool.cnnscope]\n\n[tool.cnnscope.budget]\nmax_params = "100K"\n\n'
+        '[tool.cnnscope.models."models/lenet.yaml".budget]\nmax_params = "60K"\n\n'
+        '[tool.cnnscope.models."models/small.yaml".budget]\nmax_params = "6K"\nmax_macs = "20K"\n',
+    )
     monkeypatch.chdir(tmp_path / "models")  # the config is found upwards; its paths are relative to it
     rc, doc = check_json(["check"], capsys)
     by = {m["model"]: {b["budget"]: b for b in m["budgets"]} for m in doc["models"]}
@@ -291,8 +302,9 @@ def test_config_per_model_budgets(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert rc == 1 and doc["models"][0]["budgets"][0]["limit"] == 60_000
 
 
-def test_config_bad_quantity_and_nothing_to_check(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_bad_quantity_and_nothing_to_check(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _project(tmp_path, '[tool.cnnscope]\nmodel = "models/lenet.yaml"\n[tool.cnnscope.budget]\nmax_params = "lots"\n')
     monkeypatch.chdir(tmp_path)
     rc, _, err = run(["check"], capsys)
@@ -316,7 +328,8 @@ def test_pre_commit_hook(capsys: pytest.CaptureFixture[str], tmp_path: Path, mon
     rc, out, _ = run(argv[1:], capsys)
     assert rc == 0, out
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.cnnscope]\nmodels = ["models/lenet.yaml"]\n[tool.cnnscope.budget]\nmax_params = "61K"\n')
+        '[tool.cnnscope]\nmodels = ["models/lenet.yaml"]\n[tool.cnnscope.budget]\nmax_params = "61K"\n'
+    )
     assert run(argv[1:], capsys)[0] == 1
 
 
@@ -342,7 +355,9 @@ def test_pytest_helper(tmp_path: Path) -> None:
 def test_check_does_not_import_torch(tmp_path: Path) -> None:
     import subprocess
 
-    code = ("import sys; from cnnscope.cli.main import main; rc = main(['check', 'lenet5', '--max-params', '1M', "
-            "'-f', 'json']); assert 'torch' not in sys.modules, 'torch imported'; sys.exit(rc)")
+    code = (
+        "import sys; from cnnscope.cli.main import main; rc = main(['check', 'lenet5', '--max-params', '1M', "
+        "'-f', 'json']); assert 'torch' not in sys.modules, 'torch imported'; sys.exit(rc)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr

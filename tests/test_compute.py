@@ -104,8 +104,12 @@ def conv_case(draw: st.DrawFn, type_name: str) -> tuple[Layer, Shape]:
     stride = [draw(st.integers(1, 3)) for _ in range(nd)]
     dilation = [draw(st.integers(1, 2)) for _ in range(nd)]
     raw: dict[str, Any] = {
-        "out_channels": cout, "kernel_size": k, "stride": stride, "dilation": dilation,
-        "groups": groups, "bias": draw(st.booleans()),
+        "out_channels": cout,
+        "kernel_size": k,
+        "stride": stride,
+        "dilation": dilation,
+        "groups": groups,
+        "bias": draw(st.booleans()),
     }
     if transposed:
         raw["padding"] = [draw(st.integers(0, 1)) for _ in range(nd)]

@@ -73,8 +73,9 @@ def test_verify_passes_on_a_spec(capsys: pytest.CaptureFixture[str]) -> None:
     assert {c["check"] for c in doc["checks"]} == {"shape", "params", "macs"}
 
 
-def test_verify_fails_when_an_analytic_figure_is_wrong(monkeypatch: pytest.MonkeyPatch,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_fails_when_an_analytic_figure_is_wrong(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     pytest.importorskip("torch")
     from cnnscope.layers import linear
 

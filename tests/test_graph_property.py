@@ -72,8 +72,11 @@ class Gen:
             stride = 2 if min(self.h, self.w) >= 4 and d(st.booleans()) else 1
             self.conv(d(st.integers(1, 8)), d(st.sampled_from([1, 3, 5])), stride)
         elif kind == "bn":
-            self.emit({"type": d(st.sampled_from(["batchnorm2d", "instancenorm2d"])), "affine": d(st.booleans())}
-                      if min(self.h, self.w) > 1 else {"type": "batchnorm2d"})
+            self.emit(
+                {"type": d(st.sampled_from(["batchnorm2d", "instancenorm2d"])), "affine": d(st.booleans())}
+                if min(self.h, self.w) > 1
+                else {"type": "batchnorm2d"}
+            )
         elif kind == "act":
             a = d(st.sampled_from(ACTS))
             self.emit(a if isinstance(a, dict) else {"type": a})
@@ -141,18 +144,33 @@ def networks(draw: Any) -> tuple[str, int]:
             "unit": {
                 "args": ["width", {"k": 3}],
                 "layers": [
-                    {"name": "conv", "type": "conv2d", "out_channels": "${width}", "kernel_size": "${k}",
-                     "padding": "${k // 2}"},
+                    {
+                        "name": "conv",
+                        "type": "conv2d",
+                        "out_channels": "${width}",
+                        "kernel_size": "${k}",
+                        "padding": "${k // 2}",
+                    },
                     {"name": "act", "type": "relu"},
                     {"name": "sum", "type": "add", "from": ["act", "${'input' if i > 0 else 'act'}"]},
                 ],
             }
         }
-        g.layers.append({"name": "stage", "block": "unit", "repeat": draw(st.integers(1, 3)),
-                         "width": draw(st.integers(1, 6)), "k": draw(st.sampled_from([1, 3]))})
+        g.layers.append(
+            {
+                "name": "stage",
+                "block": "unit",
+                "repeat": draw(st.integers(1, 3)),
+                "width": draw(st.integers(1, 6)),
+                "k": draw(st.sampled_from([1, 3])),
+            }
+        )
     if draw(st.booleans()):
-        g.layers += [{"type": "adaptiveavgpool2d", "output_size": draw(st.sampled_from([1, [2, 1]]))},
-                     "flatten", {"type": "linear", "out_features": draw(st.integers(1, 10))}]
+        g.layers += [
+            {"type": "adaptiveavgpool2d", "output_size": draw(st.sampled_from([1, [2, 1]]))},
+            "flatten",
+            {"type": "linear", "out_features": draw(st.integers(1, 10))},
+        ]
     doc["layers"] = g.layers
     return yaml.safe_dump(doc, sort_keys=False), draw(st.sampled_from([1, 2]))
 

@@ -114,8 +114,12 @@ def test_config_disable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
 
 ZOO_DELIBERATE = {
     # faithful to torchvision; each is the lesson itself in a published network
-    "alexnet": {"huge-fc"}, "alexnet-227": {"huge-fc"}, "vgg11": {"huge-fc"}, "vgg16": {"huge-fc"},
-    "vgg16_bn": {"huge-fc", "bias-before-norm"}, "squeezenet1_0": {"rf-too-small", "window-fit"},
+    "alexnet": {"huge-fc"},
+    "alexnet-227": {"huge-fc"},
+    "vgg11": {"huge-fc"},
+    "vgg16": {"huge-fc"},
+    "vgg16_bn": {"huge-fc", "bias-before-norm"},
+    "squeezenet1_0": {"rf-too-small", "window-fit"},
     "squeezenet1_1": {"rf-too-small", "window-fit"},
     "cs231n-stride": {"window-fit"},
 }

@@ -20,9 +20,18 @@ SIZES = {"float32": 4, "float16": 2, "bfloat16": 2}
 LENET_PARAMS = 61_706  # (5·5·1+1)·6 + (5·5·6+1)·16 + 401·120 + 121·84 + 85·10
 # lenet5 outputs at batch 1, elements per layer, in graph order
 LENET_OUTPUTS = {
-    "conv1": 6 * 28 * 28, "relu1": 6 * 28 * 28, "pool1": 6 * 14 * 14,
-    "conv2": 16 * 10 * 10, "relu2": 16 * 10 * 10, "pool2": 16 * 5 * 5,
-    "flatten": 400, "fc1": 120, "relu3": 120, "fc2": 84, "relu4": 84, "fc3": 10,
+    "conv1": 6 * 28 * 28,
+    "relu1": 6 * 28 * 28,
+    "pool1": 6 * 14 * 14,
+    "conv2": 16 * 10 * 10,
+    "relu2": 16 * 10 * 10,
+    "pool2": 16 * 5 * 5,
+    "flatten": 400,
+    "fc1": 120,
+    "relu3": 120,
+    "fc2": 84,
+    "relu4": 84,
+    "fc3": 10,
 }
 
 
@@ -134,7 +143,9 @@ def test_gradients_and_state_match_a_real_step(optimizer: str) -> None:
     grads = sum(p.grad.numel() * p.grad.element_size() for p in module.parameters() if p.grad is not None)
     # Adam's scalar `step` counters are bookkeeping, not a copy of the weights
     state = sum(
-        v.numel() * v.element_size() for s in opt.state.values() for k, v in s.items()
+        v.numel() * v.element_size()
+        for s in opt.state.values()
+        for k, v in s.items()
         if k != "step" and isinstance(v, torch.Tensor)
     )
     assert r.totals["training"]["gradient_bytes"] == grads

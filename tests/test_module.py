@@ -27,8 +27,12 @@ class Plain(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(8, 16, 3, stride=2, padding=1, bias=False), nn.ReLU6(),
+            nn.Conv2d(3, 8, 3, padding=1),
+            nn.BatchNorm2d(8),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, stride=2, padding=1, bias=False),
+            nn.ReLU6(),
         )
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(16, 10)
@@ -127,8 +131,14 @@ class Net1d(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv1d(2, 8, 7, stride=2, padding=3), nn.BatchNorm1d(8), nn.GELU(), nn.MaxPool1d(2),
-            nn.Conv1d(8, 8, 3, groups=4, dilation=2), nn.AdaptiveAvgPool1d(4), nn.Flatten(), nn.Linear(32, 3),
+            nn.Conv1d(2, 8, 7, stride=2, padding=3),
+            nn.BatchNorm1d(8),
+            nn.GELU(),
+            nn.MaxPool1d(2),
+            nn.Conv1d(8, 8, 3, groups=4, dilation=2),
+            nn.AdaptiveAvgPool1d(4),
+            nn.Flatten(),
+            nn.Linear(32, 3),
         )
 
     def forward(self, x: Any) -> Any:
@@ -184,8 +194,10 @@ def torch_figures(model: nn.Module, shape: tuple[int, ...]) -> tuple[dict[str, t
     shapes: dict[str, tuple[int, ...]] = {}
     for name, sub in m.named_modules():
         if name and not list(sub.children()):
+
             def hook(mod: nn.Module, args: Any, out: Any, name: str = name) -> None:
                 shapes.setdefault(name, tuple(out.shape))
+
             sub.register_forward_hook(hook)
     with torch.no_grad(), FlopCounterMode(display=False) as fc:
         out = m(torch.randn(1, *shape))
@@ -274,8 +286,10 @@ def _state(model: nn.Module) -> dict[str, Any]:
 
 
 def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return a["sd"].keys() == b["sd"].keys() and all(torch.equal(a["sd"][k], b["sd"][k]) for k in a["sd"]) and all(
-        a[k] == b[k] for k in a if k != "sd"
+    return (
+        a["sd"].keys() == b["sd"].keys()
+        and all(torch.equal(a["sd"][k], b["sd"][k]) for k in a["sd"])
+        and all(a[k] == b[k] for k in a if k != "sd")
     )
 
 
@@ -300,7 +314,7 @@ def test_model_left_as_it_was_after_an_error(cls: type[nn.Module]) -> None:
 
 # -- sources ------------------------------------------------------------------------------------
 
-MODEL_PY = '''
+MODEL_PY = """
 import torch.nn as nn
 
 class Net(nn.Module):
@@ -324,7 +338,7 @@ class NoShape(nn.Module):
 
 def build():
     return NoShape()
-'''
+"""
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ def truncate_in_flow(rng: random.Random, text: str) -> str | None:
     i = rng.choice(idx)
     line = lines[i]
     cut = rng.randrange(line.index("{") + 1, line.rindex("}"))
-    return "\n".join(lines[:i] + [line[:cut]]) + "\n"
+    return "\n".join([*lines[:i], line[:cut]]) + "\n"
 
 
 def unknown_type(rng: random.Random, text: str) -> str | None:
@@ -52,17 +52,21 @@ def unknown_type(rng: random.Random, text: str) -> str | None:
     bad = hit.group(1) + rng.choice(["x", "_", "2", "s"])
     if bad in ("conv2", "relu62"):
         bad += "q"
-    return text[: hit.start(1)] + bad + text[hit.end(1):]
+    return text[: hit.start(1)] + bad + text[hit.end(1) :]
 
 
 def swapped_type(rng: random.Random, text: str) -> str | None:
     """A conv's type replaced by one that has none of its fields (relu, identity, ...)."""
     m = list(re.finditer(r"type: (conv2d|linear|maxpool2d|batchnorm2d)\b(?=[^}]*\w+:)", text))
-    m = [x for x in m if re.search(r"\b(out_channels|kernel_size|out_features|eps|bias)\b", text[x.end():].split("}")[0])]
+    m = [
+        x
+        for x in m
+        if re.search(r"\b(out_channels|kernel_size|out_features|eps|bias)\b", text[x.end() :].split("}")[0])
+    ]
     if not m:
         return None
     hit = rng.choice(m)
-    return text[: hit.start(1)] + rng.choice(["relu", "identity", "sigmoid", "flatten"]) + text[hit.end(1):]
+    return text[: hit.start(1)] + rng.choice(["relu", "identity", "sigmoid", "flatten"]) + text[hit.end(1) :]
 
 
 def unknown_key(rng: random.Random, text: str) -> str | None:
@@ -86,7 +90,7 @@ def bad_int(rng: random.Random, text: str) -> str | None:
         value = rng.choice(["-3", "0", "10000000000", "3.5", "'three'", "[]", "null", "true"])
     else:
         value = rng.choice(["-1", "0", "1.5", "'x'", "[1, 2, 3, 4]", "null", "{a: 1}", "false"])
-    return text[: hit.start(2)] + value + text[hit.end(2):]
+    return text[: hit.start(2)] + value + text[hit.end(2) :]
 
 
 def dangling_from(rng: random.Random, text: str) -> str | None:
@@ -108,7 +112,7 @@ def cycle(rng: random.Random, text: str) -> str | None:
     if len(found) < 2:
         return None
     first, last = found[0], found[-1]
-    return text[: first.end()] + f"from: {last.group(1)}, " + text[first.end():]
+    return text[: first.end()] + f"from: {last.group(1)}, " + text[first.end() :]
 
 
 def merge_arity(rng: random.Random, text: str) -> str | None:
@@ -148,12 +152,19 @@ def alias_bomb(rng: random.Random, text: str) -> str | None:
 
 
 def non_mapping(rng: random.Random, text: str) -> str | None:
-    return rng.choice(["- just\n- a list\n", "42\n", "'a string'\n", "", "# only a comment\n", "layers: 3\ninput: [3]\n"])
+    return rng.choice(
+        ["- just\n- a list\n", "42\n", "'a string'\n", "", "# only a comment\n", "layers: 3\ninput: [3]\n"]
+    )
 
 
 def bad_input_shape(rng: random.Random, text: str) -> str | None:
-    return re.sub(r"^input: .*$", "input: " + rng.choice(["[3, 0, 32]", "[-1, 32]", "3x32x32", "[3, 32.5]", "[]",
-                                                          "[1, 2, 3, 4, 5]"]), text, count=1, flags=re.M)
+    return re.sub(
+        r"^input: .*$",
+        "input: " + rng.choice(["[3, 0, 32]", "[-1, 32]", "3x32x32", "[3, 32.5]", "[]", "[1, 2, 3, 4, 5]"]),
+        text,
+        count=1,
+        flags=re.M,
+    )
 
 
 def duplicate_name(rng: random.Random, text: str) -> str | None:
@@ -162,12 +173,25 @@ def duplicate_name(rng: random.Random, text: str) -> str | None:
     if len(found) < 2:
         return None
     a, b = rng.sample(found, 2)
-    return text[: b.start(1)] + a.group(1) + text[b.end(1):]
+    return text[: b.start(1)] + a.group(1) + text[b.end(1) :]
 
 
 MUTATIONS: list[Mutation] = [
-    truncate_in_flow, unknown_type, swapped_type, unknown_key, bad_int, dangling_from, cycle, merge_arity,
-    random_bytes, deep_nesting, python_tag, alias_bomb, non_mapping, bad_input_shape, duplicate_name,
+    truncate_in_flow,
+    unknown_type,
+    swapped_type,
+    unknown_key,
+    bad_int,
+    dangling_from,
+    cycle,
+    merge_arity,
+    random_bytes,
+    deep_nesting,
+    python_tag,
+    alias_bomb,
+    non_mapping,
+    bad_input_shape,
+    duplicate_name,
 ]
 
 

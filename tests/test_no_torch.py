@@ -28,9 +28,7 @@ SCRIPT = (
     ids=lambda a: "-".join(a[:2]),
 )
 def test_analytic_path_does_not_import_torch(argv: list[str]) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT.format(argv=argv)], capture_output=True, text=True, timeout=120
-    )
+    proc = subprocess.run([sys.executable, "-c", SCRIPT.format(argv=argv)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip(), "the command printed nothing"
 

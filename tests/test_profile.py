@@ -44,8 +44,21 @@ def check_batch(r: dict[str, Any]) -> None:
 
 def test_json_structure_and_consistency(capsys: pytest.CaptureFixture[str]) -> None:
     data = run_json(capsys, "lenet5", "--batch", "1,3")
-    for key in ("model", "device", "dtype", "dtype_mode", "timer", "peak", "results", "interrupted", "warmup",
-                "min_iters", "min_time_s", "threads", "compile_s"):
+    for key in (
+        "model",
+        "device",
+        "dtype",
+        "dtype_mode",
+        "timer",
+        "peak",
+        "results",
+        "interrupted",
+        "warmup",
+        "min_iters",
+        "min_time_s",
+        "threads",
+        "compile_s",
+    ):
         assert key in data
     assert data["device"] == "cpu" and data["timer"] == "host perf_counter" and data["dtype_mode"] == "cast"
     assert data["interrupted"] is False
@@ -113,8 +126,16 @@ def test_cuda_without_cuda_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["--device", "tpu"], ["--dtype", "int8"], ["--batch", "0"], ["--batch", "a"], ["--iters", "0"],
-     ["--top", "0"], ["--format", "xml"], ["--peak-tflops", "-1"]],
+    [
+        ["--device", "tpu"],
+        ["--dtype", "int8"],
+        ["--batch", "0"],
+        ["--batch", "a"],
+        ["--iters", "0"],
+        ["--top", "0"],
+        ["--format", "xml"],
+        ["--peak-tflops", "-1"],
+    ],
 )
 def test_bad_options_exit_2(capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
     assert main(["profile", "lenet5", *FAST, *args]) == 2
@@ -254,8 +275,10 @@ def test_default_model_from_config(
 
 
 def test_cli_help_does_not_import_torch() -> None:
-    code = ("import sys; from cnnscope.cli.main import main; main(['--help']); main(['profile', '--help']); "
-            "assert 'torch' not in sys.modules, 'torch imported'")
+    code = (
+        "import sys; from cnnscope.cli.main import main; main(['--help']); main(['profile', '--help']); "
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
 

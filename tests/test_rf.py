@@ -61,8 +61,15 @@ def vgg16_features(width_div: int = 1) -> list[dict[str, Any]]:
             layers.append({"name": f"pool{pool}", "type": "maxpool2d", "kernel_size": 2, "stride": 2})
         else:
             conv += 1
-            layers.append({"name": f"conv{conv}", "type": "conv2d", "out_channels": max(1, int(v) // width_div),
-                           "kernel_size": 3, "padding": 1})
+            layers.append(
+                {
+                    "name": f"conv{conv}",
+                    "type": "conv2d",
+                    "out_channels": max(1, int(v) // width_div),
+                    "kernel_size": 3,
+                    "padding": 1,
+                }
+            )
             layers.append({"name": f"relu{conv}", "type": "relu"})
     return layers
 
@@ -100,8 +107,11 @@ def test_reference_derived_torchvision(shared: Path) -> None:
     ref = {r["network"]: r for r in _reference(shared) if r["kind"] == "derived"}
     r18 = receptive_fields(cnnscope.load("resnet18"))["layer4.1.relu2"]
     want = ref["torchvision resnet18"]
-    assert (r18.size[0], r18.stride[0], r18.padding[0]) == (want["rf"], want["effective_stride"],
-                                                            want["effective_padding"])
+    assert (r18.size[0], r18.stride[0], r18.padding[0]) == (
+        want["rf"],
+        want["effective_stride"],
+        want["effective_padding"],
+    )
     vgg = ref["torchvision vgg16"]
     rf = receptive_fields(spec(vgg16_features(), [3, 224, 224]))["pool5"]
     assert (rf.size[0], rf.stride[0], rf.padding[0]) == (vgg["rf"], vgg["effective_stride"], vgg["effective_padding"])
@@ -111,14 +121,17 @@ def test_reference_derived_torchvision(shared: Path) -> None:
 # padding 0; its SAME pads the extra pixel on the high side: an explicit zeropad here).
 def _net1(l2_pad: list[int], pool: bool = False, size: int = 9) -> Graph:
     kind = {"type": "maxpool2d"} if pool else {"type": "conv2d", "out_channels": 1}
-    return spec([
-        {"name": "L1", "type": "conv2d", "out_channels": 1, "kernel_size": 1, "stride": 4, "from": "input"},
-        {"name": "pad", "type": "zeropad2d", "padding": l2_pad, "from": "input"},
-        {"name": "L2", **kind, "kernel_size": 3, "stride": 2},
-        {"name": "L3", **kind, "kernel_size": 1, "stride": 2},
-        {"name": "add", "type": "add", "from": ["L1", "L3"]},
-        {"name": "output", "type": "relu"},
-    ], [1, size, size])
+    return spec(
+        [
+            {"name": "L1", "type": "conv2d", "out_channels": 1, "kernel_size": 1, "stride": 4, "from": "input"},
+            {"name": "pad", "type": "zeropad2d", "padding": l2_pad, "from": "input"},
+            {"name": "L2", **kind, "kernel_size": 3, "stride": 2},
+            {"name": "L3", **kind, "kernel_size": 1, "stride": 2},
+            {"name": "add", "type": "add", "from": ["L1", "L3"]},
+            {"name": "output", "type": "relu"},
+        ],
+        [1, size, size],
+    )
 
 
 def test_reference_network_1_and_2(shared: Path) -> None:
@@ -150,13 +163,16 @@ def test_reference_network_4(shared: Path) -> None:
 
 def test_reference_network_3_misaligned(shared: Path) -> None:
     assert any(r["network"].startswith("test_network_3") and r["rf"] is None for r in _reference(shared))
-    g = spec([
-        {"name": "pad", "type": "zeropad2d", "padding": [2, 1, 2, 1], "from": "input"},
-        {"name": "L1", "type": "conv2d", "out_channels": 1, "kernel_size": 5, "stride": 2},
-        {"name": "L2", "type": "conv2d", "out_channels": 1, "kernel_size": 3, "from": "input"},
-        {"name": "L3", "type": "conv2d", "out_channels": 1, "kernel_size": 3},
-        {"name": "output", "type": "add", "from": ["L1", "L3"]},
-    ], [1, 8, 8])
+    g = spec(
+        [
+            {"name": "pad", "type": "zeropad2d", "padding": [2, 1, 2, 1], "from": "input"},
+            {"name": "L1", "type": "conv2d", "out_channels": 1, "kernel_size": 5, "stride": 2},
+            {"name": "L2", "type": "conv2d", "out_channels": 1, "kernel_size": 3, "from": "input"},
+            {"name": "L3", "type": "conv2d", "out_channels": 1, "kernel_size": 3},
+            {"name": "output", "type": "add", "from": ["L1", "L3"]},
+        ],
+        [1, 8, 8],
+    )
     r = cnnscope.analyze(g, ["rf"])
     msgs = [w.message for w in r.warnings if w.kind == "rf-misaligned"]
     assert len(msgs) == 1 and "effective stride" in msgs[0] and "`L1` 2" in msgs[0] and "`L3` 1" in msgs[0]
@@ -165,10 +181,13 @@ def test_reference_network_3_misaligned(shared: Path) -> None:
 def test_reference_network_5_asymmetric(shared: Path) -> None:
     ref = next(r for r in _reference(shared) if r["network"].startswith("test_network_5"))
     assert ref["rf"] == "x=5, y=7"
-    g = spec([
-        {"name": "L1", "type": "conv2d", "out_channels": 1, "kernel_size": [3, 5], "stride": 2},  # TF [h, w]
-        {"name": "L2", "type": "conv2d", "out_channels": 1, "kernel_size": [3, 1], "stride": 2},
-    ], [1, 9, 9])
+    g = spec(
+        [
+            {"name": "L1", "type": "conv2d", "out_channels": 1, "kernel_size": [3, 5], "stride": 2},  # TF [h, w]
+            {"name": "L2", "type": "conv2d", "out_channels": 1, "kernel_size": [3, 1], "stride": 2},
+        ],
+        [1, 9, 9],
+    )
     rf = check_measured(g)
     assert (rf.size, rf.stride, rf.padding) == ((7, 5), (4, 4), (0, 0))  # (H, W): y = 7, x = 5
 
@@ -176,19 +195,30 @@ def test_reference_network_5_asymmetric(shared: Path) -> None:
 def test_reference_network_8(shared: Path) -> None:
     ref = next(r for r in _reference(shared) if r["network"].startswith("test_network_8"))
     stage1 = _net1([1, 0, 1, 0], size=8).nodes
-    g = spec([
-        *[{"name": n.name, **{"type": n.type}, **n.layer.config(),
-           "from": list(n.inputs) if len(n.inputs) > 1 else n.inputs[0]} for n in stage1],
-        {"name": "L4", "type": "conv2d", "out_channels": 1, "kernel_size": 1, "stride": 2, "from": "output"},
-        {"name": "pad2", "type": "zeropad2d", "padding": [1, 0, 1, 0], "from": "output"},
-        {"name": "L5", "type": "conv2d", "out_channels": 1, "kernel_size": 3, "stride": 2},
-        {"name": "out2", "type": "add", "from": ["L4", "L5"]},
-    ], [1, 16, 16])
+    g = spec(
+        [
+            *[
+                {
+                    "name": n.name,
+                    **{"type": n.type},
+                    **n.layer.config(),
+                    "from": list(n.inputs) if len(n.inputs) > 1 else n.inputs[0],
+                }
+                for n in stage1
+            ],
+            {"name": "L4", "type": "conv2d", "out_channels": 1, "kernel_size": 1, "stride": 2, "from": "output"},
+            {"name": "pad2", "type": "zeropad2d", "padding": [1, 0, 1, 0], "from": "output"},
+            {"name": "L5", "type": "conv2d", "out_channels": 1, "kernel_size": 3, "stride": 2},
+            {"name": "out2", "type": "add", "from": ["L4", "L5"]},
+        ],
+        [1, 16, 16],
+    )
     rf = check_measured(g, spatial=(64, 64))  # the paths' sizes match at multiples of 8
     assert (rf.size[0], rf.stride[0], rf.padding[0]) == (ref["rf"], ref["effective_stride"], ref["effective_padding"])
 
 
 # -- built-in backbones ----------------------------------------------------------------
+
 
 def test_resnet18_measured_at_a_few_layers() -> None:
     g = cnnscope.load("resnet18", (1, 224, 224))
@@ -210,6 +240,7 @@ def test_other_builtin_backbones_early_layers(name: str) -> None:
 
 # -- drawn stacks and branchy graphs ---------------------------------------------------
 
+
 @st.composite
 def stacks(draw: st.DrawFn) -> list[dict[str, Any]]:
     nd = draw(st.sampled_from([1, 2, 2, 3]))
@@ -221,19 +252,35 @@ def stacks(draw: st.DrawFn) -> list[dict[str, Any]]:
         if kind == "conv":
             d = [draw(st.integers(1, 3)) for _ in range(nd)]
             p = [draw(st.integers(0, 3)) for _ in range(nd)]
-            layers.append({"name": f"l{i}", "type": f"conv{nd}d", "out_channels": 2, "kernel_size": k, "stride": s,
-                           "dilation": d, "padding": p})
+            layers.append(
+                {
+                    "name": f"l{i}",
+                    "type": f"conv{nd}d",
+                    "out_channels": 2,
+                    "kernel_size": k,
+                    "stride": s,
+                    "dilation": d,
+                    "padding": p,
+                }
+            )
         elif kind in ("maxpool", "avgpool"):
             p = [draw(st.integers(0, kk // 2)) for kk in k]
-            layer = {"name": f"l{i}", "type": f"{kind}{nd}d", "kernel_size": k, "stride": s, "padding": p,
-                     "ceil_mode": draw(st.booleans())}
+            layer = {
+                "name": f"l{i}",
+                "type": f"{kind}{nd}d",
+                "kernel_size": k,
+                "stride": s,
+                "padding": p,
+                "ceil_mode": draw(st.booleans()),
+            }
             if kind == "maxpool" and draw(st.booleans()):
                 layer["dilation"] = [draw(st.integers(1, 2)) for _ in range(nd)]
                 layer["padding"] = [0] * nd
             layers.append(layer)
         elif kind == "pad":
-            layers.append({"name": f"l{i}", "type": f"zeropad{nd}d",
-                           "padding": [draw(st.integers(0, 3)) for _ in range(2 * nd)]})
+            layers.append(
+                {"name": f"l{i}", "type": f"zeropad{nd}d", "padding": [draw(st.integers(0, 3)) for _ in range(2 * nd)]}
+            )
         elif kind == "relu":
             layers.append({"name": f"l{i}", "type": draw(st.sampled_from(["relu", "sigmoid", f"batchnorm{nd}d"]))})
         else:
@@ -259,11 +306,17 @@ def branch(draw: st.DrawFn, nd: int, name: str, src: str) -> list[dict[str, Any]
         pads += [lo, total - lo]
     merge = draw(st.sampled_from(["add", "concat"]))
     return [
-        {"name": f"{name}a", "type": f"conv{nd}d", "out_channels": 2, "kernel_size": ka, "stride": s,
-         "padding": pa, "from": src},
+        {
+            "name": f"{name}a",
+            "type": f"conv{nd}d",
+            "out_channels": 2,
+            "kernel_size": ka,
+            "stride": s,
+            "padding": pa,
+            "from": src,
+        },
         {"name": f"{name}p", "type": f"zeropad{nd}d", "padding": pads, "from": src},
-        {"name": f"{name}b", "type": f"conv{nd}d", "out_channels": 2, "kernel_size": kb, "stride": s,
-         "dilation": db},
+        {"name": f"{name}b", "type": f"conv{nd}d", "out_channels": 2, "kernel_size": kb, "stride": s, "dilation": db},
         {"name": name, "type": merge, "from": [f"{name}a", f"{name}b"]},
     ]
 
@@ -281,22 +334,27 @@ def test_drawn_graphs_analytic_equals_measured(layers: list[dict[str, Any]]) -> 
     fields = receptive_fields(g)
     misaligned = any(
         len({tuple(2 * p - r for r, p in zip(fields[i].size, fields[i].padding, strict=True)) for i in n.inputs}) > 1
-        for n in g.nodes if len(n.inputs) > 1
+        for n in g.nodes
+        if len(n.inputs) > 1
     )
     assert warned == misaligned
 
 
 # -- special layers --------------------------------------------------------------------
 
+
 def test_global_and_upsampling_are_said_plainly() -> None:
-    g = spec([
-        {"name": "c", "type": "conv2d", "out_channels": 2, "kernel_size": 3},
-        {"name": "up", "type": "upsample", "scale_factor": 2},
-        {"name": "c2", "type": "conv2d", "out_channels": 2, "kernel_size": 3},
-        {"name": "gap", "type": "adaptiveavgpool2d", "output_size": 1},
-        {"name": "flat", "type": "flatten"},
-        {"name": "fc", "type": "linear", "out_features": 3},
-    ], [1, 16, 16])
+    g = spec(
+        [
+            {"name": "c", "type": "conv2d", "out_channels": 2, "kernel_size": 3},
+            {"name": "up", "type": "upsample", "scale_factor": 2},
+            {"name": "c2", "type": "conv2d", "out_channels": 2, "kernel_size": 3},
+            {"name": "gap", "type": "adaptiveavgpool2d", "output_size": 1},
+            {"name": "flat", "type": "flatten"},
+            {"name": "fc", "type": "linear", "out_features": 3},
+        ],
+        [1, 16, 16],
+    )
     r = cnnscope.analyze(g, ["rf"])
     assert r.row("c")["rf"]["size"] == [3, 3]
     assert r.row("up")["rf"]["status"] == "unsupported" and r.row("c2")["rf"]["size"] is None
@@ -309,11 +367,14 @@ def test_global_and_upsampling_are_said_plainly() -> None:
 def test_global_layer_measured_sees_everything() -> None:
     from rf_oracle import measure_rf
 
-    g = spec([
-        {"name": "c", "type": "conv2d", "out_channels": 2, "kernel_size": 3, "stride": 2},
-        {"name": "gap", "type": "adaptivemaxpool2d", "output_size": 1},
-        {"name": "flat", "type": "flatten"},
-    ], [1, 15, 15])
+    g = spec(
+        [
+            {"name": "c", "type": "conv2d", "out_channels": 2, "kernel_size": 3, "stride": 2},
+            {"name": "gap", "type": "adaptivemaxpool2d", "output_size": 1},
+            {"name": "flat", "type": "flatten"},
+        ],
+        [1, 15, 15],
+    )
     assert receptive_fields(g)["flat"].whole_input
     assert measure_rf(g).whole_input
 
@@ -326,6 +387,7 @@ def test_coverage_and_1d() -> None:
 
 
 # -- the command -----------------------------------------------------------------------
+
 
 def run_cli(*args: str) -> tuple[int, str, str]:
     p = subprocess.run([sys.executable, "-m", "cnnscope", *args], capture_output=True, text=True, cwd=ROOT)
@@ -365,8 +427,9 @@ def test_cli_formats(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert "whole input" in out
 
 
-def test_cli_plot_needs_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_plot_needs_the_extra(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from cnnscope.cli.main import main
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)
@@ -395,7 +458,7 @@ def test_erf_concentrates_inside_theoretical_field() -> None:
     e = effective_rf(g, draws=3)
     assert e.theoretical.size == (13, 13)
     assert e.inside_fraction == pytest.approx(1.0)  # the gradient never leaves the theoretical field
-    assert 0 < e.radius <= 6 * 2 ** 0.5  # and 95% of it sits within the field's half-size (Luo et al.)
+    assert 0 < e.radius <= 6 * 2**0.5  # and 95% of it sits within the field's half-size (Luo et al.)
 
 
 def test_cli_erf_bad_layer(capsys: pytest.CaptureFixture[str]) -> None:

@@ -121,8 +121,9 @@ class Analyzer:
 _ANALYZERS: dict[str, Analyzer] = {}
 
 
-def analyzer(name: str, *, order: int, requires: Sequence[str] = (), summary: bool = True,
-             doc: str = "") -> Callable[[Run], Run]:
+def analyzer(
+    name: str, *, order: int, requires: Sequence[str] = (), summary: bool = True, doc: str = ""
+) -> Callable[[Run], Run]:
     """Register ``run`` as the analyzer ``name``; ``requires`` run first."""
 
     def deco(fn: Run) -> Run:

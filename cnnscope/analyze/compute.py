@@ -16,9 +16,11 @@ from cnnscope.analyze.base import Column, Context, Report, analyzer
 # the order categories appear in, in columns and in totals; unknown ones follow, sorted
 CATEGORIES = ("bias", "norm", "activation", "pool", "merge", "interpolate")
 
-NOTE = ("MACs: multiply-accumulates of conv/linear layers, bias excluded (torchvision's GFLOPS); "
-        "FLOPs = 2 x MACs (torch.utils.flop_counter); other ops (bias, norm, activation, pool, merge, "
-        "interpolate) are counted apart by per-element rules, see docs/conventions.md")
+NOTE = (
+    "MACs: multiply-accumulates of conv/linear layers, bias excluded (torchvision's GFLOPS); "
+    "FLOPs = 2 x MACs (torch.utils.flop_counter); other ops (bias, norm, activation, pool, merge, "
+    "interpolate) are counted apart by per-element rules, see docs/conventions.md"
+)
 
 
 def _ordered(cats: dict[str, int]) -> dict[str, int]:
@@ -27,8 +29,12 @@ def _ordered(cats: dict[str, int]) -> dict[str, int]:
     return {c: cats[c] for c in (*known, *rest)}
 
 
-@analyzer("compute", order=20, requires=("shapes",),
-          doc="MACs, FLOPs (2 x MACs) and other elementwise ops per layer, with each layer's share")
+@analyzer(
+    "compute",
+    order=20,
+    requires=("shapes",),
+    doc="MACs, FLOPs (2 x MACs) and other elementwise ops per layer, with each layer's share",
+)
 def run(ctx: Context, report: Report) -> None:
     total_macs = 0
     total_other: dict[str, int] = {}

@@ -37,8 +37,12 @@ def _option(ctx: Context, key: str, default: str, choices: dict[str, int]) -> st
     return value
 
 
-@analyzer("memory", order=30, requires=("shapes",),
-          doc="activation bytes per layer, weight bytes, and a training-step memory estimate")
+@analyzer(
+    "memory",
+    order=30,
+    requires=("shapes",),
+    doc="activation bytes per layer, weight bytes, and a training-step memory estimate",
+)
 def run(ctx: Context, report: Report) -> None:
     dtype = _option(ctx, "dtype", DEFAULT_DTYPE, DTYPE_BYTES)
     optimizer = _option(ctx, "optimizer", DEFAULT_OPTIMIZER, OPTIMIZER_STATES)

@@ -34,8 +34,11 @@ def _locate(exc: CnnscopeError, node: Node, ins: list[Shape]) -> CnnscopeError:
 @analyzer("shapes", order=0, doc="output shape of every layer")
 def run(ctx: Context, report: Report) -> None:
     ctx.shapes = infer_shapes(ctx.graph, ctx.batch)
-    report.add_columns(Column("name", "layer", "text", total=False), Column("type", "type", "text", total=False),
-                       Column("output_shape", "output shape", "shape", total=False))
+    report.add_columns(
+        Column("name", "layer", "text", total=False),
+        Column("type", "type", "text", total=False),
+        Column("output_shape", "output shape", "shape", total=False),
+    )
     for node in ctx.graph.nodes:
         out = ctx.shapes[node.name]
         row = report.row(node.name)

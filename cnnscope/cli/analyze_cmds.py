@@ -20,22 +20,39 @@ OPTIMIZERS = ("sgd", "sgd-momentum", "adam")
 
 
 @app.command(rich_help_panel="Analyze")
-def shapes(source: SourceArg, input: InputOpt = None, batch: BatchOpt = 1, format: FormatOpt = "table",
-           kwargs: KwargsOpt = None) -> None:
+def shapes(
+    source: SourceArg,
+    input: InputOpt = None,
+    batch: BatchOpt = 1,
+    format: FormatOpt = "table",
+    kwargs: KwargsOpt = None,
+) -> None:
     """Output shape of every layer (batch included)."""
     run_report(source, ["shapes"], input, batch, format, kwargs=kwargs)
 
 
 @app.command(rich_help_panel="Analyze")
-def params(source: SourceArg, input: InputOpt = None, batch: BatchOpt = 1, format: FormatOpt = "table",
-           kwargs: KwargsOpt = None) -> None:
+def params(
+    source: SourceArg,
+    input: InputOpt = None,
+    batch: BatchOpt = 1,
+    format: FormatOpt = "table",
+    kwargs: KwargsOpt = None,
+) -> None:
     """Parameters per layer, trainable and frozen; buffers apart."""
     run_report(source, ["params"], input, batch, format, kwargs=kwargs)
 
 
 @app.command(rich_help_panel="Analyze")
-def summary(source: SourceArg, input: InputOpt = None, batch: BatchOpt = 1, format: FormatOpt = "table",
-            dtype: DtypeOpt = "float32", optimizer: OptimizerOpt = "adam", kwargs: KwargsOpt = None) -> None:
+def summary(
+    source: SourceArg,
+    input: InputOpt = None,
+    batch: BatchOpt = 1,
+    format: FormatOpt = "table",
+    dtype: DtypeOpt = "float32",
+    optimizer: OptimizerOpt = "adam",
+    kwargs: KwargsOpt = None,
+) -> None:
     """Every analytic column at once: shapes, params, MACs, memory, receptive field."""
     check_choice("--dtype", dtype, DTYPES)
     check_choice("--optimizer", optimizer, OPTIMIZERS)

@@ -29,8 +29,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", "-V", help="Print the version and exit.", is_eager=True,
-                                 callback=_version),
+    version: bool = typer.Option(
+        False, "--version", "-V", help="Print the version and exit.", is_eager=True, callback=_version
+    ),
 ) -> None:
     """What a convolutional network costs and sees: shapes, parameters, MACs, memory,
     receptive fields, real timings, and budgets for CI."""

@@ -29,8 +29,9 @@ CHECK_FORMATS = ("table", "json", "github", "markdown")
 DTYPES = ("float32", "float16", "bfloat16")
 OPTIMIZERS = ("sgd", "sgd-momentum", "adam")
 
-_Limit = Annotated[str | None, typer.Option(show_default=False, metavar="N",
-                                             help="limit on this figure: 12M, 1.5G, 64MiB, 64MB, 500K")]
+_Limit = Annotated[
+    str | None, typer.Option(show_default=False, metavar="N", help="limit on this figure: 12M, 1.5G, 64MiB, 64MB, 500K")
+]
 
 
 def human(value: float | None, unit: str) -> str:
@@ -64,7 +65,8 @@ def failure_message(r: BudgetResult, with_layers: bool = True, with_model: bool 
     pct = f" ({sign}{percent(r.over_pct / 100)})" if r.over_pct is not None else ""
     msg = (f"{r.model}: " if with_model else "") + (
         f"{r.budget.figure} is {human(r.actual, r.unit)}, {where} the budget {r.budget.name} = "
-        f"{human(r.budget.limit, r.unit)} (from {r.budget.origin}) by {human(r.over, r.unit)}{pct}")
+        f"{human(r.budget.limit, r.unit)} (from {r.budget.origin}) by {human(r.over, r.unit)}{pct}"
+    )
     if with_layers and r.top:
         msg += "; largest: " + ", ".join(f"{c.layer} {human(c.value, r.unit)} ({percent(c.share)})" for c in r.top)
     return msg
@@ -113,20 +115,28 @@ def summary_line(checks: list[ModelCheck]) -> str:
     bad_models = sum(1 for c in checks if not c.ok)
     if not bad:
         return f"cnnscope: all {n} budget{'s' if n != 1 else ''} met ({models} model{'s' if models != 1 else ''})"
-    return (f"cnnscope: {bad} of {n} budget{'s' if n != 1 else ''} exceeded "
-            f"in {bad_models} of {models} model{'s' if models != 1 else ''}")
+    return (
+        f"cnnscope: {bad} of {n} budget{'s' if n != 1 else ''} exceeded "
+        f"in {bad_models} of {models} model{'s' if models != 1 else ''}"
+    )
 
 
 def render_markdown(checks: list[ModelCheck], out: TextIO) -> None:
     """A pull-request comment: a verdict, a table, then each failure with its largest layers."""
     bad = [r for c in checks for r in c.results if not r.ok]
     head = "✅ within budget" if not bad else f"❌ {len(bad)} budget{'s' if len(bad) != 1 else ''} exceeded"
-    lines = [f"### cnnscope budget check: {head}", "",
-             "| model | budget | actual | limit | over / left | |", "|---|---|---:|---:|---:|:-:|"]
+    lines = [
+        f"### cnnscope budget check: {head}",
+        "",
+        "| model | budget | actual | limit | over / left | |",
+        "|---|---|---:|---:|---:|:-:|",
+    ]
     for c in checks:
         for r in c.results:
-            lines.append(f"| {_md(r.model)} | `{r.budget.name}` | {human(r.actual, r.unit)} | "
-                         f"{human(r.budget.limit, r.unit)} | {delta_text(r)} | {'✅' if r.ok else '❌'} |")
+            lines.append(
+                f"| {_md(r.model)} | `{r.budget.name}` | {human(r.actual, r.unit)} | "
+                f"{human(r.budget.limit, r.unit)} | {delta_text(r)} | {'✅' if r.ok else '❌'} |"
+            )
     if bad:
         lines.append("")
         for r in bad:
@@ -151,14 +161,26 @@ def render_table(checks: list[ModelCheck], out: TextIO) -> None:
 
     con = console(out)
     t = Table(title="budgets", header_style="bold")
-    for col, just in (("model", "left"), ("budget", "left"), ("actual", "right"), ("limit", "right"),
-                      ("over / left", "right"), ("status", "left")):
+    for col, just in (
+        ("model", "left"),
+        ("budget", "left"),
+        ("actual", "right"),
+        ("limit", "right"),
+        ("over / left", "right"),
+        ("status", "left"),
+    ):
         t.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
     for c in checks:
         for r in c.results:
             status = Text("ok", style="green") if r.ok else Text("EXCEEDED", style="bold red")
-            t.add_row(Text(r.model), Text(r.budget.name), Text(human(r.actual, r.unit)),
-                      Text(human(r.budget.limit, r.unit)), Text(delta_text(r)), status)
+            t.add_row(
+                Text(r.model),
+                Text(r.budget.name),
+                Text(human(r.actual, r.unit)),
+                Text(human(r.budget.limit, r.unit)),
+                Text(delta_text(r)),
+                status,
+            )
     con.print(t)
     for c in checks:
         for r in c.results:
@@ -168,8 +190,9 @@ def render_table(checks: list[ModelCheck], out: TextIO) -> None:
                     con.print(Text(f"  --> {r.loc}"))
                 for cont in r.top:
                     where = f"  ({cont.loc})" if cont.loc else ""
-                    con.print(Text(f"    {cont.layer:<24} {human(cont.value, r.unit):>12}  "
-                                   f"{percent(cont.share):>6}{where}"))
+                    con.print(
+                        Text(f"    {cont.layer:<24} {human(cont.value, r.unit):>12}  {percent(cont.share):>6}{where}")
+                    )
     con.print(Text(summary_line(checks), style="bold"))
 
 
@@ -203,8 +226,9 @@ def cli_budgets(named: dict[str, str | None], extra: list[str] | None) -> dict[s
 def check(
     sources: Annotated[
         list[str] | None,
-        typer.Argument(help="specs or sources to check; default: `model`/`models` from \\[tool.cnnscope]",
-                       show_default=False),
+        typer.Argument(
+            help="specs or sources to check; default: `model`/`models` from \\[tool.cnnscope]", show_default=False
+        ),
     ] = None,
     max_params: _Limit = None,
     max_trainable_params: _Limit = None,
@@ -214,8 +238,13 @@ def check(
     max_training_bytes: _Limit = None,
     budget: Annotated[
         list[str] | None,
-        typer.Option("--budget", "-B", metavar="KEY=N", show_default=False,
-                     help="a budget on any figure: max_param_bytes=10MiB, min_rf.coverage=100% (repeatable)"),
+        typer.Option(
+            "--budget",
+            "-B",
+            metavar="KEY=N",
+            show_default=False,
+            help="a budget on any figure: max_param_bytes=10MiB, min_rf.coverage=100% (repeatable)",
+        ),
     ] = None,
     input: InputOpt = None,
     batch: BatchOpt = 1,
@@ -233,9 +262,17 @@ def check(
         raise UsageError("bad-option", f"--batch must be a positive integer, got {batch}")
     if top < 0:
         raise UsageError("bad-option", f"--top must not be negative, got {top}")
-    flags = cli_budgets({"max_params": max_params, "max_trainable_params": max_trainable_params,
-                         "max_macs": max_macs, "max_flops": max_flops, "max_activation_bytes": max_activation_bytes,
-                         "max_training_bytes": max_training_bytes}, budget)
+    flags = cli_budgets(
+        {
+            "max_params": max_params,
+            "max_trainable_params": max_trainable_params,
+            "max_macs": max_macs,
+            "max_flops": max_flops,
+            "max_activation_bytes": max_activation_bytes,
+            "max_training_bytes": max_training_bytes,
+        },
+        budget,
+    )
     shape = parse_input(input)
     if no_config:
         if not sources:
@@ -247,7 +284,8 @@ def check(
         targets = config_targets(find_config(), sources or None)
         if not targets:
             raise UsageError(
-                "no-model", "nothing to check: name a spec, or set `model = \"path\"` in [tool.cnnscope]",
+                "no-model",
+                'nothing to check: name a spec, or set `model = "path"` in [tool.cnnscope]',
                 hint="e.g. cnnscope check net.yaml --max-params 12M",
             )
     checks = [check_target(t, flags, shape, batch, top, dtype=dtype, optimizer=optimizer) for t in targets]

@@ -173,8 +173,9 @@ def load_at_revision(source: str, rev: str, input_shape: tuple[int, ...] | None 
         raise SourceError("source-not-found", f"--against needs a spec file in a git work tree; no file `{source}`")
     folder = path.resolve().parent
     try:
-        proc = subprocess.run(["git", "show", f"{rev}:./{path.name}"], cwd=folder, capture_output=True, timeout=60,
-                              check=False)
+        proc = subprocess.run(
+            ["git", "show", f"{rev}:./{path.name}"], cwd=folder, capture_output=True, timeout=60, check=False
+        )
     except FileNotFoundError:
         raise UsageError("no-git", "--against needs git, which is not on PATH") from None
     except subprocess.TimeoutExpired:
@@ -182,7 +183,8 @@ def load_at_revision(source: str, rev: str, input_shape: tuple[int, ...] | None 
     if proc.returncode != 0:
         msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise SourceError(
-            "git-failed", f"cannot read `{source}` at revision `{rev}`: " + (msg[0] if msg else "git show failed"),
+            "git-failed",
+            f"cannot read `{source}` at revision `{rev}`: " + (msg[0] if msg else "git show failed"),
             hint="is the file committed at that revision, and is it inside a git repository?",
         )
     return load_spec(proc.stdout, file=f"{rev}:{source}", source=f"{source}@{rev}", input_shape=input_shape)
@@ -200,8 +202,10 @@ def _signed(v: Any, unit: str) -> str:
 
 
 def _headline(d: ArchDiff) -> str:
-    return (f"{d.old.model} → {d.new.model}: {d.count('added')} added, {d.count('removed')} removed, "
-            f"{d.count('changed')} changed, {d.count('unchanged')} unchanged")
+    return (
+        f"{d.old.model} → {d.new.model}: {d.count('added')} added, {d.count('removed')} removed, "
+        f"{d.count('changed')} changed, {d.count('unchanged')} unchanged"
+    )
 
 
 def render_table(d: ArchDiff, out: TextIO, show_all: bool) -> None:
@@ -226,9 +230,13 @@ def render_table(d: ArchDiff, out: TextIO, show_all: bool) -> None:
         typ = x.new_type or x.old_type or ""
         if x.old_type and x.new_type and x.old_type != x.new_type:
             typ = f"{x.old_type} → {x.new_type}"
-        t.add_row(Text(_MARK[x.status], style=style[x.status]), Text(x.name, style=style[x.status]), Text(typ),
-                  Text("; ".join(x.changes) or x.status), *(Text(_signed(x.delta(f), d.units.get(f, "count")))
-                                                            for f in figs))
+        t.add_row(
+            Text(_MARK[x.status], style=style[x.status]),
+            Text(x.name, style=style[x.status]),
+            Text(typ),
+            Text("; ".join(x.changes) or x.status),
+            *(Text(_signed(x.delta(f), d.units.get(f, "count"))) for f in figs),
+        )
     con.print(t)
     tt = Table(title="totals", header_style="bold")
     for col in ("figure", "old", "new", "Δ", "Δ %"):
@@ -236,8 +244,13 @@ def render_table(d: ArchDiff, out: TextIO, show_all: bool) -> None:
     for k, (o, n) in d.totals.items():
         u = d.units.get(k, "count")
         p = _pct(o, n)
-        tt.add_row(k, human(o, u), human(n, u), _signed(_sub(n, o), u),
-                   "" if p is None else ("+" if p > 0 else "") + percent(p / 100))
+        tt.add_row(
+            k,
+            human(o, u),
+            human(n, u),
+            _signed(_sub(n, o), u),
+            "" if p is None else ("+" if p > 0 else "") + percent(p / 100),
+        )
     con.print(tt)
 
 
@@ -252,27 +265,38 @@ def render_markdown(d: ArchDiff, out: TextIO, show_all: bool) -> None:
             typ = x.new_type or x.old_type or ""
             if x.old_type and x.new_type and x.old_type != x.new_type:
                 typ = f"{x.old_type} → {x.new_type}"
-            cells = [_MARK[x.status].strip() or "·", f"`{x.name}`", typ, "; ".join(x.changes) or x.status,
-                     *(_signed(x.delta(f), d.units.get(f, "count")) for f in figs)]
+            cells = [
+                _MARK[x.status].strip() or "·",
+                f"`{x.name}`",
+                typ,
+                "; ".join(x.changes) or x.status,
+                *(_signed(x.delta(f), d.units.get(f, "count")) for f in figs),
+            ]
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
         lines.append("")
     lines += ["| total | old | new | Δ | Δ % |", "|---|---:|---:|---:|---:|"]
     for k, (o, n) in d.totals.items():
         u = d.units.get(k, "count")
         p = _pct(o, n)
-        lines.append(f"| {k} | {human(o, u)} | {human(n, u)} | {_signed(_sub(n, o), u)} | "
-                     f"{'' if p is None else ('+' if p > 0 else '') + percent(p / 100)} |")
+        lines.append(
+            f"| {k} | {human(o, u)} | {human(n, u)} | {_signed(_sub(n, o), u)} | "
+            f"{'' if p is None else ('+' if p > 0 else '') + percent(p / 100)} |"
+        )
     out.write("\n".join(lines) + "\n")
 
 
 @app.command(rich_help_panel="CI")
 def diff(
-    old: Annotated[str, typer.Argument(help="the old spec or source (with --against: the spec file)",
-                                       show_default=False)],
+    old: Annotated[
+        str, typer.Argument(help="the old spec or source (with --against: the spec file)", show_default=False)
+    ],
     new: Annotated[str | None, typer.Argument(help="the new spec or source", show_default=False)] = None,
-    against: Annotated[str | None, typer.Option("--against", metavar="REV",
-                                                help="compare the file with itself at a git revision",
-                                                show_default=False)] = None,
+    against: Annotated[
+        str | None,
+        typer.Option(
+            "--against", metavar="REV", help="compare the file with itself at a git revision", show_default=False
+        ),
+    ] = None,
     input: InputOpt = None,
     batch: BatchOpt = 1,
     format: Annotated[str, typer.Option("--format", "-f", help="table | json | markdown")] = "table",
@@ -285,14 +309,20 @@ def diff(
         raise UsageError("bad-option", f"--batch must be a positive integer, got {batch}")
     if against is not None:
         if new is not None:
-            raise UsageError("bad-usage", "give one spec with --against REV, or two specs without it",
-                             hint="cnnscope diff net.yaml --against main")
+            raise UsageError(
+                "bad-usage",
+                "give one spec with --against REV, or two specs without it",
+                hint="cnnscope diff net.yaml --against main",
+            )
         g_old = load_at_revision(old, against, parse_input(input))
         g_new = load_graph(old, input)
     else:
         if new is None:
-            raise UsageError("bad-usage", "diff needs two specs, or one spec and --against REV",
-                             hint="cnnscope diff old.yaml new.yaml  |  cnnscope diff net.yaml --against main")
+            raise UsageError(
+                "bad-usage",
+                "diff needs two specs, or one spec and --against REV",
+                hint="cnnscope diff old.yaml new.yaml  |  cnnscope diff net.yaml --against main",
+            )
         g_old, g_new = load_graph(old, input), load_graph(new, input)
     d = diff_graphs(g_old, g_new, batch)
     if format == "json":

@@ -17,8 +17,9 @@ EXPLAIN_FORMATS = ("table", "json", "markdown")
 @app.command(rich_help_panel="Learn")
 def explain(
     source: SourceArg,
-    layer: Annotated[str | None, typer.Option("--layer", "-l", help="explain only this layer",
-                                              show_default=False)] = None,
+    layer: Annotated[
+        str | None, typer.Option("--layer", "-l", help="explain only this layer", show_default=False)
+    ] = None,
     input: InputOpt = None,
     batch: BatchOpt = 1,
     format: Annotated[str, typer.Option("--format", "-f", help="table | json | markdown")] = "table",
@@ -32,16 +33,25 @@ def explain(
     graph = load_graph(source, input, kwargs)
     items = run(graph, batch, layer)
     if format == "json":
-        doc = {"schema_version": 1, "model": graph.name, "source": graph.source,
-               "input_shape": [batch, *graph.input_shape], "layers": [e.to_json() for e in items]}
+        doc = {
+            "schema_version": 1,
+            "model": graph.name,
+            "source": graph.source,
+            "input_shape": [batch, *graph.input_shape],
+            "layers": [e.to_json() for e in items],
+        }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
     if format == "markdown":
         lines = [f"### {graph.name}", ""]
         for e in items:
             shapes = ", ".join("×".join(map(str, s)) for s in e.inputs)
-            lines += [f"#### `{e.name}` ({e.type}): {shapes} → {'×'.join(map(str, e.output))}", "",
-                      "| what | formula | result |", "|---|---|---:|"]
+            lines += [
+                f"#### `{e.name}` ({e.type}): {shapes} → {'×'.join(map(str, e.output))}",
+                "",
+                "| what | formula | result |",
+                "|---|---|---:|",
+            ]
             lines += [f"| {s.what} | {s.formula.replace('|', chr(92) + '|')} | {s.result} |" for s in e.steps]
             lines.append("")
         sys.stdout.write("\n".join(lines))
@@ -55,8 +65,15 @@ def explain(
     for e in items:
         shapes = ", ".join("×".join(map(str, s)) for s in e.inputs)
         title = f"{e.name} ({e.type})  {shapes} → {'×'.join(map(str, e.output))}"
-        t = Table(title=title, title_justify="left", caption=str(e.loc) if e.loc else None,
-                  caption_justify="left", show_header=False, box=None, padding=(0, 2))
+        t = Table(
+            title=title,
+            title_justify="left",
+            caption=str(e.loc) if e.loc else None,
+            caption_justify="left",
+            show_header=False,
+            box=None,
+            padding=(0, 2),
+        )
         t.add_column("what", style="bold")
         t.add_column("formula")
         t.add_column("=", justify="right")

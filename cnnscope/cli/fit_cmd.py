@@ -17,8 +17,12 @@ FIT_FORMATS = ("table", "json")
 @app.command(rich_help_panel="Learn")
 def fit(
     source: SourceArg,
-    range_: Annotated[str | None, typer.Option("--range", "-r", help="sizes to try, LO:HI inclusive "
-                                               "(default: the spec's size ± 32)", show_default=False)] = None,
+    range_: Annotated[
+        str | None,
+        typer.Option(
+            "--range", "-r", help="sizes to try, LO:HI inclusive (default: the spec's size ± 32)", show_default=False
+        ),
+    ] = None,
     all_: Annotated[bool, typer.Option("--all", help="list every size, not only those that fit")] = False,
     input: InputOpt = None,
     batch: BatchOpt = 1,
@@ -36,12 +40,24 @@ def fit(
     good = [r.size for r in results if r.fits]
     if format == "json":
         doc = {
-            "schema_version": 1, "model": graph.name, "range": [lo, hi], "fits": good,
-            "sizes": [{"size": r.size, "fits": r.fits,
-                       "output_shape": list(r.output_shape) if r.output_shape else None,
-                       "params_change": r.params_change, "error": r.error,
-                       "problems": [{"layer": w.layer, "dim": w.dim, "lost": w.lost, "partial": w.partial,
-                                     "detail": describe(w)} for w in r.problems]} for r in results],
+            "schema_version": 1,
+            "model": graph.name,
+            "range": [lo, hi],
+            "fits": good,
+            "sizes": [
+                {
+                    "size": r.size,
+                    "fits": r.fits,
+                    "output_shape": list(r.output_shape) if r.output_shape else None,
+                    "params_change": r.params_change,
+                    "error": r.error,
+                    "problems": [
+                        {"layer": w.layer, "dim": w.dim, "lost": w.lost, "partial": w.partial, "detail": describe(w)}
+                        for w in r.problems
+                    ],
+                }
+                for r in results
+            ],
         }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return 0 if good else 1
@@ -51,8 +67,11 @@ def fit(
     from cnnscope.render.table import console
 
     con = console(sys.stdout)
-    t = Table(title=f"{graph.name}: input sizes {lo}..{hi}", header_style="bold",
-              caption="every spatial dim set to the size; * the parameter count changes (flatten → linear)")
+    t = Table(
+        title=f"{graph.name}: input sizes {lo}..{hi}",
+        header_style="bold",
+        caption="every spatial dim set to the size; * the parameter count changes (flatten → linear)",
+    )
     for col in ("size", "fits", "output", "first problem"):
         t.add_column(col)
     for r in results:
@@ -60,8 +79,12 @@ def fit(
             continue
         first = r.error or (f"`{r.problems[0].layer}` {describe(r.problems[0])}" if r.problems else "")
         out = "×".join(map(str, r.output_shape)) if r.output_shape else "–"
-        t.add_row(Text(str(r.size)), Text("yes" if r.fits else "no"), Text(out + (" *" if r.params_change else "")),
-                  Text(first))
+        t.add_row(
+            Text(str(r.size)),
+            Text("yes" if r.fits else "no"),
+            Text(out + (" *" if r.params_change else "")),
+            Text(first),
+        )
     con.print(t)
     con.print(f"{len(good)} of {len(results)} sizes fit" + (": " + ", ".join(map(str, good)) if good else ""))
     return 0 if good else 1

@@ -7,8 +7,13 @@ from cnnscope.cli.common import BatchOpt, FormatOpt, InputOpt, KwargsOpt, Source
 
 
 @app.command(rich_help_panel="Analyze")
-def flops(source: SourceArg, input: InputOpt = None, batch: BatchOpt = 1, format: FormatOpt = "table",
-          kwargs: KwargsOpt = None) -> None:
+def flops(
+    source: SourceArg,
+    input: InputOpt = None,
+    batch: BatchOpt = 1,
+    format: FormatOpt = "table",
+    kwargs: KwargsOpt = None,
+) -> None:
     """MACs (multiply-adds, bias excluded), FLOPs (= 2 x MACs) and other ops per layer, with shares.
 
     Bias adds, normalization, activations, pooling and merges are counted apart, by the

@@ -23,16 +23,25 @@ def layer_catalog(only: str | None = None) -> list[dict[str, Any]]:
         for f in cls.fields():
             kind = f.metadata.get("kind")
             required = f.default is dataclasses.MISSING
-            fields.append({
-                "name": f.name,
-                "accepts": kind.describe(cls.ndim) if kind is not None else "any",
-                "default": None if required else f.default,
-                "required": required,
-                "doc": f.metadata.get("doc", ""),
-            })
-        out.append({"type": cls.type_name, "family": cls.family, "summary": cls.summary,
-                    "torch": f"torch.nn.{cls.torch_name}" if cls.torch_name[:1].isupper() else None,
-                    "inputs": [cls.min_inputs, cls.max_inputs], "fields": fields})
+            fields.append(
+                {
+                    "name": f.name,
+                    "accepts": kind.describe(cls.ndim) if kind is not None else "any",
+                    "default": None if required else f.default,
+                    "required": required,
+                    "doc": f.metadata.get("doc", ""),
+                }
+            )
+        out.append(
+            {
+                "type": cls.type_name,
+                "family": cls.family,
+                "summary": cls.summary,
+                "torch": f"torch.nn.{cls.torch_name}" if cls.torch_name[:1].isupper() else None,
+                "inputs": [cls.min_inputs, cls.max_inputs],
+                "fields": fields,
+            }
+        )
     return out
 
 
@@ -54,7 +63,9 @@ def layers(
         else:
             sys.stdout.write("type,family,fields,summary\n")
         for c in cat:
-            fields = " ".join(f["name"] + ("*" if f["required"] else "") for f in c["fields"] if f["name"] != "trainable")
+            fields = " ".join(
+                f["name"] + ("*" if f["required"] else "") for f in c["fields"] if f["name"] != "trainable"
+            )
             row = [c["type"], c["family"], fields, c["summary"].replace(",", ";") if format == "csv" else c["summary"]]
             sys.stdout.write(("| " + sep.join(row) + " |" if format == "markdown" else sep.join(row)) + "\n")
         return

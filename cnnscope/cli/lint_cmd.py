@@ -56,15 +56,19 @@ def _list_rules(fmt: str) -> None:
 
 @app.command(rich_help_panel="Learn")
 def lint(
-    source: Annotated[str | None, typer.Argument(help="a YAML spec file, a built-in spec name, or a module",
-                                                 show_default=False)] = None,
+    source: Annotated[
+        str | None, typer.Argument(help="a YAML spec file, a built-in spec name, or a module", show_default=False)
+    ] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="table | json | github")] = "table",
-    fail_on: Annotated[str, typer.Option("--fail-on", help="exit 1 on findings at or above: info | warning | "
-                                         "error")] = "warning",
-    select: Annotated[list[str] | None, typer.Option("--select", help="run only these rules (comma-separated)",
-                                                     show_default=False)] = None,
-    ignore: Annotated[list[str] | None, typer.Option("--ignore", help="skip these rules (comma-separated)",
-                                                     show_default=False)] = None,
+    fail_on: Annotated[
+        str, typer.Option("--fail-on", help="exit 1 on findings at or above: info | warning | error")
+    ] = "warning",
+    select: Annotated[
+        list[str] | None, typer.Option("--select", help="run only these rules (comma-separated)", show_default=False)
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option("--ignore", help="skip these rules (comma-separated)", show_default=False)
+    ] = None,
     list_rules: Annotated[bool, typer.Option("--list-rules", help="print the rules and exit")] = False,
     input: InputOpt = None,
     batch: BatchOpt = 1,
@@ -78,8 +82,11 @@ def lint(
         _list_rules(format)
         return 0
     if source is None:
-        raise UsageError("missing-argument", "lint needs a SOURCE (a spec file or built-in name)",
-                         hint="or --list-rules to see the rules")
+        raise UsageError(
+            "missing-argument",
+            "lint needs a SOURCE (a spec file or built-in name)",
+            hint="or --list-rules to see the rules",
+        )
     from cnnscope.lint import Selection, severity_rank
     from cnnscope.lint import lint as run
 
@@ -89,8 +96,14 @@ def lint(
     failing = [f for f in findings if severity_rank(f.severity) >= severity_rank(fail_on)]
     counts = {s: sum(1 for f in findings if f.severity == s) for s in FAIL_ON}
     if format == "json":
-        doc = {"schema_version": 1, "model": graph.name, "source": graph.source, "fail_on": fail_on,
-               "counts": counts, "findings": [f.to_json() for f in findings]}
+        doc = {
+            "schema_version": 1,
+            "model": graph.name,
+            "source": graph.source,
+            "fail_on": fail_on,
+            "counts": counts,
+            "findings": [f.to_json() for f in findings],
+        }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     elif format == "github":
         for f in findings:

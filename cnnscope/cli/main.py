@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError:
         sys.stderr.write("error[too-large]: the model is too large to analyze in memory\n")
         return EXIT_USAGE
-    except Exception as exc:  # noqa: BLE001 - the boundary: one line, not a traceback
+    except Exception as exc:
         if os.environ.get("CNNSCOPE_TRACEBACK"):
             raise
         msg = str(exc).splitlines()[0] if str(exc) else ""

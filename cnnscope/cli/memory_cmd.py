@@ -25,8 +25,15 @@ from cnnscope.render.units import fmt
 
 
 @app.command(rich_help_panel="Analyze")
-def memory(source: SourceArg, input: InputOpt = None, batch: BatchOpt = 1, format: FormatOpt = "table",
-           dtype: DtypeOpt = "float32", optimizer: OptimizerOpt = "adam", kwargs: KwargsOpt = None) -> None:
+def memory(
+    source: SourceArg,
+    input: InputOpt = None,
+    batch: BatchOpt = 1,
+    format: FormatOpt = "table",
+    dtype: DtypeOpt = "float32",
+    optimizer: OptimizerOpt = "adam",
+    kwargs: KwargsOpt = None,
+) -> None:
     """Bytes of every layer's output at --batch and --dtype, weight bytes, and training memory for one step."""
     check_format(format)
     check_choice("--dtype", dtype, tuple(DTYPE_BYTES))

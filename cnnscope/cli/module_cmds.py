@@ -30,8 +30,13 @@ def export(source: SourceArg, input: InputOpt = None, kwargs: KwargsOpt = None) 
 
 
 @app.command(rich_help_panel="Modules")
-def verify(source: SourceArg, input: InputOpt = None, batch: BatchOpt = 1, format: FormatOpt = "table",
-           kwargs: KwargsOpt = None) -> None:
+def verify(
+    source: SourceArg,
+    input: InputOpt = None,
+    batch: BatchOpt = 1,
+    format: FormatOpt = "table",
+    kwargs: KwargsOpt = None,
+) -> None:
     """Run one real forward pass and compare every analytic figure with torch's (exit 1 on a mismatch)."""
     check_choice("--format", format, ("table", "json"))
     if batch < 1:
@@ -41,8 +46,13 @@ def verify(source: SourceArg, input: InputOpt = None, batch: BatchOpt = 1, forma
     graph, checks = run_verify(source, parse_input(input), kwargs, batch)
     ok = all(c.ok for c in checks)
     if format == "json":
-        doc = {"model": graph.name, "source": graph.source, "capture": graph.extras.get("capture", "spec"),
-               "ok": ok, "checks": [c.to_json() for c in checks]}
+        doc = {
+            "model": graph.name,
+            "source": graph.source,
+            "capture": graph.extras.get("capture", "spec"),
+            "ok": ok,
+            "checks": [c.to_json() for c in checks],
+        }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
         from rich.console import Console
@@ -53,8 +63,9 @@ def verify(source: SourceArg, input: InputOpt = None, batch: BatchOpt = 1, forma
         table = Table(title=f"{graph.name}: analytic vs torch", title_justify="left")
         for col in ("check", "analytic", "torch", "ok"):
             table.add_column(col, justify="right" if col in ("analytic", "torch") else "left")
-        table.add_row("shapes", f"{len(shape_checks)} layers", f"{len(shape_checks) - len(bad)} match",
-                      "yes" if not bad else "NO")
+        table.add_row(
+            "shapes", f"{len(shape_checks)} layers", f"{len(shape_checks) - len(bad)} match", "yes" if not bad else "NO"
+        )
         for c in bad:
             table.add_row(f"  {c.layer}", str(c.analytic), str(c.torch), "NO")
         for c in checks:

@@ -66,8 +66,11 @@ def parse_batches(text: str) -> tuple[int, ...]:
     except ValueError:
         out = ()
     if not out or any(b < 1 for b in out):
-        raise UsageError("bad-option", f"--batch must be positive integers separated by commas, got `{text}`",
-                         hint="e.g. --batch 1,8,32")
+        raise UsageError(
+            "bad-option",
+            f"--batch must be positive integers separated by commas, got `{text}`",
+            hint="e.g. --batch 1,8,32",
+        )
     return out
 
 
@@ -127,9 +130,11 @@ def _overhead_line(r: BatchResult) -> str:
     def signed(x: Any) -> str:
         return "–" if x is None else ("+" if x >= 0 else "") + fmt(x, "percent")
 
-    return (f"per-layer mode (forward hooks, {p.get('runs')} runs): layers sum to {fmt(p.get('sum_layers_ms'), 'ms')}"
-            f" = {signed(p.get('overhead_ratio'))} vs the plain end-to-end {fmt(p.get('end_to_end_ms'), 'ms')}; "
-            f"the hooked forward took {fmt(p.get('hooked_forward_ms'), 'ms')} ({signed(p.get('hook_overhead_ratio'))})")
+    return (
+        f"per-layer mode (forward hooks, {p.get('runs')} runs): layers sum to {fmt(p.get('sum_layers_ms'), 'ms')}"
+        f" = {signed(p.get('overhead_ratio'))} vs the plain end-to-end {fmt(p.get('end_to_end_ms'), 'ms')}; "
+        f"the hooked forward took {fmt(p.get('hooked_forward_ms'), 'ms')} ({signed(p.get('hook_overhead_ratio'))})"
+    )
 
 
 def _rows_summary(result: ProfileResult) -> list[dict[str, Any]]:
@@ -164,8 +169,10 @@ def _table(out: TextIO, result: ProfileResult, top: int | None) -> None:
 
 def _markdown(result: ProfileResult, top: int | None) -> str:
     def table(cols: list[Col], rows: list[dict[str, Any]]) -> list[str]:
-        lines = ["| " + " | ".join(c[1] for c in cols) + " |",
-                 "|" + "|".join("---" if c[2] == "text" else "---:" for c in cols) + "|"]
+        lines = [
+            "| " + " | ".join(c[1] for c in cols) + " |",
+            "|" + "|".join("---" if c[2] == "text" else "---:" for c in cols) + "|",
+        ]
         for row in rows:
             lines.append("| " + " | ".join(fmt(get_path(row, k), u).replace("|", "\\|") for k, _, u in cols) + " |")
         return lines
@@ -218,29 +225,41 @@ def emit(result: ProfileResult, fmt_name: str, top: int | None, out: TextIO | No
 
 @app.command("profile", rich_help_panel="Profile")
 def profile_cmd(
-    source: Annotated[str | None, typer.Argument(
-        help="a YAML spec, a built-in name or a module (pkg.mod:Net); default: the project's `model`, "
-        f"else {DEFAULT_MODEL}", show_default=False)] = None,
+    source: Annotated[
+        str | None,
+        typer.Argument(
+            help="a YAML spec, a built-in name or a module (pkg.mod:Net); default: the project's `model`, "
+            f"else {DEFAULT_MODEL}",
+            show_default=False,
+        ),
+    ] = None,
     input: InputOpt = None,
     kwargs: KwargsOpt = None,
     batch: Annotated[str, typer.Option("--batch", "-b", help="batch sizes to sweep: 1,8,32")] = "1",
     device: Annotated[str, typer.Option("--device", "-d", help="cpu | cuda | cuda:N")] = "cpu",
-    dtype: Annotated[str, typer.Option("--dtype", help="float32 | float16 | bfloat16 (weights and input cast)")]
-    = "float32",
+    dtype: Annotated[
+        str, typer.Option("--dtype", help="float32 | float16 | bfloat16 (weights and input cast)")
+    ] = "float32",
     channels_last: Annotated[bool, typer.Option("--channels-last", help="NHWC memory format")] = False,
-    compile: Annotated[bool, typer.Option("--compile", help="torch.compile the module (compile time reported "
-                                          "apart)")] = False,
+    compile: Annotated[
+        bool, typer.Option("--compile", help="torch.compile the module (compile time reported apart)")
+    ] = False,
     threads: Annotated[int | None, typer.Option("--threads", help="torch CPU threads", show_default=False)] = None,
     warmup: Annotated[int, typer.Option("--warmup", help="untimed calls before timing, per batch size")] = 5,
     iters: Annotated[int, typer.Option("--iters", help="minimum timed blocks per batch size")] = 10,
     min_time: Annotated[float, typer.Option("--min-time", help="minimum timed seconds per batch size")] = 1.0,
     per_layer: Annotated[bool, typer.Option("--per-layer", help="time every layer (forward hooks)")] = False,
-    top: Annotated[int | None, typer.Option("--top", help="with --per-layer: only the N slowest layers",
-                                            show_default=False)] = None,
-    peak_tflops: Annotated[float | None, typer.Option("--peak-tflops", help="device peak TFLOP/s (overrides the "
-                                                      "table)", show_default=False)] = None,
-    peak_gbps: Annotated[float | None, typer.Option("--peak-gbps", help="device peak memory GB/s (overrides the "
-                                                    "table)", show_default=False)] = None,
+    top: Annotated[
+        int | None, typer.Option("--top", help="with --per-layer: only the N slowest layers", show_default=False)
+    ] = None,
+    peak_tflops: Annotated[
+        float | None,
+        typer.Option("--peak-tflops", help="device peak TFLOP/s (overrides the table)", show_default=False),
+    ] = None,
+    peak_gbps: Annotated[
+        float | None,
+        typer.Option("--peak-gbps", help="device peak memory GB/s (overrides the table)", show_default=False),
+    ] = None,
     format: FormatOpt = "table",
 ) -> None:
     """Time real forward passes: latency (median, p10/p90), throughput, peak memory, roofline."""
@@ -256,9 +275,20 @@ def profile_cmd(
 
     from cnnscope.profile.runner import ProfileOptions, normalize_dtype
 
-    opts = ProfileOptions(device=device, batches=batches, dtype=normalize_dtype(dtype), channels_last=channels_last,
-                          compile=compile, threads=threads, warmup=warmup, iters=iters, min_time_s=min_time,
-                          per_layer=per_layer, peak_tflops=peak_tflops, peak_gbps=peak_gbps)
+    opts = ProfileOptions(
+        device=device,
+        batches=batches,
+        dtype=normalize_dtype(dtype),
+        channels_last=channels_last,
+        compile=compile,
+        threads=threads,
+        warmup=warmup,
+        iters=iters,
+        min_time_s=min_time,
+        per_layer=per_layer,
+        peak_tflops=peak_tflops,
+        peak_gbps=peak_gbps,
+    )
     result = _run_with_progress(graph, opts, sys.stderr)
     emit(result, format, top)
     if result.interrupted:
@@ -272,8 +302,14 @@ def _run_with_progress(graph: Any, opts: Any, stream: TextIO) -> ProfileResult:
     from cnnscope.profile.runner import profile
 
     con = console(stream, stderr=True)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=con,
-                  transient=True, disable=not stream.isatty()) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=con,
+        transient=True,
+        disable=not stream.isatty(),
+    ) as bar:
         task = bar.add_task("building the module", total=1.0)
 
         def tick(what: str, frac: float) -> None:

@@ -18,8 +18,9 @@ from cnnscope.render import render
 
 PlotOpt = Annotated[
     Path | None,
-    typer.Option("--plot", help="also draw the growth (and --erf map) to this PNG; needs the `plot` extra",
-                 show_default=False),
+    typer.Option(
+        "--plot", help="also draw the growth (and --erf map) to this PNG; needs the `plot` extra", show_default=False
+    ),
 ]
 ErfOpt = Annotated[bool, typer.Option("--erf", help="measure the empirical effective receptive field (imports torch)")]
 LayerOpt = Annotated[
@@ -31,9 +32,17 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="random seed for --erf")]
 
 
 @app.command("rf", rich_help_panel="Analyze")
-def rf(source: SourceArg, input: InputOpt = None, format: FormatOpt = "table", plot: PlotOpt = None,
-       erf: ErfOpt = False, layer: LayerOpt = None, draws: DrawsOpt = 4, seed: SeedOpt = 0,
-       kwargs: KwargsOpt = None) -> None:
+def rf(
+    source: SourceArg,
+    input: InputOpt = None,
+    format: FormatOpt = "table",
+    plot: PlotOpt = None,
+    erf: ErfOpt = False,
+    layer: LayerOpt = None,
+    draws: DrawsOpt = 4,
+    seed: SeedOpt = 0,
+    kwargs: KwargsOpt = None,
+) -> None:
     """Receptive field of every layer: size, effective stride and padding per spatial dim."""
     check_format(format)
     if plot is not None:
@@ -59,13 +68,23 @@ def rf(source: SourceArg, input: InputOpt = None, format: FormatOpt = "table", p
         if format == "table":
             _print_extras(report, spatial, erf_result)
         elif erf_result is not None:
-            sys.stdout.write("\n" + json.dumps({"erf": erf_result.to_json()}) + "\n" if format == "csv"
-                             else "\n" + _erf_markdown(erf_result.to_json()))
+            sys.stdout.write(
+                "\n" + json.dumps({"erf": erf_result.to_json()}) + "\n"
+                if format == "csv"
+                else "\n" + _erf_markdown(erf_result.to_json())
+            )
     if plot is not None:
         from cnnscope.render.rf_chart import save_plot
 
-        save_plot(plot, report.rows, spatial, dims, graph.name, report.meta.get("erf"),
-                  erf_result.grid if erf_result is not None else None)
+        save_plot(
+            plot,
+            report.rows,
+            spatial,
+            dims,
+            graph.name,
+            report.meta.get("erf"),
+            erf_result.grid if erf_result is not None else None,
+        )
         sys.stderr.write(f"wrote {plot}\n")
 
 
@@ -78,8 +97,12 @@ def _render_display(report: Report, fmt: str, dims: list[str], spatial: list[int
         shown: dict[str, Any]
         if rf["status"] == "ok":
             cov = rf["coverage"]
-            shown = {"size": rf["size"], "stride": rf["stride"], "padding": rf["padding"],
-                     "coverage": min(cov) if cov else None}
+            shown = {
+                "size": rf["size"],
+                "stride": rf["stride"],
+                "padding": rf["padding"],
+                "coverage": min(cov) if cov else None,
+            }
         elif rf["status"] == "whole_input":
             shown = {"size": "whole input", "stride": None, "padding": None, "coverage": 1.0}
         else:
@@ -94,12 +117,22 @@ def _render_display(report: Report, fmt: str, dims: list[str], spatial: list[int
         Column("rf_padding", f"padding {label}".strip(), "dims", total=False),
         Column("rf_coverage", "sees of input", "percent", total=False),
     ]
-    disp = Report(report.model, report.source, report.input_shape, report.batch, rows, cols, {},
-                  report.warnings, list(report.notes))
+    disp = Report(
+        report.model,
+        report.source,
+        report.input_shape,
+        report.batch,
+        rows,
+        cols,
+        {},
+        report.warnings,
+        list(report.notes),
+    )
     reached = report.totals.get("rf_reaches_input_at")
     size = "×".join(map(str, spatial))
     disp.notes.append(
-        f"the receptive field first covers the whole {size} input at `{reached}`" if reached
+        f"the receptive field first covers the whole {size} input at `{reached}`"
+        if reached
         else f"no layer's receptive field covers the whole {size} input"
     )
     render(disp, fmt, sys.stdout, sys.stderr, f"{report.model}: receptive field")
@@ -116,15 +149,21 @@ def _print_extras(report: Report, spatial: list[int], erf: Any) -> None:
         j = erf.to_json()
         size = "×".join(map(str, j["theoretical_size"]))
         half = ", ".join(f"{(r - 1) / 2:g}" for r in j["theoretical_size"])
-        con.print(f"[bold]effective receptive field[/] of `{j['layer']}` at unit {tuple(j['unit'])}, "
-                  f"{j['draws']} random initializations (Luo et al., 2016)")
-        con.print(f"  {100 * j['mass']:.0f}% of the gradient lies within {j['radius']:.1f} px of the centre; "
-                  f"theoretical field {size} (half-size {half}); "
-                  f"{100 * j['inside_theoretical_fraction']:.1f}% of the gradient inside it")
+        con.print(
+            f"[bold]effective receptive field[/] of `{j['layer']}` at unit {tuple(j['unit'])}, "
+            f"{j['draws']} random initializations (Luo et al., 2016)"
+        )
+        con.print(
+            f"  {100 * j['mass']:.0f}% of the gradient lies within {j['radius']:.1f} px of the centre; "
+            f"theoretical field {size} (half-size {half}); "
+            f"{100 * j['inside_theoretical_fraction']:.1f}% of the gradient inside it"
+        )
         con.print(erf_heatmap(erf.grid))
 
 
 def _erf_markdown(j: dict[str, Any]) -> str:
-    return (f"**Effective receptive field** of `{j['layer']}`: {100 * j['mass']:.0f}% of the gradient within "
-            f"{j['radius']:.1f} px of the centre (theoretical size {'×'.join(map(str, j['theoretical_size']))}, "
-            f"{j['draws']} draws).\n")
+    return (
+        f"**Effective receptive field** of `{j['layer']}`: {100 * j['mass']:.0f}% of the gradient within "
+        f"{j['radius']:.1f} px of the centre (theoretical size {'×'.join(map(str, j['theoretical_size']))}, "
+        f"{j['draws']} draws).\n"
+    )

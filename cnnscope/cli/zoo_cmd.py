@@ -65,14 +65,16 @@ def zoo_rows() -> list[dict[str, Any]]:
     for name in builtin_names():
         graph = load(name)
         report = analyze(graph, ["params", "compute"])
-        rows.append({
-            "name": name,
-            "title": _title(builtin_path(name)),
-            "input_shape": list(graph.input_shape),
-            "params": report.totals["params"],
-            "macs": report.totals["macs"],
-            "rf": final_rf(graph, infer_shapes(graph)),
-        })
+        rows.append(
+            {
+                "name": name,
+                "title": _title(builtin_path(name)),
+                "input_shape": list(graph.input_shape),
+                "params": report.totals["params"],
+                "macs": report.totals["macs"],
+                "rf": final_rf(graph, infer_shapes(graph)),
+            }
+        )
     return rows
 
 
@@ -103,8 +105,10 @@ def render_zoo(rows: list[dict[str, Any]], fmt_name: str, out: TextIO) -> None:
         return
     cells = [[fmt(get_path(r, k), unit) for k, _, unit in COLUMNS] for r in rows]
     if fmt_name == "markdown":
-        lines = ["| " + " | ".join(t for _, t, _ in COLUMNS) + " |",
-                 "|" + "|".join("---" if u == "text" else "---:" for _, _, u in COLUMNS) + "|"]
+        lines = [
+            "| " + " | ".join(t for _, t, _ in COLUMNS) + " |",
+            "|" + "|".join("---" if u == "text" else "---:" for _, _, u in COLUMNS) + "|",
+        ]
         lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
         out.write("\n".join(lines) + "\n")
         return
@@ -113,8 +117,12 @@ def render_zoo(rows: list[dict[str, Any]], fmt_name: str, out: TextIO) -> None:
 
     from cnnscope.render.table import console
 
-    t = Table(title="built-in specs", caption="RF: receptive field of the last layer that still maps to an "
-              "input window (size, stride in input pixels)", header_style="bold")
+    t = Table(
+        title="built-in specs",
+        caption="RF: receptive field of the last layer that still maps to an "
+        "input window (size, stride in input pixels)",
+        header_style="bold",
+    )
     for _, title, unit in COLUMNS:
         t.add_column(title, justify="left" if unit in ("text", "shape") else "right", no_wrap=True)
     for row in cells:

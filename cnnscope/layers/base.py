@@ -8,6 +8,7 @@ lazily, so the analytic path stays torch-free.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -157,10 +158,8 @@ class Layer:
             default = f.default
             kind = f.metadata.get("kind")
             if default is not dataclasses.MISSING and kind is not None and default is not None:
-                try:
+                with contextlib.suppress(Exception):
                     default = kind.coerce(default, self.ndim)
-                except Exception:  # noqa: BLE001 - a default that cannot be coerced is kept raw
-                    pass
             if default is not dataclasses.MISSING and v == default:
                 continue
             if isinstance(v, tuple):
@@ -210,7 +209,8 @@ def lookup(name: str) -> type[Layer]:
     lowered = name.lower().replace("_", "")
     if lowered in reg:
         raise SpecError(
-            "unknown-layer", f"unknown layer type `{name}` (did you mean `{lowered}`?)",
+            "unknown-layer",
+            f"unknown layer type `{name}` (did you mean `{lowered}`?)",
             hint="type names are PyTorch's class names in lowercase",
         )
     raise SpecError(

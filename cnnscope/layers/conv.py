@@ -33,7 +33,10 @@ def dim_name(ndim: int, i: int) -> str:
 
 
 def fit_warnings(
-    type_name: str, spatial: Sequence[int], keff: Sequence[int], stride: Sequence[int],
+    type_name: str,
+    spatial: Sequence[int],
+    keff: Sequence[int],
+    stride: Sequence[int],
     pads: Sequence[tuple[int, int]],
 ) -> list[str]:
     """One warning naming every dim where the last window stops short of the input's end.
@@ -48,10 +51,10 @@ def fit_warnings(
             continue
         lost = dropped_pixels(size, keff[i], stride[i], pads[i][0], pads[i][1])
         if lost:
+            what = "row" if nd > 1 and i == nd - 2 else "column" if nd > 1 else "sample"
             parts.append(
                 f"{dim_name(nd, i)}: input {size}, kernel {keff[i]}, stride {stride[i]}, padding "
-                f"{pads[i][0]}+{pads[i][1]} leave the last {lost} {'row' if nd > 1 and i == nd - 2 else 'column' if nd > 1 else 'sample'}"
-                f"{'s' if lost > 1 else ''} uncovered"
+                f"{pads[i][0]}+{pads[i][1]} leave the last {lost} {what}{'s' if lost > 1 else ''} uncovered"
             )
     if not parts:
         return []
@@ -70,9 +73,7 @@ class _ConvNd(Layer):
     dilation: tuple[int, ...] = fld(Ints(), 1, "spacing between kernel taps")
     groups: int = fld(Int(min=1), 1, "channel groups; groups == in_channels is depthwise")
     bias: bool = fld(Bool(), True, "add a learned bias per output channel")
-    padding_mode: str = fld(
-        Choice(("zeros", "reflect", "replicate", "circular")), "zeros", "how padding is filled"
-    )
+    padding_mode: str = fld(Choice(("zeros", "reflect", "replicate", "circular")), "zeros", "how padding is filled")
 
     def validate(self) -> None:
         if self.out_channels % self.groups:
@@ -213,9 +214,7 @@ class _ConvTransposeNd(_ConvNd):
                     field="output_padding",
                 )
         if self.padding_mode != "zeros":
-            raise FieldError(
-                "transposed convolutions only support padding_mode `zeros`", field="padding_mode"
-            )
+            raise FieldError("transposed convolutions only support padding_mode `zeros`", field="padding_mode")
 
     def out_shape(self, ins: Sequence[Shape]) -> Shape:
         n, _cin, *spatial = ins[0]

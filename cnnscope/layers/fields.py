@@ -152,12 +152,8 @@ class Ints(Kind):
         what = self._what()
         if isinstance(value, list):
             if ndim is not None and len(value) != ndim:
-                raise FieldError(
-                    f"expected {self.describe(ndim)}, got a list of {len(value)}"
-                )
-            return tuple(
-                None if (v is None and self.allow_none) else _int(v, what, self.min) for v in value
-            )
+                raise FieldError(f"expected {self.describe(ndim)}, got a list of {len(value)}")
+            return tuple(None if (v is None and self.allow_none) else _int(v, what, self.min) for v in value)
         if value is None and self.allow_none and ndim is not None:
             return (None,) * ndim
         v = _int(value, f"{what} or a list of {ndim}", self.min)
@@ -203,9 +199,8 @@ class IntList(Kind):
             if not value:
                 raise FieldError("expected a non-empty list of integers, got an empty list")
             return tuple(_int(v, f"integers >= {self.min}", self.min) for v in value)
-        if self.length not in (None, 1):
-            if isinstance(value, int) and not isinstance(value, bool):
-                return (_int(value, f"an integer >= {self.min}", self.min),) * self.length
+        if self.length not in (None, 1) and isinstance(value, int) and not isinstance(value, bool):
+            return (_int(value, f"an integer >= {self.min}", self.min),) * self.length
         return (_int(value, f"an integer >= {self.min} or a list", self.min),)
 
     def describe(self, ndim: int | None) -> str:

@@ -36,9 +36,7 @@ class _BatchNormNd(Layer):
     def check_inputs(self, ins: Sequence[Shape]) -> None:
         if len(ins[0]) not in self.ranks:
             want = " or ".join(f"{r}-d" for r in self.ranks)
-            raise ShapeError(
-                "shape-mismatch", f"expects a {want} input, got {len(ins[0])}-d {list(ins[0])}"
-            )
+            raise ShapeError("shape-mismatch", f"expects a {want} input, got {len(ins[0])}-d {list(ins[0])}")
         self._check_stats(ins[0])
 
     def _check_stats(self, shape: Shape) -> None:
@@ -70,8 +68,16 @@ class _BatchNormNd(Layer):
         c = ins[0][1]
         return [
             Step("output shape", "unchanged", _fmt(out)),
-            Step("parameters", f"γ and β per channel: 2·{c}" if self.affine else "no affine", f"{2 * c if self.affine else 0}"),
-            Step("buffers", f"running mean and variance 2·{c}, plus a step counter", f"{2 * c + 1 if self.track_running_stats else 0}"),
+            Step(
+                "parameters",
+                f"γ and β per channel: 2·{c}" if self.affine else "no affine",
+                f"{2 * c if self.affine else 0}",
+            ),
+            Step(
+                "buffers",
+                f"running mean and variance 2·{c}, plus a step counter",
+                f"{2 * c + 1 if self.track_running_stats else 0}",
+            ),
         ]
 
 
@@ -141,9 +147,7 @@ class GroupNorm(Layer):
             raise ShapeError("shape-mismatch", f"expects (N, C, ...), got {list(ins[0])}")
         c = ins[0][1]
         if c % self.num_groups:
-            raise ShapeError(
-                "bad-groups", f"has num_groups={self.num_groups}, which does not divide its {c} channels"
-            )
+            raise ShapeError("bad-groups", f"has num_groups={self.num_groups}, which does not divide its {c} channels")
         if prod(ins[0]) // self.num_groups == 1:  # torch refuses statistics over one value
             raise ShapeError(
                 "too-few-values",
@@ -172,9 +176,7 @@ class LayerNorm(Layer):
     family: ClassVar[str] = "norm"
     summary: ClassVar[str] = "layer norm over the trailing dims (default: all but the batch)"
 
-    normalized_shape: Any = fld(
-        IntList(), None, "trailing dims to normalize over (default: every dim but the batch)"
-    )
+    normalized_shape: Any = fld(IntList(), None, "trailing dims to normalize over (default: every dim but the batch)")
     eps: float = fld(Float(min=0.0, min_open=True), 1e-5, "added to the variance")
     elementwise_affine: bool = fld(Bool(), True, "learn a scale (and shift) per element")
     bias: bool = fld(Bool(), True, "learn the shift too (with elementwise_affine)")
@@ -186,9 +188,10 @@ class LayerNorm(Layer):
 
     def check_inputs(self, ins: Sequence[Shape]) -> None:
         shape = self._shape(ins)
-        if len(shape) >= len(ins[0]) + (1 if self.normalized_shape is None else 0) or tuple(
-            ins[0][len(ins[0]) - len(shape):]
-        ) != shape:
+        if (
+            len(shape) >= len(ins[0]) + (1 if self.normalized_shape is None else 0)
+            or tuple(ins[0][len(ins[0]) - len(shape) :]) != shape
+        ):
             raise ShapeError(
                 "shape-mismatch",
                 f"normalizes over {list(shape)}, but its input {list(ins[0])} does not end with it",

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from cnnscope.errors import ShapeError
 from cnnscope.layers.base import Layer, RFKind, RFStep, Shape, Step, register
 from cnnscope.layers.conv import dim_name, fit_warnings
-from cnnscope.layers.fields import Bool, FieldError, Int, Ints, OptInt, fld
+from cnnscope.layers.fields import Bool, FieldError, Ints, OptInt, fld
 
 
 def pool_out(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
@@ -69,9 +69,7 @@ class _PoolNd(Layer):
         n, c, *spatial = ins[0]
         out = []
         for i, size in enumerate(spatial):
-            o = pool_out(
-                size, self.kernel_size[i], self._stride[i], self.padding[i], self._dilation[i], self.ceil_mode
-            )
+            o = pool_out(size, self.kernel_size[i], self._stride[i], self.padding[i], self._dilation[i], self.ceil_mode)
             if o < 1:
                 raise ShapeError(
                     "shape-too-small",

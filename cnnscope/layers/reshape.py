@@ -56,7 +56,7 @@ class Flatten(Layer):
         return (*shape[:s], prod(shape[s : e + 1]), *shape[e + 1 :])
 
     def rf(self, ins: Sequence[Shape]) -> RFStep | str:
-        s, e = self._range(len(ins[0]))
+        _s, e = self._range(len(ins[0]))
         return RFKind.GLOBAL if e >= 2 else RFKind.POINTWISE
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
@@ -203,9 +203,7 @@ class Upsample(Layer):
             )
         for name, v in (("size", self.size), ("scale_factor", self.scale_factor)):
             if v is not None and len(v) not in (1, nd):
-                raise ShapeError(
-                    "shape-mismatch", f"`{name}` has {len(v)} entries for an input with {nd} spatial dims"
-                )
+                raise ShapeError("shape-mismatch", f"`{name}` has {len(v)} entries for an input with {nd} spatial dims")
 
     def _out(self, spatial: Sequence[int]) -> list[int]:
         nd = len(spatial)
@@ -283,7 +281,9 @@ class PixelUnshuffle(Layer):
     def check_inputs(self, ins: Sequence[Shape]) -> None:
         r = self.downscale_factor
         if len(ins[0]) != 4 or ins[0][2] % r or ins[0][3] % r:
-            raise ShapeError("shape-mismatch", f"expects (N, C, H, W) with H and W divisible by {r}, got {list(ins[0])}")
+            raise ShapeError(
+                "shape-mismatch", f"expects (N, C, H, W) with H and W divisible by {r}, got {list(ins[0])}"
+            )
 
     def out_shape(self, ins: Sequence[Shape]) -> Shape:
         n, c, h, w = ins[0]
@@ -310,6 +310,3 @@ class ChannelShuffle(Layer):
             raise ShapeError(
                 "bad-groups", f"has groups={self.groups}, which does not divide the channels of {list(ins[0])}"
             )
-
-
-

@@ -106,8 +106,10 @@ def gpu_peak(name: str, dtype: str, tf32: bool) -> tuple[float | None, float | N
 def cpu_peak(threads: int | None = None) -> tuple[float, float, str]:
     n = threads or os.cpu_count() or 1
     flops = n * CPU_GHZ * 1e9 * CPU_FLOP_PER_CYCLE
-    src = (f"rough estimate: {n} threads × {CPU_GHZ:g} GHz × {CPU_FLOP_PER_CYCLE} FLOP/cycle, "
-           f"{CPU_GBPS:g} GB/s; pass --peak-tflops/--peak-gbps for real figures")
+    src = (
+        f"rough estimate: {n} threads × {CPU_GHZ:g} GHz × {CPU_FLOP_PER_CYCLE} FLOP/cycle, "
+        f"{CPU_GBPS:g} GB/s; pass --peak-tflops/--peak-gbps for real figures"
+    )
     return flops, CPU_GBPS * 1e9, src
 
 
@@ -133,8 +135,10 @@ def device_peak(
     if peak_gbps is not None:
         bw = peak_gbps * 1e9
     if peak_tflops is not None or peak_gbps is not None:
-        given = [f"--peak-tflops {peak_tflops:g}" if peak_tflops is not None else "",
-                 f"--peak-gbps {peak_gbps:g}" if peak_gbps is not None else ""]
+        given = [
+            f"--peak-tflops {peak_tflops:g}" if peak_tflops is not None else "",
+            f"--peak-gbps {peak_gbps:g}" if peak_gbps is not None else "",
+        ]
         src = "; ".join(p for p in given if p) + (f" (else {src})" if None in (peak_tflops, peak_gbps) else "")
         estimated = estimated and None in (peak_tflops, peak_gbps)
     return DevicePeak(device_name, flops, bw, src, estimated)

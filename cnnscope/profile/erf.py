@@ -56,12 +56,16 @@ def default_layer(graph: Graph, fields: dict[str, RFInfo] | None = None) -> str:
     for node in reversed(graph.nodes):
         if fields[node.name].ok and fields[node.name].ndim > 0:
             return node.name
-    raise UsageError("no-spatial-layer", "no layer has spatial positions with a known receptive field",
-                     hint="--erf needs a convolutional part to backpropagate from")
+    raise UsageError(
+        "no-spatial-layer",
+        "no layer has spatial positions with a known receptive field",
+        hint="--erf needs a convolutional part to backpropagate from",
+    )
 
 
-def effective_rf(graph: Graph, layer: str | None = None, draws: int = 4, seed: int = 0,
-                 mass: float = 0.95) -> EffectiveRF:
+def effective_rf(
+    graph: Graph, layer: str | None = None, draws: int = 4, seed: int = 0, mass: float = 0.95
+) -> EffectiveRF:
     fields = receptive_fields(graph)
     node = layer or default_layer(graph, fields)
     if node not in graph:
@@ -70,8 +74,11 @@ def effective_rf(graph: Graph, layer: str | None = None, draws: int = 4, seed: i
         raise UsageError("unknown-layer", f"no layer `{node}`{did_you_mean(node, [n.name for n in graph.nodes])}")
     rf = fields[node]
     if not rf.ok or rf.ndim == 0:
-        raise UsageError("no-spatial-layer", f"layer `{node}` has no spatial positions with a known receptive field",
-                         hint="pick a convolutional layer with --layer")
+        raise UsageError(
+            "no-spatial-layer",
+            f"layer `{node}` has no spatial positions with a known receptive field",
+            hint="pick a convolutional layer with --layer",
+        )
     if draws < 1:
         raise UsageError("bad-option", f"--draws must be a positive integer, got {draws}")
     keep = {node}
@@ -136,4 +143,3 @@ def _grid(m: torch.Tensor) -> list[list[float]]:
             view = view[view.shape[0] // 2]
     peak = float(view.max()) or 1.0
     return [[float(v) / peak for v in row] for row in view]
-

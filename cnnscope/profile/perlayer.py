@@ -58,9 +58,14 @@ def layer_costs(graph: Graph, batch: int, dtype: str) -> list[LayerCost]:
 def roofline(flops: float, bytes_moved: float, seconds: float | None, peak: DevicePeak) -> dict[str, Any]:
     """Achieved rates, arithmetic intensity and the bound a kernel sits under."""
     ai = flops / bytes_moved if bytes_moved else None
-    row: dict[str, Any] = {"intensity_flop_per_byte": ai, "achieved_flops_per_s": None,
-                           "achieved_bytes_per_s": None, "pct_of_peak_flops": None, "pct_of_roof": None,
-                           "bound": None}
+    row: dict[str, Any] = {
+        "intensity_flop_per_byte": ai,
+        "achieved_flops_per_s": None,
+        "achieved_bytes_per_s": None,
+        "pct_of_peak_flops": None,
+        "pct_of_roof": None,
+        "bound": None,
+    }
     if seconds and seconds > 0:
         row["achieved_flops_per_s"] = flops / seconds if flops else None
         row["achieved_bytes_per_s"] = bytes_moved / seconds
@@ -69,8 +74,9 @@ def roofline(flops: float, bytes_moved: float, seconds: float | None, peak: Devi
         row["bound"] = "compute" if ai >= ridge else "memory"
     if row["achieved_flops_per_s"] is not None and peak.flops_per_s:
         row["pct_of_peak_flops"] = row["achieved_flops_per_s"] / peak.flops_per_s
-        attainable = peak.flops_per_s if peak.bytes_per_s is None or ai is None else min(
-            peak.flops_per_s, ai * peak.bytes_per_s)
+        attainable = (
+            peak.flops_per_s if peak.bytes_per_s is None or ai is None else min(peak.flops_per_s, ai * peak.bytes_per_s)
+        )
         if attainable > 0 and flops > 0:
             row["pct_of_roof"] = row["achieved_flops_per_s"] / attainable
     return row

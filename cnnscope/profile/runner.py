@@ -190,8 +190,11 @@ def resolve_device(text: str) -> torch.device:
     idx = int(m.group(1) or 0)
     count = torch.cuda.device_count()
     if idx >= count:
-        raise UsageError("no-such-device", f"--device {text}: there {'is' if count == 1 else 'are'} {count} CUDA "
-                         f"device{'s' if count != 1 else ''} (cuda:0 to cuda:{count - 1})")
+        raise UsageError(
+            "no-such-device",
+            f"--device {text}: there {'is' if count == 1 else 'are'} {count} CUDA "
+            f"device{'s' if count != 1 else ''} (cuda:0 to cuda:{count - 1})",
+        )
     return torch.device("cuda", idx)
 
 
@@ -322,17 +325,33 @@ def profile(graph: Graph, opts: ProfileOptions, progress: Progress | None = None
     tf32 = bool(cuda and dtype_name == "float32" and torch.backends.cudnn.allow_tf32)
     name = torch.cuda.get_device_name(device) if cuda else "cpu"
     threads = torch.get_num_threads()
-    peak = device_peak(device.type, name, dtype_name, tf32=tf32, threads=threads,
-                       peak_tflops=opts.peak_tflops, peak_gbps=opts.peak_gbps)
+    peak = device_peak(
+        device.type,
+        name,
+        dtype_name,
+        tf32=tf32,
+        threads=threads,
+        peak_tflops=opts.peak_tflops,
+        peak_gbps=opts.peak_gbps,
+    )
     fn: Any = module
     if opts.compile:
         fn = torch.compile(module)
-        notes.append("--compile: the first call at each batch size includes compilation (first_call_ms); "
-                     "compile_s is the first batch size's; per-layer times are from the eager module")
+        notes.append(
+            "--compile: the first call at each batch size includes compilation (first_call_ms); "
+            "compile_s is the first batch size's; per-layer times are from the eager module"
+        )
     result = ProfileResult(
-        model=graph.name, source=graph.source, input_shape=tuple(graph.input_shape), options=opts,
-        device=str(device), device_name=name, timer="cuda-events" if cuda else "host perf_counter",
-        peak=peak, threads=threads, notes=notes,
+        model=graph.name,
+        source=graph.source,
+        input_shape=tuple(graph.input_shape),
+        options=opts,
+        device=str(device),
+        device_name=name,
+        timer="cuda-events" if cuda else "host perf_counter",
+        peak=peak,
+        threads=threads,
+        notes=notes,
     )
     steps = len(opts.batches) * (2 if opts.per_layer else 1)
 
@@ -353,8 +372,11 @@ def profile(graph: Graph, opts: ProfileOptions, progress: Progress | None = None
             except Exception as exc:
                 if not is_oom(exc):
                     if opts.compile and type(exc).__module__.startswith(("torch._dynamo", "torch._inductor")):
-                        raise UsageError("compile-failed", f"torch.compile failed: {str(exc).splitlines()[0]}",
-                                         hint="run without --compile") from None
+                        raise UsageError(
+                            "compile-failed",
+                            f"torch.compile failed: {str(exc).splitlines()[0]}",
+                            hint="run without --compile",
+                        ) from None
                     raise
                 msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 result.results.append(BatchResult(b, status="oom", error=msg))
@@ -431,8 +453,9 @@ def _profile_batch(
         report(f"batch {b}: per layer", 1.0)
         names = [n.name for n in graph.nodes]
         try:
-            pl = time_layers(module, names, lambda: module(x), device, runs=max(1, opts.iters),
-                             warmup=1 if opts.warmup else 0)
+            pl = time_layers(
+                module, names, lambda: module(x), device, runs=max(1, opts.iters), warmup=1 if opts.warmup else 0
+            )
         except KeyboardInterrupt:
             _sync(device)
             br.status = "interrupted"
@@ -446,14 +469,21 @@ def _profile_batch(
             "overhead_ms": summed - br.latency.median_ms,
             "overhead_ratio": summed / br.latency.median_ms - 1 if br.latency.median_ms > 0 else None,
             "hook_overhead_ratio": pl.hooked_forward_ms / br.latency.median_ms - 1
-            if br.latency.median_ms > 0 else None,
+            if br.latency.median_ms > 0
+            else None,
         }
         rows = []
         for c in costs:
             t = pl.layer_ms[c.name]
-            row: dict[str, Any] = {"name": c.name, "type": c.type, "time_ms": t,
-                                   "share": t / summed if summed > 0 else None, "macs": c.macs, "flops": c.flops,
-                                   "bytes_moved": c.bytes_moved}
+            row: dict[str, Any] = {
+                "name": c.name,
+                "type": c.type,
+                "time_ms": t,
+                "share": t / summed if summed > 0 else None,
+                "macs": c.macs,
+                "flops": c.flops,
+                "bytes_moved": c.bytes_moved,
+            }
             row.update(roofline(c.flops, c.bytes_moved, t / 1e3, peak))
             rows.append(row)
         br.layers = rows
@@ -461,5 +491,14 @@ def _profile_batch(
     return br
 
 
-__all__ = ["DTYPES", "BatchResult", "CnnscopeError", "ProfileOptions", "ProfileResult", "Stats", "measure",
-           "profile", "resolve_device"]
+__all__ = [
+    "DTYPES",
+    "BatchResult",
+    "CnnscopeError",
+    "ProfileOptions",
+    "ProfileResult",
+    "Stats",
+    "measure",
+    "profile",
+    "resolve_device",
+]

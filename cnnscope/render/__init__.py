@@ -14,8 +14,9 @@ from cnnscope.render.units import fmt, get_path
 FORMATS = ("table", "json", "csv", "markdown")
 
 
-def render(report: Report, fmt_name: str, out: TextIO | None = None, err: TextIO | None = None,
-           title: str | None = None) -> None:
+def render(
+    report: Report, fmt_name: str, out: TextIO | None = None, err: TextIO | None = None, title: str | None = None
+) -> None:
     out = out or sys.stdout
     err = err or sys.stderr
     if fmt_name == "json":
@@ -75,7 +76,12 @@ def to_csv(report: Report) -> str:
 
 
 def to_markdown(report: Report, title: str | None = None) -> str:
-    lines = [f"### {title or report.model}", "", f"Input {fmt(list(report.input_shape), 'shape')} (batch included).", ""]
+    lines = [
+        f"### {title or report.model}",
+        "",
+        f"Input {fmt(list(report.input_shape), 'shape')} (batch included).",
+        "",
+    ]
     lines.append("| " + " | ".join(c.title for c in report.columns) + " |")
     lines.append("|" + "|".join("---:" if c.unit not in ("text",) else "---" for c in report.columns) + "|")
     for row in report.rows:

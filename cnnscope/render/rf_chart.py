@@ -42,17 +42,16 @@ def growth_chart(rows: Sequence[dict[str, Any]], input_spatial: Sequence[int], w
     mark = round(full / top * width)
     name_w = min(28, max([len(e["name"]) for e in entries] + [5]))
     text = Text()
-    text.append(f"receptive-field growth (largest dim; ┃ = input {'×'.join(map(str, input_spatial))})\n",
-                style="bold")
+    text.append(f"receptive-field growth (largest dim; ┃ = input {'×'.join(map(str, input_spatial))})\n", style="bold")
     for e in entries:
         rf = e["rf"]
-        name = e["name"] if len(e["name"]) <= name_w else "…" + e["name"][-(name_w - 1):]
+        name = e["name"] if len(e["name"]) <= name_w else "…" + e["name"][-(name_w - 1) :]
         text.append(f"{name:<{name_w}} ")
         if rf["status"] == "ok":
             n = max(1, round(max(rf["size"]) / top * width))
             bar = "".join("█" if i < n else " " for i in range(width + 1))
             if mark <= width:
-                bar = bar[:mark] + ("┃" if mark >= n else "╋") + bar[mark + 1:]
+                bar = bar[:mark] + ("┃" if mark >= n else "╋") + bar[mark + 1 :]
             text.append(bar[: max(n, mark + 1)], style="cyan" if max(rf["size"]) < full else "green")
             text.append(" " * (width + 1 - max(n, mark + 1)))
             text.append(" " + "×".join(map(str, rf["size"])))
@@ -107,8 +106,15 @@ def require_matplotlib() -> Any:
     return plt
 
 
-def save_plot(path: Path, rows: Sequence[dict[str, Any]], input_spatial: Sequence[int], dims: Sequence[str],
-              title: str, erf: dict[str, Any] | None = None, erf_grid: Sequence[Sequence[float]] | None = None) -> None:
+def save_plot(
+    path: Path,
+    rows: Sequence[dict[str, Any]],
+    input_spatial: Sequence[int],
+    dims: Sequence[str],
+    title: str,
+    erf: dict[str, Any] | None = None,
+    erf_grid: Sequence[Sequence[float]] | None = None,
+) -> None:
     """Growth of the field per dim against the layers (and the effective-RF map, if given)."""
     plt = require_matplotlib()
     ncols = 2 if erf_grid is not None else 1

@@ -23,11 +23,17 @@ def print_table(report: Report, out: TextIO, err: TextIO, title: str | None = No
     con = console(out)
     caption = f"input {fmt(list(report.input_shape), 'shape')}"
     totals = _total_cells(report)
-    t = Table(title=title or report.model, caption=caption, show_footer=any(totals[1:]), header_style="bold",
-              footer_style="bold")
+    t = Table(
+        title=title or report.model,
+        caption=caption,
+        show_footer=any(totals[1:]),
+        header_style="bold",
+        footer_style="bold",
+    )
     for c, foot in zip(report.columns, totals):
-        t.add_column(c.title, footer=foot, justify="left" if c.unit in ("text", "shape") else "right",
-                     no_wrap=c.unit != "text")
+        t.add_column(
+            c.title, footer=foot, justify="left" if c.unit in ("text", "shape") else "right", no_wrap=c.unit != "text"
+        )
     for row in report.rows:
         t.add_row(*(Text(c) for c in _cells(report, row)))
     con.print(t)

@@ -29,11 +29,17 @@ def export_yaml(graph: Graph) -> str:
         raise SpecError(
             "unsupported-export",
             f"{len(opaque)} layer(s) have no cnnscope layer type ({', '.join(ops)}): "
-            + ", ".join(f"`{n.name}`" for n in opaque[:5]) + (" ..." if len(opaque) > 5 else ""),
+            + ", ".join(f"`{n.name}`" for n in opaque[:5])
+            + (" ..." if len(opaque) > 5 else ""),
             hint="a spec can only hold known layer types; `cnnscope layers` lists them",
         )
-    lines = [f"# exported by cnnscope from {graph.source or graph.name}", _entry({"name": graph.name}, False),
-             "input: " + _entry(list(graph.input_shape)), "", "layers:"]
+    lines = [
+        f"# exported by cnnscope from {graph.source or graph.name}",
+        _entry({"name": graph.name}, False),
+        "input: " + _entry(list(graph.input_shape)),
+        "",
+        "layers:",
+    ]
     prev = INPUT
     for node in graph.nodes:
         d: dict[str, Any] = {"name": node.name, "type": node.type}

@@ -119,19 +119,13 @@ def _eval(node: ast.AST, scope: Mapping[str, Any], src: str, loc: Location | Non
         return ev(node.body) if ev(node.test) else ev(node.orelse)
     if isinstance(node, (ast.List, ast.Tuple)):
         return [ev(e) for e in node.elts]
-    if (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id in _FUNCS
-        and not node.keywords
-    ):
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCS and not node.keywords:
         return _FUNCS[node.func.id](*[ev(a) for a in node.args])
     raise SpecError(
         "bad-expression",
         f"`{ast.unparse(node)}` is not allowed in `{src}`",
         loc,
-        "use arithmetic (+ - * / // % **), comparisons, and/or/not, `a if c else b`, "
-        "min/max/abs/int/round",
+        "use arithmetic (+ - * / // % **), comparisons, and/or/not, `a if c else b`, min/max/abs/int/round",
     )
 
 

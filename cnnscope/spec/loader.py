@@ -39,8 +39,9 @@ MAX_NODES = 2_000_000
 MAX_BLOCK_DEPTH = 32
 
 
-def load_spec(text: str | bytes, file: str = "<input>", source: str | None = None,
-              input_shape: tuple[int, ...] | None = None) -> Graph:
+def load_spec(
+    text: str | bytes, file: str = "<input>", source: str | None = None, input_shape: tuple[int, ...] | None = None
+) -> Graph:
     """Parse and validate a YAML spec; ``input_shape`` overrides the spec's ``input``."""
     doc = load_yaml(text, file)
     return spec_to_graph(doc, file=file, source=source or file, input_shape=input_shape)
@@ -99,7 +100,9 @@ def parse_input_shape(v: Any, loc: Location | None) -> tuple[int, ...]:
         v = [v]
     if not isinstance(v, list) or not v:
         raise SpecError(
-            "wrong-type", f"`input` must be a list like [3, 224, 224] (channels first, no batch), got {_describe(v)}", loc
+            "wrong-type",
+            f"`input` must be a list like [3, 224, 224] (channels first, no batch), got {_describe(v)}",
+            loc,
         )
     for i, d in enumerate(v):
         if isinstance(d, bool) or not isinstance(d, int) or d < 1:
@@ -107,7 +110,9 @@ def parse_input_shape(v: Any, loc: Location | None) -> tuple[int, ...]:
                 "bad-value", f"`input` sizes must be positive integers, got {_describe(d)}", _loc_of(v, i) or loc
             )
     if len(v) > 4:
-        raise SpecError("bad-value", f"`input` has {len(v)} dims; cnnscope takes [C], [C, L], [C, H, W] or [C, D, H, W]", loc)
+        raise SpecError(
+            "bad-value", f"`input` has {len(v)} dims; cnnscope takes [C], [C, L], [C, H, W] or [C, D, H, W]", loc
+        )
     return tuple(v)
 
 
@@ -157,7 +162,7 @@ def _parse_blocks(raw: Any, loc: Location | None) -> dict[str, BlockDef]:
                 if isinstance(a, str):
                     required.append(a)
                 elif isinstance(a, dict) and len(a) == 1:
-                    (k, v), = a.items()
+                    ((k, v),) = a.items()
                     defaults[k] = v
                 else:
                     raise SpecError(
@@ -168,13 +173,17 @@ def _parse_blocks(raw: Any, loc: Location | None) -> dict[str, BlockDef]:
         for a in [*required, *defaults]:
             if not isinstance(a, str) or not a.isidentifier() or a in ENTRY_KEYS or a in ("block", "i"):
                 raise SpecError(
-                    "bad-name", f"`{a}` cannot be a block argument name", b.val_loc("args"),
+                    "bad-name",
+                    f"`{a}` cannot be a block argument name",
+                    b.val_loc("args"),
                     "argument names are identifiers other than name, from, repeat, when, block, i",
                 )
         inputs = [INPUT]
         if "inputs" in b:
             raw_in = b["inputs"]
-            inputs = [raw_in] if isinstance(raw_in, str) else list(_expect_list(raw_in, "`inputs`", b.val_loc("inputs")))
+            inputs = (
+                [raw_in] if isinstance(raw_in, str) else list(_expect_list(raw_in, "`inputs`", b.val_loc("inputs")))
+            )
             if not inputs or not all(isinstance(x, str) for x in inputs):
                 raise SpecError("wrong-type", "`inputs` must name one or more inputs", b.val_loc("inputs"))
         lst = _expect_list(b["layers"], f"`layers` of block `{bname}`", b.val_loc("layers"))
@@ -262,7 +271,9 @@ class _Expander:
             raise SpecError("bad-entry", "an entry has either `type:` or `block:`, not both", e.key_loc("block"))
         if "type" not in e and "block" not in e:
             raise SpecError(
-                "missing-field", "a layer entry needs `type:` (a layer type) or `block:` (a block name)", eloc,
+                "missing-field",
+                "a layer entry needs `type:` (a layer type) or `block:` (a block name)",
+                eloc,
                 "`cnnscope layers` lists the types",
             )
         if "when" in e:
@@ -276,15 +287,21 @@ class _Expander:
             repeat = substitute(e["repeat"], vars, e.val_loc("repeat"))
             if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 0:
                 raise SpecError(
-                    "bad-value", f"`repeat` must be a non-negative integer, got {_describe(repeat)}", e.val_loc("repeat")
+                    "bad-value",
+                    f"`repeat` must be a non-negative integer, got {_describe(repeat)}",
+                    e.val_loc("repeat"),
                 )
             if repeat > MAX_NODES:
-                raise SpecError("too-large", f"`repeat: {repeat}` is more layers than cnnscope takes", e.val_loc("repeat"))
+                raise SpecError(
+                    "too-large", f"`repeat: {repeat}` is more layers than cnnscope takes", e.val_loc("repeat")
+                )
         name = e.get("name")
         if name is not None:
             if not isinstance(name, str) or not name or any(c in name for c in " \t\n,:"):
-                raise SpecError("bad-name", f"a layer name must be a non-empty word, got {_describe(name)}", e.val_loc("name"))
-            if name == INPUT or name in (scope.block and self.blocks[scope.block].inputs or []):
+                raise SpecError(
+                    "bad-name", f"a layer name must be a non-empty word, got {_describe(name)}", e.val_loc("name")
+                )
+            if name == INPUT or name in ((scope.block and self.blocks[scope.block].inputs) or []):
                 raise SpecError("bad-name", f"`{name}` names the input; choose another name", e.val_loc("name"))
             if name in scope.names:
                 raise SpecError("duplicate-name", f"layer name `{name}` is used twice", e.val_loc("name"))
@@ -296,10 +313,7 @@ class _Expander:
             local = base if repeat == 1 else f"{base}.{i}"
             ivars = {**vars, "i": i}
             src = inputs if i == 0 else [out]
-            if is_block:
-                out = self.instance(e, local, scope, ivars, src)
-            else:
-                out = self.layer(e, local, scope, ivars, src)
+            out = self.instance(e, local, scope, ivars, src) if is_block else self.layer(e, local, scope, ivars, src)
             scope.names[local] = out
         if repeat > 1 or repeat == 0:
             scope.names[base] = out
@@ -320,7 +334,9 @@ class _Expander:
     def layer(self, e: LMap, local: str, scope: _Scope, vars: Mapping[str, Any], inputs: list[Any]) -> str:
         tname = e["type"]
         if not isinstance(tname, str):
-            raise SpecError("wrong-type", f"`type` must be a layer type name, got {_describe(tname)}", e.val_loc("type"))
+            raise SpecError(
+                "wrong-type", f"`type` must be a layer type name, got {_describe(tname)}", e.val_loc("type")
+            )
         try:
             cls = lookup(tname)
         except CnnscopeError as exc:
@@ -330,8 +346,10 @@ class _Expander:
         n_in = len(inputs)
         if n_in < cls.min_inputs or (cls.max_inputs is not None and n_in > cls.max_inputs):
             want = (
-                f"{cls.min_inputs}" if cls.max_inputs == cls.min_inputs
-                else f"at least {cls.min_inputs}" if cls.max_inputs is None
+                f"{cls.min_inputs}"
+                if cls.max_inputs == cls.min_inputs
+                else f"at least {cls.min_inputs}"
+                if cls.max_inputs is None
                 else f"{cls.min_inputs} to {cls.max_inputs}"
             )
             raise SpecError(
@@ -361,7 +379,7 @@ class _Expander:
         if bname in self.stack:
             raise SpecError(
                 "recursive-block",
-                "block `" + "` → `".join([*self.stack[self.stack.index(bname):], bname]) + "` instantiates itself",
+                "block `" + "` → `".join([*self.stack[self.stack.index(bname) :], bname]) + "` instantiates itself",
                 bloc,
             )
         if len(self.stack) >= MAX_BLOCK_DEPTH:
@@ -424,13 +442,19 @@ def _frozen(v: Any) -> Any:
 _FIELDS: dict[type[Layer], dict[str, dataclasses.Field[Any]]] = {}
 
 
-def make_layer(cls: type[Layer], raw: Mapping[str, Any], e: LMap | None = None,
-               vars: Mapping[str, Any] | None = None, cache: dict[Any, Layer] | None = None) -> Layer:
+def make_layer(
+    cls: type[Layer],
+    raw: Mapping[str, Any],
+    e: LMap | None = None,
+    vars: Mapping[str, Any] | None = None,
+    cache: dict[Any, Layer] | None = None,
+) -> Layer:
     """Build one layer from raw field values; every problem is a located SpecError.
 
     Layers are frozen values, so identical configurations share one object when a
     ``cache`` is given (a spec of 10,000 identical convolutions builds one).
     """
+
     def loc_of(k: str | None) -> Location | None:
         return e.val_loc(k) if e is not None else None
 
@@ -451,8 +475,9 @@ def make_layer(cls: type[Layer], raw: Mapping[str, Any], e: LMap | None = None,
     return layer
 
 
-def _make_layer(cls: type[Layer], raw: Mapping[str, Any], e: LMap | None,
-                loc_of: Callable[[str | None], Location | None]) -> Layer:
+def _make_layer(
+    cls: type[Layer], raw: Mapping[str, Any], e: LMap | None, loc_of: Callable[[str | None], Location | None]
+) -> Layer:
     fields = _FIELDS.get(cls)
     if fields is None:
         fields = _FIELDS[cls] = {f.name: f for f in cls.fields()}
@@ -496,8 +521,9 @@ def _make_layer(cls: type[Layer], raw: Mapping[str, Any], e: LMap | None,
     return layer
 
 
-def spec_to_graph(doc: Any, file: str = "<input>", source: str | None = None,
-                  input_shape: tuple[int, ...] | None = None) -> Graph:
+def spec_to_graph(
+    doc: Any, file: str = "<input>", source: str | None = None, input_shape: tuple[int, ...] | None = None
+) -> Graph:
     top = _expect_map(doc, "a spec", Location(file, 1, 1))
     _check_keys(top, TOP_KEYS, "a spec", "top-level keys: " + ", ".join(TOP_KEYS))
     name = top.get("name", None)
@@ -508,8 +534,10 @@ def spec_to_graph(doc: Any, file: str = "<input>", source: str | None = None,
     if input_shape is None:
         if "input" not in top:
             raise SpecError(
-                "missing-field", "the spec needs `input:`, e.g. `input: [3, 224, 224]` (channels first, no batch)",
-                top.loc, "or pass --input 3,224,224",
+                "missing-field",
+                "the spec needs `input:`, e.g. `input: [3, 224, 224]` (channels first, no batch)",
+                top.loc,
+                "or pass --input 3,224,224",
             )
         input_shape = parse_input_shape(top["input"], top.val_loc("input"))
     if "layers" not in top:
@@ -527,7 +555,8 @@ def spec_to_graph(doc: Any, file: str = "<input>", source: str | None = None,
             raise SpecError("wrong-type", "`output` must name a layer", top.val_loc("output"))
         if output not in scope.names:
             raise SpecError(
-                "dangling-input", f"`output: {output}` names no layer" + did_you_mean(output, scope.names),
+                "dangling-input",
+                f"`output: {output}` names no layer" + did_you_mean(output, scope.names),
                 top.val_loc("output"),
             )
         out_name = _resolve(scope.names[output], set())

@@ -103,20 +103,25 @@ def parse_kwargs(text: str | None) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SourceError("bad-kwargs", f"--kwargs is not valid JSON: {exc.msg} (column {exc.colno})",
-                          hint='e.g. --kwargs \'{"num_classes": 10}\'') from None
+        raise SourceError(
+            "bad-kwargs",
+            f"--kwargs is not valid JSON: {exc.msg} (column {exc.colno})",
+            hint="e.g. --kwargs '{\"num_classes\": 10}'",
+        ) from None
     if not isinstance(value, dict):
         raise SourceError("bad-kwargs", "--kwargs must be a JSON object of argument names to values")
     return value
 
 
-def resolve_model(source: str, input_shape: tuple[int, ...] | None = None,
-                  kwargs: str | None = None) -> tuple[nn.Module, tuple[int, ...]]:
+def resolve_model(
+    source: str, input_shape: tuple[int, ...] | None = None, kwargs: str | None = None
+) -> tuple[nn.Module, tuple[int, ...]]:
     """The module a source names, and the input shape to use (no batch)."""
     prefix, _, attr = source.rpartition(":")
     if not prefix or not attr:
-        raise SourceError("bad-source", f"`{source}` is not `module:attr`",
-                          hint="e.g. mypkg.models:Net or model.py:Net")
+        raise SourceError(
+            "bad-source", f"`{source}` is not `module:attr`", hint="e.g. mypkg.models:Net or model.py:Net"
+        )
     kw = parse_kwargs(kwargs)
     if prefix == "torchvision":
         model = _from_torchvision(attr, kw)
@@ -130,7 +135,8 @@ def resolve_model(source: str, input_shape: tuple[int, ...] | None = None,
 
 def _missing_extra(pkg: str) -> SourceError:
     return SourceError(
-        "missing-extra", f"`{pkg}:` sources need {pkg}, which is not installed",
+        "missing-extra",
+        f"`{pkg}:` sources need {pkg}, which is not installed",
         hint=f"pip install 'cnnscope[{pkg}]' (or pip install {pkg})",
     )
 
@@ -183,8 +189,11 @@ def _import_attr(prefix: str, attr: str) -> Any:
         try:
             mod = importlib.import_module(prefix)
         except ModuleNotFoundError as exc:
-            raise SourceError("source-not-found", f"cannot import `{prefix}`: {exc}",
-                              hint="is it installed, or on PYTHONPATH? a file path needs its `.py`") from None
+            raise SourceError(
+                "source-not-found",
+                f"cannot import `{prefix}`: {exc}",
+                hint="is it installed, or on PYTHONPATH? a file path needs its `.py`",
+            ) from None
         except Exception as exc:
             raise SourceError("import-failed", f"importing `{prefix}` raised {type(exc).__name__}: {exc}") from None
         finally:
@@ -232,7 +241,8 @@ def _declared_shape(model: nn.Module, prefix: str, source: str) -> tuple[int, ..
         declared = DEFAULT_SHAPES.get(prefix)
     if declared is None:
         raise SourceError(
-            "missing-input", f"`{source}` declares no input shape",
+            "missing-input",
+            f"`{source}` declares no input shape",
             hint="pass --input 3,224,224 (channels first, no batch), or give the module an `input_shape` attribute",
         )
     try:
@@ -317,8 +327,17 @@ _POS: dict[str, tuple[str, ...]] = {
     "pixel_unshuffle": ("input", "downscale_factor"),
     "channel_shuffle": ("input", "groups"),
 }
-_ALIASES = {"iadd": "add", "radd": "add", "imul": "mul", "rmul": "mul", "concat": "cat", "concatenate": "cat",
-            "contiguous": "identity", "clone": "identity", "detach": "identity"}
+_ALIASES = {
+    "iadd": "add",
+    "radd": "add",
+    "imul": "mul",
+    "rmul": "mul",
+    "concat": "cat",
+    "concatenate": "cat",
+    "contiguous": "identity",
+    "clone": "identity",
+    "detach": "identity",
+}
 
 
 def op_name(target: Any) -> str:
@@ -423,8 +442,9 @@ class _Builder:
             else:  # extra outputs of a multi-output op: one opaque node each
                 extra = self.unique(f"{name}.out{k}")
                 tshape = tuple(int(d) for d in t.shape)
-                self.nodes.append(_Pending(extra, Unsupported(op=f"{opname}[{k}]", shape=tshape), tuple(data), None,
-                                           tshape))
+                self.nodes.append(
+                    _Pending(extra, Unsupported(op=f"{opname}[{k}]", shape=tshape), tuple(data), None, tshape)
+                )
                 self.tensors[id(t)] = extra
             self.alive.append(t)
 
@@ -435,8 +455,9 @@ class _Builder:
 
     input_shape: tuple[int, ...] = ()
 
-    def _module_layer(self, m: nn.Module, shape: tuple[int, ...],
-                      ins: list[tuple[int, ...]]) -> tuple[Layer, str, set[int]]:
+    def _module_layer(
+        self, m: nn.Module, shape: tuple[int, ...], ins: list[tuple[int, ...]]
+    ) -> tuple[Layer, str, set[int]]:
         pset = {id(p) for p in m.parameters()}
         layer = layer_from_module(m)
         opname = type(m).__name__
@@ -449,12 +470,22 @@ class _Builder:
             reason = f"torch.nn.{opname} has no cnnscope layer type"
         n_params = sum(p.numel() for p in m.parameters() if id(p) not in self.owner)
         n_buffers = sum(b.numel() for b in m.buffers())
-        return Unsupported(op=opname, shape=shape, param_count=n_params, buffer_count=n_buffers,
-                           reason=reason), opname, pset
+        return (
+            Unsupported(op=opname, shape=shape, param_count=n_params, buffer_count=n_buffers, reason=reason),
+            opname,
+            pset,
+        )
 
-    def _function_layer(self, name: str, args: Sequence[Any], kwargs: dict[str, Any], data: list[str],
-                        ins: list[tuple[int, ...]], shape: tuple[int, ...],
-                        used: list[torch.Tensor]) -> tuple[Layer, set[int]]:
+    def _function_layer(
+        self,
+        name: str,
+        args: Sequence[Any],
+        kwargs: dict[str, Any],
+        data: list[str],
+        ins: list[tuple[int, ...]],
+        shape: tuple[int, ...],
+        used: list[torch.Tensor],
+    ) -> tuple[Layer, set[int]]:
         bound = _bind(name, args, kwargs)
         layer: Layer | None = None
         reason = ""
@@ -478,8 +509,9 @@ class _Builder:
         n_params = sum(t.numel() for i, t in own.items() if i not in self.owner)
         return Unsupported(op=name, shape=shape, param_count=n_params, reason=reason), set(own)
 
-    def _map_function(self, name: str, b: dict[str, Any], ins: list[tuple[int, ...]],
-                      shape: tuple[int, ...]) -> tuple[Layer | None, list[torch.Tensor]]:
+    def _map_function(
+        self, name: str, b: dict[str, Any], ins: list[tuple[int, ...]], shape: tuple[int, ...]
+    ) -> tuple[Layer | None, list[torch.Tensor]]:
         reg = registry()
         fam = _family(name)
         rank = len(ins[0])
@@ -489,8 +521,12 @@ class _Builder:
             w = b["weight"]
             groups = int(b.get("groups", 1))
             out_ch = int(w.shape[0]) if fam == "conv" else int(w.shape[1]) * groups
-            raw = {"out_channels": out_ch, "kernel_size": tuple(int(k) for k in w.shape[2:]),
-                   "bias": b.get("bias") is not None, "groups": groups}
+            raw = {
+                "out_channels": out_ch,
+                "kernel_size": tuple(int(k) for k in w.shape[2:]),
+                "bias": b.get("bias") is not None,
+                "groups": groups,
+            }
             for k in ("stride", "padding", "dilation", "output_padding"):
                 if k in b and b[k] is not None:
                     raw[k] = b[k]
@@ -499,24 +535,30 @@ class _Builder:
             return _make(reg[tname], raw), tensors
         if name == "linear":
             w = b["weight"]
-            raw = {"out_features": int(w.shape[0]), "bias": b.get("bias") is not None,
-                   "trainable": bool(w.requires_grad)}
+            raw = {
+                "out_features": int(w.shape[0]),
+                "bias": b.get("bias") is not None,
+                "trainable": bool(w.requires_grad),
+            }
             return _make(reg["linear"], raw), tensors
         if name in ("batch_norm", "instance_norm"):
             nd = max(rank - 2, 1)
             tname = f"{name.replace('_', '')}{nd}d"
-            raw = {"affine": b.get("weight") is not None,
-                   "track_running_stats": b.get("running_mean") is not None}
+            raw = {"affine": b.get("weight") is not None, "track_running_stats": b.get("running_mean") is not None}
             if b.get("eps") is not None:
                 raw["eps"] = b["eps"]
             return _make(reg[tname], raw), tensors
         if name == "layer_norm":
-            raw = {"normalized_shape": list(b["normalized_shape"]), "elementwise_affine": b.get("weight") is not None,
-                   "bias": b.get("bias") is not None}
+            raw = {
+                "normalized_shape": list(b["normalized_shape"]),
+                "elementwise_affine": b.get("weight") is not None,
+                "bias": b.get("bias") is not None,
+            }
             return _make(reg["layernorm"], raw), tensors
         if name == "group_norm":
-            return _make(reg["groupnorm"], {"num_groups": b["num_groups"],
-                                                 "affine": b.get("weight") is not None}), tensors
+            return _make(
+                reg["groupnorm"], {"num_groups": b["num_groups"], "affine": b.get("weight") is not None}
+            ), tensors
         if name in ("view", "reshape"):
             if shape == (ins[0][0], prod(ins[0][1:])) and len(ins[0]) > 2:
                 return _make(reg["flatten"], {}), []
@@ -614,8 +656,9 @@ def _run_fx(model: nn.Module, builder: _Builder, x: torch.Tensor) -> Any:
 
     placeholders = [n for n in graph.nodes if n.op == "placeholder"]
     if len(placeholders) != 1:
-        raise SpecError("unsupported-model",
-                        f"the model's forward takes {len(placeholders)} inputs; cnnscope takes one")
+        raise SpecError(
+            "unsupported-model", f"the model's forward takes {len(placeholders)} inputs; cnnscope takes one"
+        )
     return Interp(gm).run(x)
 
 
@@ -626,8 +669,9 @@ class _Recorder(TorchFunctionMode):
         self.stack: list[str] = []
         self.leaf_depth = 0
 
-    def __torch_function__(self, func: Any, types: Any, args: Sequence[Any] = (),
-                           kwargs: dict[str, Any] | None = None) -> Any:
+    def __torch_function__(
+        self, func: Any, types: Any, args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None
+    ) -> Any:
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
         if self.leaf_depth == 0:
@@ -668,8 +712,9 @@ def _run_recorded(model: nn.Module, builder: _Builder, x: torch.Tensor) -> Any:
         h2.remove()
 
 
-def capture(model: nn.Module, input_shape: Sequence[int], name: str = "model", source: str = "",
-            measure: str = "fake") -> Graph:
+def capture(
+    model: nn.Module, input_shape: Sequence[int], name: str = "model", source: str = "", measure: str = "fake"
+) -> Graph:
     """The layer graph of ``model`` for one input of ``input_shape`` (no batch).
 
     ``measure="fake"`` propagates shapes on fake tensors (no compute); ``"real"`` runs the
@@ -708,15 +753,17 @@ def capture(model: nn.Module, input_shape: Sequence[int], name: str = "model", s
             except Exception as exc2:
                 msg = str(exc2).splitlines()[0] if str(exc2) else ""
                 raise SourceError(
-                    "forward-failed", f"running `{name}` on an input of shape {list(shape)} raised "
-                    f"{type(exc2).__name__}: {msg}", hint="check --input (channels first, no batch)",
+                    "forward-failed",
+                    f"running `{name}` on an input of shape {list(shape)} raised {type(exc2).__name__}: {msg}",
+                    hint="check --input (channels first, no batch)",
                 ) from None
             path = "recorded"
     return _to_graph(builder, out, name, source, path, fx_error, shape)
 
 
-def _to_graph(builder: _Builder, out: Any, name: str, source: str, path: str, fx_error: str | None,
-              shape: tuple[int, ...]) -> Graph:
+def _to_graph(
+    builder: _Builder, out: Any, name: str, source: str, path: str, fx_error: str | None, shape: tuple[int, ...]
+) -> Graph:
     outs = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
     if not outs or id(outs[0]) not in builder.tensors or builder.tensors[id(outs[0])] == INPUT:
         raise SpecError("unsupported-model", f"`{name}`'s output is not computed from its input by any layer")
@@ -785,8 +832,9 @@ def _analytic(graph: Graph, batch: int) -> tuple[dict[str, Shape], int, int]:
     return shapes, params, macs
 
 
-def verify(source: str, input_shape: tuple[int, ...] | None = None, kwargs: str | None = None,
-           batch: int = 1) -> tuple[Graph, list[Check]]:
+def verify(
+    source: str, input_shape: tuple[int, ...] | None = None, kwargs: str | None = None, batch: int = 1
+) -> tuple[Graph, list[Check]]:
     """Every analytic figure of ``source`` next to what torch measures: shapes per layer,
     parameters, MACs (``FlopCounterMode`` total / 2)."""
     from torch.utils.flop_counter import FlopCounterMode

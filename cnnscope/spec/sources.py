@@ -36,7 +36,7 @@ def builtin_path(name: str) -> Path | None:
 
 
 def is_module_source(source: str) -> bool:
-    return ":" in source and not Path(source).suffix.lower() in YAML_SUFFIXES
+    return ":" in source and Path(source).suffix.lower() not in YAML_SUFFIXES
 
 
 def load_file(path: Path, input_shape: tuple[int, ...] | None = None, source: str | None = None) -> Graph:

@@ -43,7 +43,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 class LMap(dict):  # type: ignore[type-arg]
     """A mapping with locations: ``loc`` (its own), ``key_locs`` and ``val_locs``."""
 
-    __slots__ = ("loc", "key_locs", "val_locs")
+    __slots__ = ("key_locs", "loc", "val_locs")
 
     def __init__(self, loc: Location | None = None) -> None:
         super().__init__()
@@ -61,7 +61,7 @@ class LMap(dict):  # type: ignore[type-arg]
 class LList(list):  # type: ignore[type-arg]
     """A sequence with locations: ``loc`` (its own) and ``item_locs``."""
 
-    __slots__ = ("loc", "item_locs")
+    __slots__ = ("item_locs", "loc")
 
     def __init__(self, loc: Location | None = None) -> None:
         super().__init__()
@@ -150,7 +150,9 @@ class _Builder:
                 raise SpecError("yaml-syntax", "mapping keys must be plain scalars", loc)
             if value in container or any(value == k for k, _ in frame[4]):
                 raise SpecError(
-                    "duplicate-key", f"key `{value}` appears twice in this mapping", loc,
+                    "duplicate-key",
+                    f"key `{value}` appears twice in this mapping",
+                    loc,
                     f"the first is at {container.key_locs.get(value, container.loc)}",
                 )
             frame[1], frame[2] = value, loc
@@ -168,9 +170,7 @@ class _Builder:
         if ev.tag not in (None, "!") and ev.tag not in _SAFE_TAGS:
             raise _tag_error(ev.tag, container.loc)
         if len(self.stack) >= MAX_DEPTH:
-            raise SpecError(
-                "too-deep", f"the document nests more than {MAX_DEPTH} levels deep", container.loc
-            )
+            raise SpecError("too-deep", f"the document nests more than {MAX_DEPTH} levels deep", container.loc)
         self.stack.append([container, _NOKEY, None, 1, []])
         if ev.anchor:
             self.anchors[ev.anchor] = container
@@ -219,8 +219,10 @@ def load_yaml(text: str | bytes, file: str = "<input>") -> Any:
             line = raw.count(b"\n", 0, bad) + 1
             col = bad - (raw.rfind(b"\n", 0, bad) + 1) + 1  # in bytes
             raise SpecError(
-                "encoding", f"the file is not UTF-8 text (byte {bad}: {exc.object[bad]:#04x})",
-                Location(file, line, col), "save the spec as UTF-8",
+                "encoding",
+                f"the file is not UTF-8 text (byte {bad}: {exc.object[bad]:#04x})",
+                Location(file, line, col),
+                "save the spec as UTF-8",
             ) from None
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
