@@ -12,7 +12,7 @@ from math import prod
 from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
-from cnnscope.layers.base import Layer, ParamCount, Shape, register
+from cnnscope.layers.base import Layer, ParamCount, Shape, define, register
 from cnnscope.layers.fields import Choice, FieldError, Float, Int, fld
 
 
@@ -41,25 +41,8 @@ _PLAIN = [
 ]
 
 
-def _plain_classes() -> None:
-    for name, torch_name, summary in _PLAIN:
-        cls: type[Layer] = dataclass(frozen=True, kw_only=True)(
-            type(
-                torch_name,
-                (_Activation,),
-                {
-                    "__module__": __name__,
-                    "__annotations__": {},
-                    "type_name": name,
-                    "torch_name": torch_name,
-                    "summary": summary,
-                },
-            )
-        )
-        globals()[torch_name] = register(cls)
-
-
-_plain_classes()
+for _name, _torch_name, _summary in _PLAIN:
+    define(_Activation, _torch_name, _name, summary=_summary)
 
 
 @register

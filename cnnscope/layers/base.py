@@ -195,6 +195,28 @@ def register(cls: type[L]) -> type[L]:
     return cls
 
 
+def define(base: type[L], torch_name: str, type_name: str | None = None, **classvars: Any) -> type[L]:
+    """Declare and register a member of a layer family that differs from ``base`` only in
+    class-level facts (``summary``, ``ndim``, ...): the 1-d/2-d/3-d variants of one N-d
+    implementation, or the fieldless activations. ``type_name`` defaults to the lowercase
+    torch class name. The class is also bound in ``base``'s module under ``torch_name``.
+    """
+    import sys
+
+    attrs = {
+        "__module__": base.__module__,
+        "__qualname__": torch_name,
+        "__annotations__": {},
+        "type_name": type_name or torch_name.lower(),
+        "torch_name": torch_name,
+        **classvars,
+    }
+    cls: type[L] = dataclasses.dataclass(frozen=True, kw_only=True)(type(torch_name, (base,), attrs))
+    register(cls)
+    setattr(sys.modules[base.__module__], torch_name, cls)
+    return cls
+
+
 def registry() -> dict[str, type[Layer]]:
     """All registered layer types by name (imports every family module once)."""
     import cnnscope.layers  # noqa: F401  - importing the package registers the families

@@ -8,7 +8,7 @@ from math import prod
 from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
-from cnnscope.layers.base import Layer, ParamCount, RFKind, RFStep, Shape, Step, _fmt, register
+from cnnscope.layers.base import Layer, ParamCount, RFKind, RFStep, Shape, Step, _fmt, define
 from cnnscope.layers.fields import Bool, Choice, FieldError, Int, Ints, Padding, fld
 
 
@@ -272,55 +272,11 @@ class _ConvTransposeNd(_ConvNd):
         return steps
 
 
-@register
-@dataclass(frozen=True, kw_only=True)
-class Conv1d(_ConvNd):
-    type_name: ClassVar[str] = "conv1d"
-    torch_name: ClassVar[str] = "Conv1d"
-    summary: ClassVar[str] = "1-d convolution over (N, C, L)"
-    ndim: ClassVar[int | None] = 1
-
-
-@register
-@dataclass(frozen=True, kw_only=True)
-class Conv2d(_ConvNd):
-    type_name: ClassVar[str] = "conv2d"
-    torch_name: ClassVar[str] = "Conv2d"
-    summary: ClassVar[str] = "2-d convolution over (N, C, H, W)"
-    ndim: ClassVar[int | None] = 2
-
-
-@register
-@dataclass(frozen=True, kw_only=True)
-class Conv3d(_ConvNd):
-    type_name: ClassVar[str] = "conv3d"
-    torch_name: ClassVar[str] = "Conv3d"
-    summary: ClassVar[str] = "3-d convolution over (N, C, D, H, W)"
-    ndim: ClassVar[int | None] = 3
-
-
-@register
-@dataclass(frozen=True, kw_only=True)
-class ConvTranspose1d(_ConvTransposeNd):
-    type_name: ClassVar[str] = "convtranspose1d"
-    torch_name: ClassVar[str] = "ConvTranspose1d"
-    summary: ClassVar[str] = "1-d transposed convolution (learned upsampling)"
-    ndim: ClassVar[int | None] = 1
-
-
-@register
-@dataclass(frozen=True, kw_only=True)
-class ConvTranspose2d(_ConvTransposeNd):
-    type_name: ClassVar[str] = "convtranspose2d"
-    torch_name: ClassVar[str] = "ConvTranspose2d"
-    summary: ClassVar[str] = "2-d transposed convolution (learned upsampling)"
-    ndim: ClassVar[int | None] = 2
-
-
-@register
-@dataclass(frozen=True, kw_only=True)
-class ConvTranspose3d(_ConvTransposeNd):
-    type_name: ClassVar[str] = "convtranspose3d"
-    torch_name: ClassVar[str] = "ConvTranspose3d"
-    summary: ClassVar[str] = "3-d transposed convolution (learned upsampling)"
-    ndim: ClassVar[int | None] = 3
+for _nd, _dims in ((1, "(N, C, L)"), (2, "(N, C, H, W)"), (3, "(N, C, D, H, W)")):
+    define(_ConvNd, f"Conv{_nd}d", summary=f"{_nd}-d convolution over {_dims}", ndim=_nd)
+    define(
+        _ConvTransposeNd,
+        f"ConvTranspose{_nd}d",
+        summary=f"{_nd}-d transposed convolution (learned upsampling)",
+        ndim=_nd,
+    )

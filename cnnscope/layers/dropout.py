@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from cnnscope.errors import ShapeError
-from cnnscope.layers.base import Layer, Shape, register
+from cnnscope.layers.base import Layer, Shape, define
 from cnnscope.layers.fields import Float, fld
 
 
@@ -24,29 +24,11 @@ class _Dropout(Layer):
             raise ShapeError("shape-mismatch", f"expects a {want} input, got {len(ins[0])}-d {list(ins[0])}")
 
 
-def _dropout_classes() -> None:
-    for name, torch_name, ranks, summary in [
-        ("dropout", "Dropout", None, "zeroes elements at random while training"),
-        ("dropout1d", "Dropout1d", (3,), "zeroes whole channels of (N, C, L) while training"),
-        ("dropout2d", "Dropout2d", (4,), "zeroes whole channels of (N, C, H, W) while training"),
-        ("dropout3d", "Dropout3d", (5,), "zeroes whole channels of (N, C, D, H, W) while training"),
-        ("alphadropout", "AlphaDropout", None, "dropout that keeps SELU's mean and variance"),
-    ]:
-        cls: type[Layer] = dataclass(frozen=True, kw_only=True)(
-            type(
-                torch_name,
-                (_Dropout,),
-                {
-                    "__module__": __name__,
-                    "__annotations__": {},
-                    "type_name": name,
-                    "torch_name": torch_name,
-                    "summary": summary,
-                    "ranks": ranks,
-                },
-            )
-        )
-        globals()[torch_name] = register(cls)
-
-
-_dropout_classes()
+for _torch_name, _ranks, _summary in [
+    ("Dropout", None, "zeroes elements at random while training"),
+    ("Dropout1d", (3,), "zeroes whole channels of (N, C, L) while training"),
+    ("Dropout2d", (4,), "zeroes whole channels of (N, C, H, W) while training"),
+    ("Dropout3d", (5,), "zeroes whole channels of (N, C, D, H, W) while training"),
+    ("AlphaDropout", None, "dropout that keeps SELU's mean and variance"),
+]:
+    define(_Dropout, _torch_name, summary=_summary, ranks=_ranks)

@@ -14,7 +14,7 @@ from math import prod
 from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
-from cnnscope.layers.base import Layer, ParamCount, Shape, Step, _fmt, register
+from cnnscope.layers.base import Layer, ParamCount, Shape, Step, _fmt, define, register
 from cnnscope.layers.fields import Bool, Float, Int, IntList, fld
 
 # per-element op rules, documented in docs/conventions.md
@@ -100,34 +100,15 @@ class _InstanceNormNd(_BatchNormNd):
             )
 
 
-def _norm_classes() -> None:
-    specs = [
-        ("batchnorm1d", "BatchNorm1d", _BatchNormNd, (2, 3), "batch norm over (N, C) or (N, C, L)"),
-        ("batchnorm2d", "BatchNorm2d", _BatchNormNd, (4,), "batch norm over (N, C, H, W)"),
-        ("batchnorm3d", "BatchNorm3d", _BatchNormNd, (5,), "batch norm over (N, C, D, H, W)"),
-        ("instancenorm1d", "InstanceNorm1d", _InstanceNormNd, (3,), "instance norm over (N, C, L)"),
-        ("instancenorm2d", "InstanceNorm2d", _InstanceNormNd, (4,), "instance norm over (N, C, H, W)"),
-        ("instancenorm3d", "InstanceNorm3d", _InstanceNormNd, (5,), "instance norm over (N, C, D, H, W)"),
-    ]
-    for name, torch_name, base, ranks, summary in specs:
-        cls: type[Layer] = dataclass(frozen=True, kw_only=True)(
-            type(
-                torch_name,
-                (base,),
-                {
-                    "__module__": __name__,
-                    "__annotations__": {},
-                    "type_name": name,
-                    "torch_name": torch_name,
-                    "summary": summary,
-                    "ranks": ranks,
-                },
-            )
-        )
-        globals()[torch_name] = register(cls)
-
-
-_norm_classes()
+for _base, _torch_name, _ranks, _summary in [
+    (_BatchNormNd, "BatchNorm1d", (2, 3), "batch norm over (N, C) or (N, C, L)"),
+    (_BatchNormNd, "BatchNorm2d", (4,), "batch norm over (N, C, H, W)"),
+    (_BatchNormNd, "BatchNorm3d", (5,), "batch norm over (N, C, D, H, W)"),
+    (_InstanceNormNd, "InstanceNorm1d", (3,), "instance norm over (N, C, L)"),
+    (_InstanceNormNd, "InstanceNorm2d", (4,), "instance norm over (N, C, H, W)"),
+    (_InstanceNormNd, "InstanceNorm3d", (5,), "instance norm over (N, C, D, H, W)"),
+]:
+    define(_base, _torch_name, summary=_summary, ranks=_ranks)
 
 
 @register

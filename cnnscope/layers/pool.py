@@ -8,7 +8,7 @@ from math import ceil, floor, prod
 from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
-from cnnscope.layers.base import Layer, RFKind, RFStep, Shape, Step, register
+from cnnscope.layers.base import Layer, RFKind, RFStep, Shape, Step, define
 from cnnscope.layers.conv import dim_name, fit_warnings
 from cnnscope.layers.fields import Bool, FieldError, Ints, OptInt, fld
 
@@ -137,30 +137,16 @@ class _AvgPoolDiv(_AvgPoolNd):
     divisor_override: Any = fld(OptInt(min=1), None, "divide by this instead of the window size")
 
 
-def _pool_classes() -> None:
-    for nd in (1, 2, 3):
-        spatial = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}[nd]
-        for base, op in ((_MaxPoolNd, "max"), (_AvgPoolNd if nd == 1 else _AvgPoolDiv, "avg")):
-            name = f"{op}pool{nd}d"
-            cls: type[Layer] = dataclass(frozen=True, kw_only=True)(
-                type(
-                    f"{op.capitalize()}Pool{nd}d",
-                    (base,),
-                    {
-                        "__module__": __name__,
-                        "__annotations__": {},
-                        "type_name": name,
-                        "torch_name": f"{op.capitalize()}Pool{nd}d",
-                        "summary": f"{op} pooling over {spatial}",
-                        "ndim": nd,
-                        "input_covers_kernel": op == "avg" and nd == 3,
-                    },
-                )
-            )
-            globals()[cls.__name__] = register(cls)
-
-
-_pool_classes()
+_SPATIAL = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
+for _nd in (1, 2, 3):
+    define(_MaxPoolNd, f"MaxPool{_nd}d", summary=f"max pooling over {_SPATIAL[_nd]}", ndim=_nd)
+    define(
+        _AvgPoolNd if _nd == 1 else _AvgPoolDiv,
+        f"AvgPool{_nd}d",
+        summary=f"avg pooling over {_SPATIAL[_nd]}",
+        ndim=_nd,
+        input_covers_kernel=_nd == 3,  # torch's avg_pool3d refuses an input smaller than its window
+    )
 
 
 # -- adaptive pooling -----------------------------------------------------------------
@@ -224,26 +210,12 @@ class _AdaptivePoolNd(Layer):
         return steps
 
 
-def _adaptive_classes() -> None:
-    for nd in (1, 2, 3):
-        for op in ("avg", "max"):
-            name = f"adaptive{op}pool{nd}d"
-            cls: type[Layer] = dataclass(frozen=True, kw_only=True)(
-                type(
-                    f"Adaptive{op.capitalize()}Pool{nd}d",
-                    (_AdaptivePoolNd,),
-                    {
-                        "__module__": __name__,
-                        "__annotations__": {},
-                        "type_name": name,
-                        "torch_name": f"Adaptive{op.capitalize()}Pool{nd}d",
-                        "summary": f"adaptive {op} pooling to a fixed {nd}-d output size",
-                        "ndim": nd,
-                        "op": op,
-                    },
-                )
-            )
-            globals()[cls.__name__] = register(cls)
-
-
-_adaptive_classes()
+for _nd in (1, 2, 3):
+    for _op in ("Avg", "Max"):
+        define(
+            _AdaptivePoolNd,
+            f"Adaptive{_op}Pool{_nd}d",
+            summary=f"adaptive {_op.lower()} pooling to a fixed {_nd}-d output size",
+            ndim=_nd,
+            op=_op.lower(),
+        )

@@ -8,7 +8,7 @@ from math import floor, prod
 from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
-from cnnscope.layers.base import Layer, RFKind, RFStep, Shape, Step, _fmt, register
+from cnnscope.layers.base import Layer, RFKind, RFStep, Shape, Step, _fmt, define, register
 from cnnscope.layers.conv import dim_name
 from cnnscope.layers.fields import Choice, FieldError, FloatOrFloats, Int, IntList, Kind, Pads, fld
 
@@ -127,38 +127,24 @@ class _PadNd(Layer):
         return {"padding": tuple(self.padding)}
 
 
-def _pad_classes() -> None:
-    specs = [
-        ("zeropad1d", "ZeroPad1d", 1, "zeros", -(10**9)),
-        ("zeropad2d", "ZeroPad2d", 2, "zeros", -(10**9)),
-        ("zeropad3d", "ZeroPad3d", 3, "zeros", -(10**9)),
-        ("reflectionpad1d", "ReflectionPad1d", 1, "reflect", 0),
-        ("reflectionpad2d", "ReflectionPad2d", 2, "reflect", 0),
-        ("replicationpad1d", "ReplicationPad1d", 1, "replicate", 0),
-        ("replicationpad2d", "ReplicationPad2d", 2, "replicate", 0),
-        ("replicationpad3d", "ReplicationPad3d", 3, "replicate", 0),
-    ]
-    for name, torch_name, nd, mode, min_pad in specs:
-        cls: type[Layer] = dataclass(frozen=True, kw_only=True)(
-            type(
-                torch_name,
-                (_PadNd,),
-                {
-                    "__module__": __name__,
-                    "__annotations__": {},
-                    "type_name": name,
-                    "torch_name": torch_name,
-                    "summary": f"{mode} padding of a {nd}-d input" + (" (negative crops)" if min_pad < 0 else ""),
-                    "ndim": nd,
-                    "mode": mode,
-                    "min_pad": min_pad,
-                },
-            )
-        )
-        globals()[torch_name] = register(cls)
-
-
-_pad_classes()
+for _torch_name, _nd, _mode, _min_pad in [
+    ("ZeroPad1d", 1, "zeros", -(10**9)),
+    ("ZeroPad2d", 2, "zeros", -(10**9)),
+    ("ZeroPad3d", 3, "zeros", -(10**9)),
+    ("ReflectionPad1d", 1, "reflect", 0),
+    ("ReflectionPad2d", 2, "reflect", 0),
+    ("ReplicationPad1d", 1, "replicate", 0),
+    ("ReplicationPad2d", 2, "replicate", 0),
+    ("ReplicationPad3d", 3, "replicate", 0),
+]:
+    define(
+        _PadNd,
+        _torch_name,
+        summary=f"{_mode} padding of a {_nd}-d input" + (" (negative crops)" if _min_pad < 0 else ""),
+        ndim=_nd,
+        mode=_mode,
+        min_pad=_min_pad,
+    )
 
 
 # -- upsampling -----------------------------------------------------------------------
