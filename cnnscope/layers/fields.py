@@ -9,7 +9,7 @@ tuples of one entry per spatial dim, as PyTorch does with ``_pair`` / ``_triple`
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,19 @@ class FieldError(ValueError):
         super().__init__(message)
         self.field = field
         self.hint = hint
+        self.index: int | None = None  # the list item at fault, for its location
+
+
+def _each(values: list[Any], fn: Callable[[Any], Any]) -> tuple[Any, ...]:
+    """``fn`` over a list's items; a FieldError learns which item it came from."""
+    out = []
+    for i, v in enumerate(values):
+        try:
+            out.append(fn(v))
+        except FieldError as exc:
+            exc.index = i
+            raise
+    return tuple(out)
 
 
 def _typename(v: Any) -> str:
@@ -153,7 +166,7 @@ class Ints(Kind):
         if isinstance(value, list):
             if ndim is not None and len(value) != ndim:
                 raise FieldError(f"expected {self.describe(ndim)}, got a list of {len(value)}")
-            return tuple(None if (v is None and self.allow_none) else _int(v, what, self.min) for v in value)
+            return _each(value, lambda v: None if (v is None and self.allow_none) else _int(v, what, self.min))
         if value is None and self.allow_none and ndim is not None:
             return (None,) * ndim
         v = _int(value, f"{what} or a list of {ndim}", self.min)
@@ -198,7 +211,7 @@ class IntList(Kind):
                 raise FieldError(f"expected a list of {self.length} integers, got a list of {len(value)}")
             if not value:
                 raise FieldError("expected a non-empty list of integers, got an empty list")
-            return tuple(_int(v, f"integers >= {self.min}", self.min) for v in value)
+            return _each(value, lambda v: _int(v, f"integers >= {self.min}", self.min))
         if self.length not in (None, 1) and isinstance(value, int) and not isinstance(value, bool):
             return (_int(value, f"an integer >= {self.min}", self.min),) * self.length
         return (_int(value, f"an integer >= {self.min} or a list", self.min),)
@@ -218,7 +231,7 @@ class Pads(Kind):
         if isinstance(value, list):
             if len(value) != n:
                 raise FieldError(f"expected one integer or a list of {n}, got a list of {len(value)}")
-            return tuple(_int(v, "integers") for v in value)
+            return _each(value, lambda v: _int(v, "integers"))
         return (_int(value, f"an integer or a list of {n}"),) * n
 
     def describe(self, ndim: int | None) -> str:
@@ -236,7 +249,7 @@ class FloatOrFloats(Kind):
         if isinstance(value, list):
             if not value:
                 raise FieldError("expected a positive number or a list of them, got an empty list")
-            return tuple(f.coerce(v, ndim) for v in value)
+            return _each(value, lambda v: f.coerce(v, ndim))
         return (f.coerce(value, ndim),)
 
     def describe(self, ndim: int | None) -> str:

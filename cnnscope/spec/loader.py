@@ -500,7 +500,10 @@ def _make_layer(
         try:
             kwargs[k] = fields[k].metadata["kind"].coerce(v, cls.ndim)
         except FieldError as exc:
-            raise SpecError("bad-value", f"{tname} `{k}`: {exc}", loc_of(k), exc.hint) from None
+            where = loc_of(k)
+            if exc.index is not None and isinstance(v, LList):
+                where = v.item_loc(exc.index)
+            raise SpecError("bad-value", f"{tname} `{k}`: {exc}", where, exc.hint) from None
     for name, f in fields.items():
         if name in kwargs:
             continue
@@ -585,7 +588,7 @@ def _resolve(x: Any, seen: set[int]) -> str:
                 "dangling-input",
                 f"`from: {x.name}` names no layer" + did_you_mean(x.name, [*known, INPUT]),
                 x.loc,
-                "inside a block, names refer to that block's own layers and its inputs",
+                "inside a block, names refer to that block's own layers and its inputs" if x.scope.block else None,
             )
         x = x.scope.names[x.name]
     return str(x)
