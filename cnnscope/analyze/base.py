@@ -57,6 +57,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
     analyzers: list[str] = field(default_factory=list)
+    figures: list[Column] = field(default_factory=list)  # totals shown beneath the table (key into totals)
 
     def row(self, name: str) -> dict[str, Any]:
         return self.rows[self._index[name]]
@@ -66,6 +67,10 @@ class Report:
 
     def add_columns(self, *cols: Column) -> None:
         self.columns.extend(cols)
+
+    def add_figures(self, *figs: Column) -> None:
+        """Whole-model figures (``key`` into totals) that a table shows beneath its rows."""
+        self.figures.extend(figs)
 
     def warn(self, message: str, node: Node | None = None, kind: str = "warning") -> None:
         w = Warning_(message, node.name if node else None, node.loc if node else None, kind)

@@ -64,6 +64,11 @@ def run(ctx: Context, report: Report) -> None:
         "other_ops_total": sum(total_other.values()),
     }
     report.totals.update(totals)
+    report.add_figures(
+        Column("macs", "MACs (multiply-adds, bias excluded)", "macs"),
+        Column("flops", "FLOPs (= 2 × MACs)", "flops"),
+        Column("other_ops_total", "other ops (bias, norm, activation, pool, merge)", "ops"),
+    )
     if opaque:
         report.totals["incomplete"] = True
         known = list(report.totals.get("unsupported", []))

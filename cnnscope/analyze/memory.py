@@ -92,6 +92,10 @@ def run(ctx: Context, report: Report) -> None:
     if ctx.options.get("detail"):
         cols += [Column("param_bytes", "param bytes", "bytes"), Column("buffer_bytes", "buffer bytes", "bytes")]
     report.add_columns(*cols)
+    report.add_figures(
+        Column("param_bytes", f"weights ({dtype})", "bytes"),
+        Column("training_bytes", f"training step estimate ({optimizer}, {dtype}; see note)", "bytes"),
+    )
 
 
 def training_breakdown(report: Report) -> list[tuple[str, Any]]:

@@ -44,6 +44,20 @@ def to_json(report: Report) -> str:
     return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
+def figure_lines(report: Report) -> list[tuple[str, str]]:
+    """(title, formatted value) of each whole-model figure the report has."""
+    out = []
+    for c in report.figures:
+        v = get_path(report.totals, c.key)
+        if v is None:
+            continue
+        text = fmt(v, c.unit)
+        if isinstance(v, int) and c.unit in ("macs", "flops", "ops", "bytes") and v >= 1000:
+            text += f" ({v:,}{' B' if c.unit == 'bytes' else ''})"  # the exact figure beside the rounded one
+        out.append((c.title, text))
+    return out
+
+
 def _cells(report: Report, row: dict[str, Any]) -> list[str]:
     return [fmt(get_path(row, c.key), c.unit) for c in report.columns]
 
@@ -87,6 +101,10 @@ def to_markdown(report: Report, title: str | None = None) -> str:
     for row in report.rows:
         lines.append("| " + " | ".join(x.replace("|", "\\|") for x in _cells(report, row)) + " |")
     lines.append("| " + " | ".join(f"**{x}**" if x else "" for x in _total_cells(report)) + " |")
+    figs = figure_lines(report)
+    if figs:
+        lines.append("")
+        lines.extend(f"- {label}: **{value}**" for label, value in figs)
     if report.warnings:
         lines.append("")
         for w in report.warnings:

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cnnscope.analyze.base import Report
-from cnnscope.render import _cells, _total_cells
+from cnnscope.render import _cells, _total_cells, figure_lines
 from cnnscope.render.units import fmt
 
 
@@ -37,6 +37,8 @@ def print_table(report: Report, out: TextIO, err: TextIO, title: str | None = No
     for row in report.rows:
         t.add_row(*(Text(c) for c in _cells(report, row)))
     con.print(t)
+    for label, value in figure_lines(report):
+        con.print(Text(f"{label}: {value}"))
     for note in report.notes:
         con.print(f"[dim]note:[/] {escape(note)}")
     print_warnings(report, err)
