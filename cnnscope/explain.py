@@ -4,10 +4,14 @@ For each layer, its own :meth:`Layer.explain` steps (output size ``(32 − 5 + 2
 32``, parameters ``(5·5·3 + 1)·10 = 760``, MACs), then what this module adds from the
 graph around it:
 
-- the receptive field, ``r = r_prev + (k − 1)·jump`` and ``jump = jump_prev·s``;
+- the receptive field, ``r = r_prev + (k − 1)·jump`` and ``jump = jump_prev·s``. The numbers
+  are the receptive-field analyzer's (:func:`cnnscope.analyze.rf.receptive_fields`): this
+  module only writes out the step from the input's field to the layer's, so ``explain`` and
+  ``cnnscope rf`` can never disagree;
 - whether a strided window fits (see :mod:`cnnscope.fit`);
 - for a convolution, the weight-sharing view: the parameters of a fully connected layer
-  with the same input and output sizes, and how many times more that is.
+  with the same input and output sizes, and how many times more that is;
+- for each step where the course gives one, a short *why* (:attr:`LayerExplanation.why`).
 
 Steps are strings by the :class:`~cnnscope.layers.base.Step` contract; every number is
 also kept raw in :attr:`LayerExplanation.values` for JSON. Nothing here imports torch.
@@ -20,75 +24,12 @@ from dataclasses import dataclass, field
 from math import prod
 from typing import Any
 
+from cnnscope.analyze.rf import UNKNOWN_TEXT, WHOLE_TEXT, RFInfo, dim_names, input_rf, receptive_fields
 from cnnscope.analyze.shapes import infer_shapes
 from cnnscope.errors import Location, UsageError, did_you_mean
 from cnnscope.fit import node_fits
-from cnnscope.graph import INPUT, Graph, Node
-from cnnscope.layers.base import RFKind, RFStep, Shape, Step
-
-# -- receptive fields, step by step ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RF:
-    """Receptive field of one node's output, per spatial dim of the model input.
-
-    ``size`` and ``jump`` are None when unknown (upsampling); ``whole`` is set when the
-    node sees the whole input (a global op, or a window at least as large as the input).
-    """
-
-    size: tuple[int, ...] | None
-    jump: tuple[int, ...] | None
-    whole: bool = False
-    kind: str = "window"  # window | pointwise | global | merge | unknown
-    prev: tuple[int, ...] | None = None  # r_prev, jump_prev (for the formula)
-    prev_jump: tuple[int, ...] | None = None
-    step: RFStep | None = None
-
-
-def receptive_fields(graph: Graph, shapes: Mapping[str, Shape]) -> dict[str, RF]:
-    """The receptive field of every node, walking the graph once in topological order.
-
-    Through a merge (add, concat) the field is the widest of the inputs'. Sizes are not
-    clipped to the input: a field larger than the image is reported as it is.
-    """
-    spatial = graph.input_shape[1:]
-    nd = len(spatial)
-    out: dict[str, RF] = {INPUT: RF((1,) * nd, (1,) * nd, nd == 0 or all(s <= 1 for s in spatial), "input")}
-    for node in graph.nodes:
-        ins = [shapes[i] for i in node.inputs]
-        prevs = [out[i] for i in node.inputs]
-        step = node.layer.rf(ins)
-        if any(p.kind == "unknown" for p in prevs) and step != RFKind.GLOBAL:
-            out[node.name] = RF(None, None, False, "unknown")
-            continue
-        if step == RFKind.GLOBAL or any(p.whole and p.kind == "global" for p in prevs):
-            out[node.name] = RF(tuple(spatial), None, True, "global")
-            continue
-        if not isinstance(step, RFStep) and step != RFKind.POINTWISE:
-            out[node.name] = RF(None, None, False, "unknown")
-            continue
-        sizes = [p.size for p in prevs if p.size is not None]
-        jumps = [p.jump for p in prevs if p.jump is not None]
-        if not sizes or not jumps:
-            out[node.name] = RF(None, None, False, "unknown")
-            continue
-        r_prev = tuple(max(s[i] for s in sizes) for i in range(nd))
-        j_prev = tuple(max(j[i] for j in jumps) for i in range(nd))
-        kind = "merge" if len(prevs) > 1 else "pointwise"
-        if isinstance(step, RFStep):
-            if len(step.kernel) != nd:
-                out[node.name] = RF(None, None, False, "unknown")
-                continue
-            r = tuple(r_prev[i] + (step.kernel[i] - 1) * j_prev[i] for i in range(nd))
-            j = tuple(j_prev[i] * step.stride[i] for i in range(nd))
-            out[node.name] = RF(r, j, all(r[i] >= spatial[i] for i in range(nd)), "window", r_prev, j_prev, step)
-        else:
-            out[node.name] = RF(r_prev, j_prev, all(r_prev[i] >= spatial[i] for i in range(nd)), kind)
-    return out
-
-
-# -- explanations ------------------------------------------------------------------------
+from cnnscope.graph import Graph, Node
+from cnnscope.layers.base import Layer, RFKind, RFStep, Shape, Step
 
 
 @dataclass(frozen=True)
@@ -100,6 +41,7 @@ class LayerExplanation:
     output: Shape
     steps: tuple[Step, ...]
     values: dict[str, Any] = field(default_factory=dict)
+    why: Mapping[str, str] = field(default_factory=dict)  # step.what -> the reason, in plain words
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -107,7 +49,10 @@ class LayerExplanation:
             "type": self.type,
             "inputs": [list(s) for s in self.inputs],
             "output_shape": list(self.output),
-            "steps": [{"what": s.what, "formula": s.formula, "result": s.result} for s in self.steps],
+            "steps": [
+                {"what": s.what, "formula": s.formula, "result": s.result, "why": self.why.get(s.what)}
+                for s in self.steps
+            ],
             "values": self.values,
         }
         if self.loc is not None:
@@ -123,24 +68,50 @@ def _same(xs: Sequence[int]) -> bool:
     return len(set(xs)) <= 1
 
 
-def rf_steps(rf: RF, nd: int) -> list[Step]:
-    """``r = r_prev + (k − 1)·jump``, with the numbers; one line for all dims when they agree."""
-    if rf.kind == "global":
-        return [Step("receptive field", "a global op: every output sees the whole input", "whole input")]
-    if rf.kind == "unknown" or rf.size is None or rf.jump is None:
-        return [Step("receptive field", "not an integer-stride map (upsampling): not tracked", "–")]
-    whole = " (whole input)" if rf.whole else ""
-    if rf.kind != "window" or rf.step is None or rf.prev is None or rf.prev_jump is None:
-        how = "widest of the inputs'" if rf.kind == "merge" else "unchanged (pointwise)"
-        return [Step("receptive field", how, _join(rf.size) + whole)]
-    dims = [0] if all(_same(v) for v in (rf.prev, rf.prev_jump, rf.step.kernel, rf.step.stride)) else list(range(nd))
-    steps = []
+# -- receptive fields: the analyzer's numbers, written out step by step --------------------
+
+
+def rf_steps(node: Node, step: RFStep | str, fields: Mapping[str, RFInfo], spatial: Sequence[int]) -> list[Step]:
+    """The receptive field of ``node`` as the analyzer computed it, with the arithmetic.
+
+    For a windowed layer, ``r = r_prev + (k − 1)·jump`` where ``r_prev`` and ``jump`` are the
+    field of the layer's input (one line for all dims when they agree); a merge is the union
+    of its inputs' fields; after a global op the field is the whole input.
+    """
+    nd = len(spatial)
+    f = fields[node.name]
+    srcs = [fields[i] for i in node.inputs] or [input_rf(nd)]
+    if f.whole_input:
+        how = (
+            "a global op: every output sees the whole input"
+            if step == RFKind.GLOBAL
+            else "fed by a global op: every value already depends on the whole input"
+        )
+        return [Step("receptive field", how, WHOLE_TEXT)]
+    if not f.ok:
+        return [Step("receptive field", "not an integer-stride map (after upsampling): not tracked", UNKNOWN_TEXT)]
+    covers = " (covers the input)" if f.covers(spatial) else ""
+    out: list[Step] = []
+    if len(srcs) > 1:
+        parts = " ∪ ".join(_join(s.size) for s in srcs)
+        out.append(Step("receptive field", f"union of the inputs' fields: {parts}", _join(f.size) + covers))
+        out += [Step("receptive field note", w, "misaligned") for w in f.warnings]
+        return out
+    base = srcs[0]
+    if not isinstance(step, RFStep):
+        return [Step("receptive field", "unchanged (pointwise)", _join(f.size) + covers)]
+    same = all(_same(v) for v in (base.size, base.stride, step.kernel, step.stride))
+    dims = [0] if same else list(range(nd))
+    names = dim_names(nd)
     for i in dims:
-        tag = "" if len(dims) == 1 else f" ({'HW'[i] if nd == 2 else i})"
-        k, j, s = rf.step.kernel[i], rf.prev_jump[i], rf.step.stride[i]
-        steps.append(Step(f"receptive field{tag}", f"r = {rf.prev[i]} + ({k} − 1)·{j}", f"{rf.size[i]}" + whole))
-        steps.append(Step(f"jump{tag}", f"jump = {j}·{s}", f"{rf.jump[i]}"))
-    return steps
+        tag = "" if len(dims) == 1 else f" ({names[i]})"
+        r, k, j, s = base.size[i], step.kernel[i], base.stride[i], step.stride[i]
+        out.append(Step(f"receptive field{tag}", f"r = {r} + ({k} − 1)·{j}", f"{f.size[i]}{covers}"))
+        out.append(Step(f"jump{tag}", f"jump = {j}·{s}", f"{f.stride[i]}"))
+    return out
+
+
+# -- the weight-sharing view -------------------------------------------------------------
 
 
 def sharing_steps(node: Node, ins: Sequence[Shape], out: Shape, own_params: int) -> tuple[list[Step], dict[str, Any]]:
@@ -154,11 +125,99 @@ def sharing_steps(node: Node, ins: Sequence[Shape], out: Shape, own_params: int)
     b = " + 1" if bias else ""
     steps = [
         Step(
-            "fully connected instead", f"({_join(ins[0][1:])}{b})·({_join(out[1:])}) = ({fin:,}{b})·{fout:,}", f"{fc:,}"
+            "fully connected instead",
+            f"({_join(ins[0][1:])}{b})·({_join(out[1:])}) = "
+            + (f"({fin:,}{b})" if bias else f"{fin:,}")
+            + f"·{fout:,}",
+            f"{fc:,}",
         ),
         Step("weight sharing saves", f"{fc:,} / {own_params:,}", f"{ratio:,.0f}×"),
     ]
     return steps, {"fc_equivalent_params": fc, "sharing_ratio": ratio}
+
+
+# -- why: the course's reasons, in a sentence each -----------------------------------------
+
+_WHY_WINDOW_OUT = (
+    "the window slides over the padded input in steps of S: one position to start, plus one per "
+    "stride that still fits; padding keeps the border in play"
+)
+_WHY_WINDOW_FLOOR = (
+    "the stride does not divide I − K + 2P, so the last step would run past the edge: torch rounds "
+    "down and the pixels after the last window are never seen"
+)
+_WHY = {
+    ("conv", "parameters"): (
+        "each filter spans the full depth of its input and adds one bias; there is one filter per "
+        "output channel, and the image size does not appear in the count"
+    ),
+    ("conv", "MACs"): "every output value is one dot product between a filter and one window of the input",
+    ("linear", "parameters"): (
+        "every input value has its own weight to every output unit: the count grows with the input, "
+        "which is why a dense layer on a whole image gets so large"
+    ),
+    ("linear", "MACs"): "each output unit is a dot product with the whole input vector",
+    ("pool", "parameters"): (
+        "pooling takes the max (or mean) of each window, channel by channel: nothing to learn, the "
+        "depth stays the same and only the map shrinks"
+    ),
+    ("any", "jump"): "the distance in input pixels between neighbouring outputs; every stride multiplies it",
+    ("any", "fully connected instead"): (
+        "a dense layer from the same input to the same output learns a separate weight for every pair "
+        "of input and output values"
+    ),
+    ("any", "weight sharing saves"): (
+        "the convolution reuses one small filter at every position, so a pattern learned in one place "
+        "is found everywhere; a dense layer would have to learn it at each position again"
+    ),
+}
+_WHY_RF = (
+    "one more K-wide window adds K − 1 steps of the layer below, and one step there is `jump` input "
+    "pixels: after each stride, every layer widens the view faster"
+)
+_WHY_GLOBAL_RF = (
+    "global pooling, flatten and dense layers mix every position, so each output depends on the whole image"
+)
+_WHY_ACTIVATION = (
+    "a nonlinearity between layers: without one, stacked convolutions or dense layers collapse into a "
+    "single linear map and the extra depth buys nothing"
+)
+_WHY_FLATTEN = (
+    "the map becomes one long vector: from here on no layer knows which values were neighbours, "
+    "which is why the lecture's MLP needs a weight per pixel"
+)
+_WHY_FIT = "a stride that does not divide I + P − K leaves the last pixels outside every window"
+
+
+def why_for(layer: Layer, steps: Sequence[Step]) -> dict[str, str]:
+    """A short reason for the steps the course explains (missing where it gives none)."""
+    out: dict[str, str] = {}
+    fam = layer.family
+    for s in steps:
+        what = s.what
+        key = what.split(" (")[0]
+        if what.startswith("output ") and what != "output shape" and fam in ("conv", "pool"):
+            out[what] = _WHY_WINDOW_FLOOR if s.formula.startswith("floor") else _WHY_WINDOW_OUT
+        elif what.startswith("window fit") and s.result != "fits":
+            out[what] = _WHY_FIT
+        elif key == "receptive field" and s.result == WHOLE_TEXT:
+            out[what] = _WHY_GLOBAL_RF
+        elif key == "receptive field" and s.formula.startswith("r = "):
+            out[what] = _WHY_RF
+        elif what == "output shape" and fam == "activation" and not getattr(layer, "linear", False):
+            out[what] = _WHY_ACTIVATION
+        elif what == "output shape" and layer.type_name == "flatten":
+            out[what] = _WHY_FLATTEN
+        elif key == "receptive field":
+            continue  # pointwise or a merge: nothing new to explain
+        elif (fam, key) in _WHY:
+            out[what] = _WHY[(fam, key)]
+        elif ("any", key) in _WHY:
+            out[what] = _WHY[("any", key)]
+    return out
+
+
+# -- explanations ------------------------------------------------------------------------
 
 
 def explain(graph: Graph, batch: int = 1, layer: str | None = None) -> list[LayerExplanation]:
@@ -169,8 +228,8 @@ def explain(graph: Graph, batch: int = 1, layer: str | None = None) -> list[Laye
             f"`{graph.name}` has no layer `{layer}`" + did_you_mean(layer, [n.name for n in graph.nodes]),
         )
     shapes = infer_shapes(graph, batch)
-    rfs = receptive_fields(graph, shapes)
-    nd = len(graph.input_shape) - 1
+    fields = receptive_fields(graph, shapes)
+    spatial = graph.input_shape[1:]
     out = []
     for node in graph.nodes:
         if layer is not None and node.name != layer:
@@ -196,15 +255,11 @@ def explain(graph: Graph, batch: int = 1, layer: str | None = None) -> list[Laye
                 steps.append(
                     Step(f"window fit {w.dim}", f"({w.size}{pad} − {w.kernel}) mod {w.stride} = {w.remainder}", verdict)
                 )
-        rf = rfs[node.name]
-        steps.extend(rf_steps(rf, nd))
-        values["rf"] = {
-            "size": list(rf.size) if rf.size else None,
-            "jump": list(rf.jump) if rf.jump else None,
-            "whole_input": rf.whole,
-        }
+        steps.extend(rf_steps(node, node.layer.rf(list(ins)), fields, spatial))
+        values["rf"] = fields[node.name].to_json(spatial)
         share, extra = sharing_steps(node, ins, o, values["params"])
         steps.extend(share)
         values.update(extra)
-        out.append(LayerExplanation(node.name, node.type, node.loc, ins, o, tuple(steps), values))
+        why = why_for(node.layer, steps)
+        out.append(LayerExplanation(node.name, node.type, node.loc, ins, o, tuple(steps), values, why))
     return out

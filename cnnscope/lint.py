@@ -16,12 +16,12 @@ from itertools import pairwise
 from math import prod
 from typing import Any
 
+from cnnscope.analyze.rf import RFInfo, receptive_fields
 from cnnscope.analyze.shapes import infer_shapes
 from cnnscope.errors import Location, SpecError, UsageError, did_you_mean
-from cnnscope.explain import RF, receptive_fields
 from cnnscope.fit import describe, window_fits
 from cnnscope.graph import INPUT, Graph, Node
-from cnnscope.layers.base import Layer, RFStep, Shape
+from cnnscope.layers.base import Layer, RFKind, RFStep, Shape
 
 SEVERITIES = ("info", "warning", "error")
 
@@ -59,7 +59,7 @@ class Finding:
 class LintContext:
     graph: Graph
     shapes: dict[str, Shape]
-    rf: dict[str, RF]
+    rf: dict[str, RFInfo]  # the receptive-field analyzer's, by node name
     params: dict[str, int]
     consumers: dict[str, list[str]] = field(default_factory=dict)
 
@@ -167,7 +167,12 @@ def _window_fit(ctx: LintContext) -> Iterator[Hit]:
 
 
 def _linear_sources(ctx: LintContext, node: Node) -> list[tuple[Node, list[str]]]:
-    """Weighted layers reaching ``node`` through linear ops only, with the path between."""
+    """Weighted layers reaching ``node`` through linear ops only, with the path between.
+
+    The walk stops at a merge (a residual add, a concat): the layer after it also transforms
+    the other branch (the skip), so the two weighted layers cannot be folded into one — a
+    pre-activation ResNet's projection shortcut or MobileNetV2's residual stream is by design.
+    """
     found: list[tuple[Node, list[str]]] = []
     stack: list[tuple[Node, list[str]]] = [(p, []) for p in ctx.preds(node)]
     seen: set[str] = set()
@@ -178,7 +183,7 @@ def _linear_sources(ctx: LintContext, node: Node) -> list[tuple[Node, list[str]]
         seen.add(p.name)
         if _weighted(p.layer):
             found.append((p, path))
-        elif _linear_passthrough(p.layer):
+        elif _linear_passthrough(p.layer) and len(p.inputs) == 1:
             stack.extend((q, [p.name, *path]) for q in ctx.preds(p))
     return found
 
@@ -190,29 +195,38 @@ def _linear_sources(ctx: LintContext, node: Node) -> list[tuple[Node, list[str]]
     "A composition of linear maps is one linear map: conv → conv, conv → avgpool → conv or linear → linear "
     "with nothing nonlinear between can be replaced by a single layer, so the extra depth buys no "
     "expressiveness (BatchNorm, average pooling and dropout are linear at inference).",
-    "Put an activation (ReLU) between them, or merge them into one layer. A deliberate linear bottleneck "
-    "(narrower in the middle, as in MobileNetV2) is reported as info only.",
+    "Put an activation (ReLU) between them, or merge them into one layer. Not reported: a path through a "
+    "residual add or concat (the second layer also maps the skip), and factorizations by design: a "
+    "grouped/depthwise convolution beside another layer (separable, as in Xception or ConvNeXt) or a linear "
+    "bottleneck narrower in the middle than at both ends (low-rank, as in MobileNetV2).",
 )
 def _no_nonlinearity(ctx: LintContext) -> Iterator[Hit]:
     for node in ctx.graph.nodes:
         if not _weighted(node.layer):
             continue
-        sources = sorted(_linear_sources(ctx, node), key=lambda sp: len(sp[1]))
+        sources = [sp for sp in _linear_sources(ctx, node) if not _factorized(ctx, sp[0], node)]
         if not sources:
             continue
-        src, path = sources[0]
+        src, path = min(sources, key=lambda sp: len(sp[1]))
         chain = " → ".join(f"`{n}`" for n in [src.name, *path, node.name])
-        c_in = _channels(ctx.ins(src)[0])
-        c_mid = _channels(ctx.shapes[src.name])
-        c_out = _channels(ctx.shapes[node.name])
-        bottleneck = c_mid < c_in and c_mid < c_out
-        note = f" (a {c_in} → {c_mid} → {c_out} bottleneck)" if bottleneck else ""
         more = f"; {len(sources) - 1} more linear path(s) reach it" if len(sources) > 1 else ""
-        yield Hit(
-            node,
-            f"{chain}: nothing nonlinear between two {src.layer.family}/{node.layer.family} layers{note}{more}",
-            "info" if bottleneck else None,
-        )
+        yield Hit(node, f"{chain}: nothing nonlinear between two {src.layer.family}/{node.layer.family} layers{more}")
+
+
+def _factorized(ctx: LintContext, src: Node, node: Node) -> bool:
+    """The pair is a factorization of one layer by design, cheaper than the layer it equals:
+
+    - a grouped or depthwise convolution next to another layer (a separable convolution, as in
+      Xception and ConvNeXt, which leave out the activation on purpose);
+    - narrower between the two layers than before the first and after the second (a low-rank
+      linear bottleneck, as in MobileNetV2).
+    """
+    if any(int(getattr(n.layer, "groups", 1)) > 1 for n in (src, node)):
+        return True
+    c_in = _channels(ctx.ins(src)[0])
+    c_mid = _channels(ctx.shapes[src.name])
+    c_out = _channels(ctx.shapes[node.name])
+    return c_mid < c_in and c_mid < c_out
 
 
 _IDEMPOTENT = ("relu", "relu6", "hardtanh")  # f(f(x)) = f(x), and f commutes with max
@@ -281,7 +295,7 @@ def _global_collapses(ctx: LintContext) -> list[Node]:
     out = []
     for node in ctx.graph.nodes:
         ins = ctx.ins(node)
-        if ins and _spatial(ins[0]) and ctx.rf[node.name].kind == "global" and not feeds_spatial[node.name]:
+        if ins and _spatial(ins[0]) and node.layer.rf(ins) == RFKind.GLOBAL and not feeds_spatial[node.name]:
             out.append(node)
     return out
 
@@ -300,9 +314,9 @@ def _rf_too_small(ctx: LintContext) -> Iterator[Hit]:
         if node.layer.family != "pool":
             continue  # a flatten → linear head combines all positions itself
         prev = [ctx.rf[i] for i in node.inputs]
-        sizes = [r.size for r in prev if r.size is not None and r.kind != "global"]
-        if not sizes:
-            continue
+        if not prev or not all(r.ok for r in prev):
+            continue  # already whole (a gate saw everything), or unknown after upsampling
+        sizes = [r.size for r in prev]
         r = tuple(max(s[i] for s in sizes) for i in range(len(spatial)))
         if any(r[i] < spatial[i] for i in range(len(spatial))):
             yield Hit(
@@ -333,10 +347,10 @@ def _rf_saturates_early(ctx: LintContext) -> Iterator[Hit]:
     spatial = ctx.graph.input_shape[1:]
     for k, node in enumerate(convs):
         rf = ctx.rf[node.name]
-        if rf.kind == "window" and rf.whole:
+        if rf.ok and rf.covers(spatial):
             after = len(convs) - k - 1
             if after > SATURATION_SHARE * len(convs):
-                size = "×".join(map(str, rf.size or ()))
+                size = "×".join(map(str, rf.size))
                 yield Hit(
                     node,
                     f"`{node.name}` already sees {size} of the {'×'.join(map(str, spatial))} input; "
@@ -377,31 +391,58 @@ def _early_collapse(ctx: LintContext) -> Iterator[Hit]:
     "fewer channels leave a coarser resolution than left the finer one",
     "A feature pyramid trades resolution for channels: each time the map shrinks, the channel count should "
     "grow so the information has somewhere to go. Fewer channels at a lower resolution is a bottleneck that "
-    "throws information away.",
+    "throws information away. Compared: the widest tensor that leaves each resolution of the trunk, so a "
+    "1×1 reduction inside a block (ResNet's bottleneck, an inception branch) and side heads are not counted.",
     "Increase out_channels at the downsampling step (commonly double them when the resolution halves).",
 )
 def _channels_shrink(ctx: LintContext) -> Iterator[Hit]:
-    # levels while the map shrinks: (pixels, widest channels, first node, channels leaving it)
-    levels: list[tuple[int, int, Node, int]] = []
+    trunk = _trunk(ctx.graph)
+    decoder: set[str] = set()
+    leaving: dict[int, int] = {}  # pixels -> the widest tensor that leaves that resolution
+    first_at: dict[int, Node] = {}
     for node in ctx.graph.nodes:
         shape = ctx.shapes[node.name]
-        if len(shape) < 3 or ctx.rf[node.name].kind == "global":
+        if len(shape) < 3 or node.name not in trunk:
+            continue  # not a map, or a side head (GoogLeNet's auxiliary classifiers)
+        px = prod(shape[2:])
+        in_px = [prod(s[2:]) for s in ctx.ins(node) if len(s) == len(shape)]
+        if any(i in decoder for i in node.inputs) or (in_px and px > max(in_px)):
+            decoder.add(node.name)  # upsampling: a decoder follows; only the encoder is checked
             continue
-        pixels = prod(shape[2:])
-        if levels and pixels > levels[-1][0]:
-            break  # upsampling: a decoder follows; only the encoder is checked
-        if not levels or pixels < levels[-1][0]:
-            levels.append((pixels, shape[1], node, shape[1]))
-        else:
-            px, c, first, _ = levels[-1]
-            levels[-1] = (px, max(c, shape[1]), first, shape[1])
-    for (_, _, _, before), (_, _, first, after) in pairwise(levels):
+        if px <= 1:
+            continue  # global pooling, squeeze-excitation gates: not a pyramid level
+        first_at.setdefault(px, node)
+        users = [u for u in ctx.consumers.get(node.name, []) if u in trunk]
+        if not users or any(_pixels(ctx.shapes[u], len(shape)) != px for u in users):
+            leaving[px] = max(leaving.get(px, 0), shape[1])
+    levels = sorted(leaving, reverse=True)
+    for finer, coarser in pairwise(levels):
+        before, after = leaving[finer], leaving[coarser]
         if after < before:
+            first = first_at[coarser]
             yield Hit(
                 first,
                 f"{before} channels leave the finer level but only {after} leave the "
                 f"{'×'.join(map(str, ctx.shapes[first.name][2:]))} level",
             )
+
+
+def _pixels(shape: Shape, rank: int) -> int:
+    """Positions of a map of the given rank; -1 for a tensor of another rank (a flattened head)."""
+    return prod(shape[2:]) if len(shape) == rank else -1
+
+
+def _trunk(graph: Graph) -> set[str]:
+    """The output and everything it depends on (what a side head computes is left out)."""
+    seen: set[str] = set()
+    stack = [graph.output]
+    while stack:
+        name = stack.pop()
+        if name in seen or name == INPUT:
+            continue
+        seen.add(name)
+        stack.extend(graph.node(name).inputs)
+    return seen
 
 
 @rule(

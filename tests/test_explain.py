@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import pytest
 
 import cnnscope
 from cnnscope.cli.main import main
@@ -68,9 +71,47 @@ def test_receptive_field_grows_by_jump() -> None:
 
 
 def test_resnet18_head_rf() -> None:
-    rf = explain(cnnscope.load("resnet18"), layer="layer4.1.relu2")[0].values["rf"]
-    # the last conv of resnet18 sees 435×435 (a published figure), far more than 224
-    assert rf == {"size": [435, 435], "jump": [32, 32], "whole_input": True}
+    by = {e.name: e for e in explain(cnnscope.load("resnet18"))}
+    # conv1 7 (jump 2); maxpool 7 + 2·2 = 11 (jump 4); layer1: four 3×3 convs, + 2·4 each → 43;
+    # layer2 (jump 8 after its first conv): 43 + 2·4 = 51, then + 3·16 → 99; layer3 (jump 16):
+    # 99 + 2·8 = 115, + 3·32 → 211; layer4 (jump 32): 211 + 2·16 = 243, + 3·64 → 435, the published figure
+    rf = by["layer4.1.relu2"].values["rf"]
+    assert (rf["size"], rf["stride"], rf["status"]) == ([435, 435], [32, 32], "ok")
+    assert rf["coverage"] == [1.0, 1.0]  # 435 ≥ 224: it covers the input, though no global op has run yet
+    assert _steps(by["layer4.1.conv2"])["receptive field"] == ("r = 371 + (3 − 1)·32", "435 (covers the input)")
+    # a residual add is the union of its inputs: 11 + 2·4 + 2·4 = 27 from conv2, 11 from the skip
+    assert _steps(by["layer1.0.add"])["receptive field"] == ("union of the inputs' fields: 27×27 ∪ 11×11", "27×27")
+    # global pooling and everything after it see the whole input, in the analyzer's words
+    assert _steps(by["avgpool"])["receptive field"][1] == "whole input"
+    assert _steps(by["fc"])["receptive field"][1] == "whole input"
+    assert by["fc"].values["rf"]["whole_input"] is True
+
+
+def test_explain_reads_the_analyzer_fields() -> None:
+    from cnnscope.analyze.rf import receptive_fields
+    from cnnscope.analyze.shapes import infer_shapes
+
+    for name in ("resnet18", "googlenet", "mobilenet_v2", "lenet5", "cs231n-stride"):
+        g = cnnscope.load(name)
+        spatial = g.input_shape[1:]
+        fields = receptive_fields(g, infer_shapes(g))
+        for e in explain(g):
+            assert e.values["rf"] == fields[e.name].to_json(spatial), (name, e.name)
+
+
+def test_every_worked_step_says_why() -> None:
+    (conv1,) = explain(cnnscope.load("cs231n-conv"), layer="conv1")
+    for what in ("output H", "parameters", "receptive field", "fully connected instead", "weight sharing saves"):
+        assert len(conv1.why.get(what, "")) > 30, what
+    assert "one bias" in conv1.why["parameters"]  # the +1 of (5·5·3 + 1)
+    assert "every position" in conv1.why["weight sharing saves"]
+    hidden = explain(cnnscope.load(str(SPECS / "mlp.yaml")), layer="hidden")[0]
+    assert "grows with the input" in hidden.why["parameters"]  # (3072 + 1)·128: the image size is in it
+    stride3 = explain(cnnscope.load("cs231n-stride"), layer="stride3")[0]
+    assert "rounds down" in stride3.why["output H"]  # floor((7 − 3)/3) + 1 = 2
+    relu = explain(cnnscope.load("cs231n-conv"), layer="relu1")[0]
+    assert "linear map" in relu.why["output shape"]
+    assert "receptive field" not in relu.why  # pointwise: nothing new to explain
 
 
 def test_cli_explain() -> None:
@@ -78,3 +119,11 @@ def test_cli_explain() -> None:
     assert main(["explain", "cs231n-conv", "--layer", "nope"]) == 2
     assert main(["explain", "cs231n-conv", "--format", "json"]) == 0
     assert main(["explain", "cs231n-conv", "--format", "markdown"]) == 0
+    assert main(["explain", "cs231n-conv", "--no-why"]) == 0
+
+
+def test_cli_explain_json_has_why(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", "cs231n-conv", "--layer", "conv1", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    steps = {s["what"]: s for s in doc["layers"][0]["steps"]}
+    assert steps["parameters"]["result"] == "760" and steps["parameters"]["why"]

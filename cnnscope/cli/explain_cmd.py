@@ -12,6 +12,11 @@ from cnnscope.cli.app import app
 from cnnscope.cli.common import BatchOpt, InputOpt, KwargsOpt, SourceArg, check_choice, load_graph
 
 EXPLAIN_FORMATS = ("table", "json", "markdown")
+WHY_WIDTH = 72  # the formula column wraps the reasons at this width
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
 
 
 @app.command(rich_help_panel="Learn")
@@ -23,6 +28,7 @@ def explain(
     input: InputOpt = None,
     batch: BatchOpt = 1,
     format: Annotated[str, typer.Option("--format", "-f", help="table | json | markdown")] = "table",
+    why: Annotated[bool, typer.Option("--why/--no-why", help="a short reason under each step")] = True,
     kwargs: KwargsOpt = None,
 ) -> None:
     """Each layer's formulas with the numbers filled in: output size, parameters, MACs,
@@ -49,10 +55,10 @@ def explain(
             lines += [
                 f"#### `{e.name}` ({e.type}): {shapes} → {'×'.join(map(str, e.output))}",
                 "",
-                "| what | formula | result |",
-                "|---|---|---:|",
+                "| what | formula | result | why |",
+                "|---|---|---:|---|",
             ]
-            lines += [f"| {s.what} | {s.formula.replace('|', chr(92) + '|')} | {s.result} |" for s in e.steps]
+            lines += [f"| {s.what} | {_md(s.formula)} | {s.result} | {_md(e.why.get(s.what, ''))} |" for s in e.steps]
             lines.append("")
         sys.stdout.write("\n".join(lines))
         return
@@ -75,9 +81,14 @@ def explain(
             padding=(0, 2),
         )
         t.add_column("what", style="bold")
-        t.add_column("formula")
+        t.add_column("formula", max_width=WHY_WIDTH, overflow="fold")
         t.add_column("=", justify="right")
+        said: set[str] = set()
         for s in e.steps:
             t.add_row(Text(s.what), Text(s.formula), Text(s.result))
+            reason = e.why.get(s.what) if why else None
+            if reason and reason not in said:  # output H and W share one reason: say it once
+                said.add(reason)
+                t.add_row(Text(""), Text("↳ " + reason, style="dim"), Text(""))
         con.print(t)
         con.print()
