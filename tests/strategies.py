@@ -460,3 +460,34 @@ def concat(draw: Draw, name: str) -> Case:
     fields: dict[str, Any] = {}
     _maybe(draw, fields, "dim", dim, 1)
     return fields, shapes
+
+
+# -- ConvNeXt: layernorm2d, layerscale, stochasticdepth ---------------------------------------
+
+
+@strategy("layernorm2d")
+def layernorm2d(draw: Draw, name: str) -> Case:
+    rank = draw(st.sampled_from([3, 3, 3, 1, 2, 4]))  # mostly (C, H, W); other ranks are refused
+    shape = (_channels(draw), *(draw(st.integers(1, 4)) for _ in range(rank - 1)))
+    fields: dict[str, Any] = {}
+    _maybe(draw, fields, "eps", draw(st.sampled_from([1e-5, 1e-6])), 1e-5)
+    _maybe(draw, fields, "elementwise_affine", draw(st.booleans()), True)
+    _maybe(draw, fields, "bias", draw(st.booleans()), True)
+    _trainable(draw, fields)
+    return fields, [shape]
+
+
+@strategy("layerscale")
+def layerscale(draw: Draw, name: str) -> Case:
+    fields: dict[str, Any] = {}
+    _maybe(draw, fields, "init_value", draw(st.sampled_from([1e-6, 0.5, -2.0])), 1e-6)
+    _trainable(draw, fields)
+    return fields, [_any_shape(draw, 1, 4)]
+
+
+@strategy("stochasticdepth")
+def stochasticdepth(draw: Draw, name: str) -> Case:
+    fields: dict[str, Any] = {}
+    _maybe(draw, fields, "p", draw(st.sampled_from([0.0, 0.1, 1.0])), 0.0)
+    _maybe(draw, fields, "mode", draw(st.sampled_from(["row", "batch"])), "row")
+    return fields, [_any_shape(draw, 1, 4)]

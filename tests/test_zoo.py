@@ -79,6 +79,10 @@ BY_HAND: dict[str, dict] = {
 RENAMES: dict[str, list[tuple[str, str]]] = {
     "regnet_y_400mf": [(r"^trunk_output\.block(\d)\.(\d+)\.", r"trunk_output.block\1.block\1-\2.")],
 }
+# torchvision's ConvNeXt block runs its layer norm and its two Linear layers on a
+# channels-last tensor (between two Permutes); the spec uses layernorm2d and 1×1 convolutions
+# on channels-first maps: same parameters and MACs, outputs permuted, weights [o, i] vs [o, i, 1, 1]
+CHANNELS_LAST: dict[str, str] = {"convnext_tiny": r"\.block\.[2-5]$"}
 CPU_BUILD = {"regnet_y_400mf"}  # its builder computes widths with tensors: not on meta
 TV_KWARGS: dict[str, dict] = {"googlenet": {"aux_logits": False, "init_weights": False}}
 
@@ -221,6 +225,7 @@ def test_layer_shapes_match_torchvision(name: str) -> None:
     assert our_out == tv_out
     tv_params = {k: tuple(v.shape) for k, v in theirs.state_dict().items()}
     compared = 0
+    channels_last = CHANNELS_LAST.get(name)
     for node in graph.nodes:
         tv_name = node.name
         for pat, rep in RENAMES.get(name, []):
@@ -228,8 +233,92 @@ def test_layer_shapes_match_torchvision(name: str) -> None:
         if node.type in ("conv2d", "linear", "batchnorm2d"):
             # every weighted layer exists in torchvision under the same name, same shape
             assert tv_name in tv_shapes, f"`{node.name}` ({node.type}) is not a torchvision module"
-            assert tv_params[f"{tv_name}.weight"] == tuple(ours.state_dict()[f"{node.name}.weight"].shape)
+            weight = tuple(ours.state_dict()[f"{node.name}.weight"].shape)
+            if channels_last and re.search(channels_last, node.name) and len(tv_params[f"{tv_name}.weight"]) == 2:
+                weight = weight[:2] if weight[2:] == (1, 1) else weight
+            assert tv_params[f"{tv_name}.weight"] == weight, node.name
         if tv_name in tv_shapes and node.name in our_shapes:
-            assert our_shapes[node.name] == tv_shapes[tv_name], node.name
+            mine = our_shapes[node.name]
+            if channels_last and re.search(channels_last, node.name):
+                mine = (mine[0], *mine[2:], mine[1])
+            assert mine == tv_shapes[tv_name], node.name
             compared += 1
     assert compared >= sum(1 for n in graph.nodes if n.type in ("conv2d", "linear"))
+
+
+def test_convnext_tiny_built_module_agrees_with_torch() -> None:
+    # the new layer types (layernorm2d, layerscale, stochasticdepth) built into a real module:
+    # torch's own counts of its parameters and conv/linear work equal the published figures
+    torch = pytest.importorskip("torch")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from cnnscope.profile.build import build_module
+
+    graph = cnnscope.load("convnext_tiny")
+    module = build_module(graph).eval()
+    assert sum(p.numel() for p in module.parameters()) == 28_589_128  # torchvision's num_params
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        y = module(torch.randn(1, *graph.input_shape))
+    assert tuple(y.shape) == (1, 1000)
+    assert counter.get_total_flops() == 2 * _macs(graph)  # FlopCounterMode counts a MAC twice
+    assert round(counter.get_total_flops() / 2e9, 3) == 4.456  # torchvision's "GFLOPS"
+
+
+# -- the `cnnscope zoo` table, pinned -------------------------------------------------------
+
+GOLDEN = Path(__file__).parent / "golden" / "zoo.json"
+# Araujo, Norris & Sim (Distill, 2019), Table 1: VGG-16 at pool5
+DISTILL_VGG16 = {"size": [212, 212], "stride": [32, 32], "padding": [90, 90]}
+
+
+def test_zoo_json_golden_and_every_figure_checked(capsys: pytest.CaptureFixture[str], update_goldens: bool) -> None:
+    """The json table is pinned by tests/golden/zoo.json (`pytest --update-goldens` rewrites
+    it); each number in it is also checked against an oracle, so the golden cannot drift
+    into agreeing with a wrong figure."""
+    from cnnscope.analyze.rf import receptive_fields
+    from cnnscope.cli.main import main
+
+    assert main(["zoo", "--format", "json"]) == 0
+    text = capsys.readouterr().out
+    if update_goldens:
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text(text, encoding="utf-8")
+    assert GOLDEN.is_file(), "no tests/golden/zoo.json: run `pytest tests/test_zoo.py --update-goldens`, review it"
+    assert text == GOLDEN.read_text(encoding="utf-8"), "zoo table changed; if intended, run with --update-goldens"
+
+    tv = _torchvision_reference()
+    rows = json.loads(text)["specs"]
+    assert [r["name"] for r in rows] == SPECS
+    for row in rows:
+        name = row["name"]
+        graph = cnnscope.load(name)
+        # published (or hand-worked) parameters, MACs and input
+        if name in BY_HAND:
+            exp = BY_HAND[name]
+            assert (row["params"], row["macs"], tuple(row["input_shape"])) == (exp["params"], exp["macs"], exp["input"])
+        elif tv:
+            exp = tv[name]
+            assert row["params"] == exp["params"], name
+            assert round(row["macs"] / 1e9, 3) == exp["gflops"], name
+            assert row["input_shape"] == [3, exp["crop"], exp["crop"]], name
+        # invariant: the total is the sum of the per-layer counts
+        per_layer = cnnscope.analyze(graph, ["params"]).rows
+        assert row["params"] == sum(r["params"] for r in per_layer), name
+        # the RF reported is the analytic field of the layer named (measured in test_zoo_rf.py),
+        # and nothing after that layer still maps to an input window
+        rf = receptive_fields(graph)
+        layer = row["rf"]["layer"]
+        assert (row["rf"]["size"], row["rf"]["stride"], row["rf"]["padding"]) == (
+            list(rf[layer].size),
+            list(rf[layer].stride),
+            list(rf[layer].padding),
+        ), name
+        after = [n.name for n in graph.nodes][[n.name for n in graph.nodes].index(layer) + 1 :]
+        assert not any(rf[n].ok for n in after), name
+        assert row["title"] and row["title"] in (ROOT / "specs" / f"{name}.yaml").read_text(encoding="utf-8")
+    by_name = {r["name"]: r for r in rows}
+    assert {k: by_name["vgg16"]["rf"][k] for k in DISTILL_VGG16} == DISTILL_VGG16
+    # ConvNeXt-T's field, by hand: stem 4×4/4, then per stage j = 4, 8, 16, 32 the blocks' 7×7
+    # depthwise convs add 6·j each and the 2×2/2 downsampling adds 1·j
+    convnext = 4 + 3 * 6 * 4 + (1 * 4 + 3 * 6 * 8) + (1 * 8 + 9 * 6 * 16) + (1 * 16 + 3 * 6 * 32)
+    assert by_name["convnext_tiny"]["rf"]["size"] == [convnext, convnext] == [1688, 1688]
