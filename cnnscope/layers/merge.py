@@ -12,7 +12,7 @@ from math import prod
 from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
-from cnnscope.layers.base import Layer, Shape, Step, _fmt, register
+from cnnscope.layers.base import Layer, RFKind, RFStep, Shape, Step, _fmt, register
 from cnnscope.layers.fields import Int, fld
 
 
@@ -124,6 +124,10 @@ class Concat(Layer):
         from cnnscope.layers import _torch_ops
 
         return _torch_ops.Concat(self.dim)
+
+    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
+        # joined along a spatial dim, output positions no longer map to input positions by one stride
+        return RFKind.UNSUPPORTED if self._dim(len(ins[0])) >= 2 else RFKind.POINTWISE
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         d = self._dim(len(ins[0]))

@@ -44,6 +44,7 @@ _FUNCS: dict[str, Callable[..., Any]] = {
     "round": round,
 }
 _MAX_MAGNITUDE = 10**15
+_MAX_REPEAT = 10_000  # longest string or list a repetition may build
 
 
 def is_expr(value: Any) -> bool:
@@ -90,7 +91,13 @@ def _eval(node: ast.AST, scope: Mapping[str, Any], src: str, loc: Location | Non
         left, right = ev(node.left), ev(node.right)
         if isinstance(node.op, ast.Pow) and isinstance(right, (int, float)) and abs(right) > 64:
             raise SpecError("bad-expression", f"exponent {right} is too large in `{src}`", loc)
+        if isinstance(node.op, ast.Mult) and isinstance(left, (str, list)) != isinstance(right, (str, list)):
+            seq, times = (left, right) if isinstance(left, (str, list)) else (right, left)
+            if isinstance(times, int) and len(seq) * times > _MAX_REPEAT:  # "x" * 10**9 would eat the memory
+                raise SpecError("bad-expression", f"`{src}` repeats a sequence {times} times: too long", loc)
         out = _BIN[type(node.op)](left, right)
+        if isinstance(out, complex):
+            raise SpecError("bad-expression", f"`{src}` gives a complex number", loc)
         if isinstance(out, (int, float)) and abs(out) > _MAX_MAGNITUDE:
             raise SpecError("bad-expression", f"`{src}` gives {out}, which is out of range", loc)
         return out
