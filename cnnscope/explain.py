@@ -89,7 +89,11 @@ def rf_steps(node: Node, step: RFStep | str, fields: Mapping[str, RFInfo], spati
         )
         return [Step("receptive field", how, WHOLE_TEXT)]
     if not f.ok:
-        return [Step("receptive field", "not an integer-stride map (after upsampling): not tracked", UNKNOWN_TEXT)]
+        return [
+            Step(
+                "receptive field", "not a sliding window (upsampling, a broadcast gate, a spatial concat)", UNKNOWN_TEXT
+            )
+        ]
     covers = " (covers the input)" if f.covers(spatial) else ""
     out: list[Step] = []
     if len(srcs) > 1:

@@ -358,7 +358,7 @@ def test_global_and_upsampling_are_said_plainly() -> None:
     r = cnnscope.analyze(g, ["rf"])
     assert r.row("c")["rf"]["size"] == [3, 3]
     assert r.row("up")["rf"]["status"] == "unsupported" and r.row("c2")["rf"]["size"] is None
-    assert r.row("c2")["rf"]["display"] == "n/a after upsampling"
+    assert r.row("c2")["rf"]["display"] == "n/a (not a sliding window)"
     for n in ("gap", "flat", "fc"):
         assert r.row(n)["rf"]["whole_input"] is True and r.row(n)["rf"]["size"] is None
     assert r.totals["rf_reaches_input_at"] == "gap"
@@ -466,3 +466,25 @@ def test_cli_erf_bad_layer(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert main(["rf", "lenet5", "--erf", "--layer", "fc3"]) == 2
     assert "error[" in capsys.readouterr().err
+
+
+def test_a_broadcast_gate_that_is_not_global_has_no_sliding_window_field() -> None:
+    # `g` reduces 16×16 to 1×1 with a 16×16 convolution; `mul` spreads that single unit over
+    # all 16×16 positions of `a`: every output unit sees the same fixed 16×16 window plus its
+    # own 3×3 one, which no (size, stride, padding) triple describes. An SE gate made by
+    # global pooling stays "whole input" (regnet_y_400mf).
+    import cnnscope
+
+    spec = """
+input: [4, 16, 16]
+layers:
+  - {name: a, type: conv2d, out_channels: 4, kernel_size: 3, padding: 1}
+  - {name: g, type: conv2d, out_channels: 4, kernel_size: 16, from: input}
+  - {name: m, type: mul, from: [a, g]}
+"""
+    r = cnnscope.analyze(cnnscope.load_spec(spec), ["rf"])
+    assert r.row("g")["rf"]["size"] == [16, 16]
+    assert r.row("m")["rf"]["status"] == "unsupported"
+    assert not any(w.kind == "rf-misaligned" for w in r.warnings)
+    se = cnnscope.analyze(cnnscope.load("regnet_y_400mf"), ["rf"])
+    assert se.totals["rf"]["whole_input"] is True

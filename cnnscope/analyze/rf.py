@@ -38,7 +38,7 @@ WHOLE = "whole_input"
 UNKNOWN = "unsupported"
 
 WHOLE_TEXT = "whole input"
-UNKNOWN_TEXT = "n/a after upsampling"
+UNKNOWN_TEXT = "n/a (not a sliding window)"
 
 
 @dataclass(frozen=True)
@@ -163,6 +163,10 @@ def merge(name: str, inputs: Sequence[str], fields: Sequence[RFInfo]) -> RFInfo:
     return RFInfo(tuple(size), tuple(stride), tuple(padding), OK, tuple(warnings))
 
 
+def _broadcasts_space(inputs: Sequence[str], shapes: Mapping[str, Shape], out: Shape) -> bool:
+    return any(tuple(shapes[i][2:]) != tuple(out[2:]) for i in inputs)
+
+
 def _dim_label(ndim: int, d: int) -> str:
     names = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}.get(ndim)
     return names[d] if names else f"dim {d + 2}"
@@ -187,6 +191,10 @@ def receptive_fields(graph: Graph, shapes: Mapping[str, Shape] | None = None) ->
     for node in graph.nodes:
         srcs = [fields[i] for i in node.inputs] or [input_rf(ndim)]
         base = merge(node.name, node.inputs, srcs) if len(srcs) > 1 else replace(srcs[0], warnings=())
+        if len(srcs) > 1 and base.status == OK and _broadcasts_space(node.inputs, shapes, shapes[node.name]):
+            # a 1×1 map spread over space (a gate not from global pooling): every output unit sees
+            # the same input window, which no size/stride/padding describes
+            base = RFInfo(status=UNKNOWN)
         step = node.layer.rf([shapes[i] for i in node.inputs])
         if base.status == WHOLE or step == RFKind.GLOBAL:
             out = RFInfo(status=WHOLE, warnings=base.warnings)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from cnnscope.analyze.base import Column, Report, analyze
-from cnnscope.analyze.rf import dim_names
+from cnnscope.analyze.rf import UNKNOWN_TEXT, dim_names
 from cnnscope.cli.app import app
 from cnnscope.cli.common import FormatOpt, InputOpt, KwargsOpt, SourceArg, check_format, load_graph
 from cnnscope.errors import UsageError
@@ -106,7 +106,7 @@ def _render_display(report: Report, fmt: str, dims: list[str], spatial: list[int
         elif rf["status"] == "whole_input":
             shown = {"size": "whole input", "stride": None, "padding": None, "coverage": 1.0}
         else:
-            shown = {"size": "n/a after upsampling", "stride": None, "padding": None, "coverage": None}
+            shown = {"size": UNKNOWN_TEXT, "stride": None, "padding": None, "coverage": None}
         rows.append({**row, **{f"rf_{k}": v for k, v in shown.items()}})
     cols = [
         Column("name", "layer", "text", total=False),

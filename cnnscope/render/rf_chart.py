@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.text import Text
 
+from cnnscope.analyze.rf import UNKNOWN_TEXT
 from cnnscope.errors import UsageError
 
 BAR_WIDTH = 48
@@ -61,7 +62,7 @@ def growth_chart(rows: Sequence[dict[str, Any]], input_spatial: Sequence[int], w
             text.append("█" * (mark + 1), style="green")
             text.append(" " * (width - mark) + " whole input")
         else:
-            text.append(" " * (width + 1) + " n/a after upsampling", style="yellow")
+            text.append(" " * (width + 1) + " " + UNKNOWN_TEXT, style="yellow")
         text.append("\n")
     return text
 
