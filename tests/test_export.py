@@ -13,6 +13,7 @@ from cnnscope.cli.main import main
 from cnnscope.errors import SpecError
 from cnnscope.spec.export import export_yaml
 from cnnscope.spec.loader import load_spec
+from cnnscope.spec.sources import builtin_names
 
 
 def figures(graph: cnnscope.Graph) -> tuple[list[tuple[str, tuple[int, ...], int, int, str | None]], str]:
@@ -24,12 +25,18 @@ def figures(graph: cnnscope.Graph) -> tuple[list[tuple[str, tuple[int, ...], int
     return rows, graph.output
 
 
-@pytest.mark.parametrize("name", ["resnet18", "lenet5", "cs231n-conv"])
-def test_builtin_specs_round_trip(name: str) -> None:
-    g = cnnscope.load(name)
-    g2 = load_spec(export_yaml(g))
+def same(g: cnnscope.Graph, text: str) -> None:
+    g2 = load_spec(text)
     assert figures(g2) == figures(g)
     assert [n.layer for n in g2.nodes] == [n.layer for n in g.nodes]
+    assert cnnscope.analyze(g, ["params"]).totals == cnnscope.analyze(g2, ["params"]).totals
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_builtin_specs_round_trip(name: str) -> None:
+    g = cnnscope.load(name)
+    same(g, export_yaml(g, strict=True))  # strict: the block form itself, no flat fallback
+    same(g, export_yaml(g, flat=True))
 
 
 def test_module_round_trip_every_test_module() -> None:
@@ -39,11 +46,50 @@ def test_module_round_trip_every_test_module() -> None:
 
     for case, (cls, shape, _) in CASES.items():
         g = capture(cls(), shape, name=case)
-        text = export_yaml(g)
-        g2 = load_spec(text)
-        assert figures(g2) == figures(g), case
-        r1, r2 = cnnscope.analyze(g, ["params"]), cnnscope.analyze(g2, ["params"])
-        assert r1.totals == r2.totals, case
+        same(g, export_yaml(g, strict=True))
+        same(g, export_yaml(g, flat=True))
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_modules_built_from_builtin_specs_round_trip(name: str) -> None:
+    pytest.importorskip("torch")
+    from cnnscope.profile.build import build_module
+    from cnnscope.spec.module import capture
+
+    spec = cnnscope.load(name)
+    g = capture(build_module(spec), spec.input_shape, name=name)
+    if g.extras["unsupported"]:
+        with pytest.raises(SpecError):
+            export_yaml(g)
+        return
+    text = export_yaml(g, strict=True)
+    same(g, text)
+    assert [r[1:4] for r in figures(g)[0]] == [r[1:4] for r in figures(spec)[0]]  # names may differ (`out.cat`)
+
+
+def test_repeated_blocks_are_written_as_blocks() -> None:
+    pytest.importorskip("torch")
+    import yaml
+
+    from bench.models import resnet50
+    from cnnscope.spec.module import capture
+
+    g = capture(resnet50(), (3, 224, 224), name="resnet50")
+    text = export_yaml(g, strict=True)
+    doc = yaml.safe_load(text)
+    assert set(doc["blocks"]) == {"bottleneck", "downsample"}
+    stages = {e["name"]: e for e in doc["layers"] if "block" in e}
+    assert {k: (v["block"], v["repeat"]) for k, v in stages.items()} == {
+        f"layer{k}": ("bottleneck", r) for k, r in zip((1, 2, 3, 4), (3, 4, 6, 3))
+    }
+    assert stages["layer1"]["downsample"] == "${i == 0}"
+    body = {e["name"]: e for e in doc["blocks"]["bottleneck"]["layers"]}
+    assert body["downsample"]["when"] == "${downsample}"
+    assert body["conv3"]["out_channels"].startswith("${4 * ")
+    assert len(text.splitlines()) < 45  # 175 layers in a few dozen lines
+    assert "layer3.5.conv2" in load_spec(text)
+    same(g, export_yaml(g, flat=True))
+    assert "blocks:" not in export_yaml(g, flat=True)
 
 
 def test_unsupported_nodes_refuse_to_export() -> None:
@@ -57,12 +103,14 @@ def test_unsupported_nodes_refuse_to_export() -> None:
     assert "sin" in exc.value.message
 
 
-def test_export_command_writes_loadable_yaml(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert main(["export", "lenet5"]) == 0
+@pytest.mark.parametrize("flat", [False, True])
+def test_export_command_writes_loadable_yaml(capsys: pytest.CaptureFixture[str], tmp_path: Path, flat: bool) -> None:
+    assert main(["export", "resnet18", *(["--flat"] if flat else [])]) == 0
     out = capsys.readouterr().out
-    p = tmp_path / "lenet.yaml"
+    assert ("blocks:" in out) is not flat
+    p = tmp_path / "r18.yaml"
     p.write_text(out)
-    assert figures(cnnscope.load(str(p))) == figures(cnnscope.load("lenet5"))
+    assert figures(cnnscope.load(str(p))) == figures(cnnscope.load("resnet18"))
 
 
 def test_verify_passes_on_a_spec(capsys: pytest.CaptureFixture[str]) -> None:

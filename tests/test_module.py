@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -172,7 +173,39 @@ class WithUnsupported(nn.Module):
         return self.fc(x.mean((2, 3)))
 
 
+class Ops(nn.Module):
+    """Functional calls that map to layer types: resizing, padding, spatial means, activations."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x: Any) -> Any:
+        x = F.interpolate(self.conv(x), scale_factor=2, mode="nearest")
+        x = F.interpolate(x, size=(10, 12), mode="bilinear", align_corners=False)
+        x = torch.sigmoid(x) + x.sigmoid() + F.hardswish(x) + F.hardsigmoid(x) + torch.tanh(x) + F.relu6(x)
+        x = F.dropout2d(F.dropout(x, 0.2, training=self.training), 0.1, training=self.training)
+        x = F.pad(F.pad(x, (1, 2, 0, 1)), (1, 1))
+        x = F.adaptive_max_pool2d(x, (4, 4))
+        y = torch.mean(x, dim=(2, 3), keepdim=True)
+        x = x.mean(dim=(-2, -1)) + y.view(y.size(0), -1)
+        return self.fc(torch.flatten(x.reshape(x.shape[0], -1), 1))
+
+
+class Ops1d(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(2, 4, 3)
+
+    def forward(self, x: Any) -> Any:
+        x = F.pad(F.interpolate(self.conv(x), scale_factor=1.5, mode="linear"), (2, 0), mode="replicate")
+        return F.silu(x).mean(-1)
+
+
 CASES: dict[str, tuple[type[nn.Module], tuple[int, ...], str]] = {
+    "ops": (Ops, (3, 8, 8), "fx"),
+    "ops1d": (Ops1d, (2, 17), "fx"),
     "plain": (Plain, (3, 32, 32), "fx"),
     "residual": (Residual, (3, 16, 16), "fx"),
     "inception": (Inception, (3, 12, 12), "fx"),
@@ -263,13 +296,63 @@ def test_leaf_modules_keep_qualified_names() -> None:
 def test_unsupported_ops_are_listed_not_zero() -> None:
     model = WithUnsupported()
     graph = capture(model, (3, 8, 8))
-    assert graph.extras["unsupported"] == {"sin": 1, "mul": 1, "mean": 1}
+    assert graph.extras["unsupported"] == {"sin": 1, "mul": 1}
     r = cnnscope.analyze(graph, ["params"])
     assert r.totals["incomplete"] is True
-    assert len(r.totals["unsupported"]) == 3
+    assert len(r.totals["unsupported"]) == 2
     assert r.totals["params"] == sum(p.numel() for p in model.parameters())  # gamma counted on `mul`
     t_macs = torch_figures(model, (3, 8, 8))[2]
     assert analytic(graph)[2] == t_macs
+
+
+def test_mapped_ops_become_layer_types() -> None:
+    graph = capture(Ops(), (3, 8, 8))
+    types = Counter(n.type for n in graph.nodes)
+    assert types["upsample"] == 2 and types["zeropad2d"] == 2 and types["dropout"] == types["dropout2d"] == 1
+    assert types["adaptiveavgpool2d"] == 2 and types["adaptivemaxpool2d"] == 1
+    assert graph.node("mean_1").type == "adaptiveavgpool2d" and graph.node("mean_1.flatten").type == "flatten"
+    assert {"sigmoid", "hardswish", "hardsigmoid", "tanh", "relu6"} <= set(types)
+    g1 = capture(Ops1d(), (2, 17))
+    assert [n.type for n in g1.nodes] == [
+        "conv1d", "upsample", "replicationpad1d", "silu", "adaptiveavgpool1d", "flatten"
+    ]  # fmt: skip
+
+
+class Unmapped(nn.Module):
+    def forward(self, x: Any) -> Any:
+        x = F.pad(x, (1, 1, 1, 1, 1, 1))  # pads the channels too: no zeropad2d does that
+        x = F.interpolate(x, scale_factor=2, mode="bilinear", antialias=True)
+        return x.mean(1) + x.mean((1, 2, 3), keepdim=True).flatten(1)[:, :1, None].squeeze(-1)
+
+
+def test_ops_without_an_exact_layer_type_stay_unsupported() -> None:
+    graph = capture(Unmapped(), (3, 4, 4))
+    un = graph.extras["unsupported"]
+    assert un["pad"] == 1 and un["interpolate"] == 1 and un["mean"] == 2
+    assert cnnscope.analyze(graph, ["params"]).totals["incomplete"] is True
+
+
+def test_verify_batch_measures_at_that_batch(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from cnnscope.cli.main import main
+
+    p = tmp_path / "bt.py"
+    p.write_text(
+        "import torch.nn as nn\n"
+        "class Net(nn.Module):\n"
+        "    input_shape = (3, 6, 6)\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.conv = nn.Conv2d(3, 4, 3)\n"
+        "    def forward(self, x):\n"
+        "        return self.conv(x).transpose(0, 1)\n"
+    )
+    assert main(["verify", f"{p}:Net", "--batch", "3", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    shapes = {c["layer"]: c["torch"] for c in doc["checks"] if c["check"] == "shape"}
+    with torch.no_grad():
+        out = nn.Conv2d(3, 4, 3)(torch.randn(3, 3, 6, 6)).transpose(0, 1)
+    assert shapes["conv"] == [3, 4, 4, 4]
+    assert shapes["transpose"] == list(out.shape) == [4, 3, 4, 4]
 
 
 def _state(model: nn.Module) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Annotated
 
 import typer
 
@@ -22,11 +23,16 @@ from cnnscope.errors import UsageError
 
 
 @app.command(rich_help_panel="Modules")
-def export(source: SourceArg, input: InputOpt = None, kwargs: KwargsOpt = None) -> None:
-    """Write the model as a YAML spec on stdout (flat, with the module's layer names)."""
+def export(
+    source: SourceArg,
+    input: InputOpt = None,
+    kwargs: KwargsOpt = None,
+    flat: Annotated[bool, typer.Option("--flat", help="one entry per layer, no blocks")] = False,
+) -> None:
+    """Write the model as a YAML spec on stdout (its layer names; blocks where it repeats itself)."""
     from cnnscope.spec.export import export_yaml
 
-    sys.stdout.write(export_yaml(load_graph(source, input, kwargs)))
+    sys.stdout.write(export_yaml(load_graph(source, input, kwargs), flat=flat))
 
 
 @app.command(rich_help_panel="Modules")

@@ -259,12 +259,21 @@ def _declared_shape(model: nn.Module, prefix: str, source: str) -> tuple[int, ..
 _CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
 
 
+_TORCH_TYPES: tuple[int, dict[type, type[Layer]]] = (-1, {})
+
+
 def _torch_types() -> dict[type, type[Layer]]:
+    """torch.nn class -> layer type (built once per registry size: called for every module)."""
+    global _TORCH_TYPES
+    reg = registry()
+    if _TORCH_TYPES[0] == len(reg):
+        return _TORCH_TYPES[1]
     out: dict[type, type[Layer]] = {}
-    for cls in registry().values():
+    for cls in reg.values():
         tcls = getattr(nn, cls.torch_name, None) if cls.torch_name else None
         if isinstance(tcls, type) and issubclass(tcls, nn.Module):
             out[tcls] = cls
+    _TORCH_TYPES = (len(reg), out)
     return out
 
 
@@ -326,6 +335,11 @@ _POS: dict[str, tuple[str, ...]] = {
     "pixel_shuffle": ("input", "upscale_factor"),
     "pixel_unshuffle": ("input", "downscale_factor"),
     "channel_shuffle": ("input", "groups"),
+    "interpolate": ("input", "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor", "antialias"),
+    "upsample_nearest": ("input", "size", "scale_factor"),
+    "upsample_bilinear": ("input", "size", "scale_factor"),
+    "pad": ("input", "pad", "mode", "value"),
+    "mean": ("input", "dim", "keepdim"),
 }
 _ALIASES = {
     "iadd": "add",
@@ -417,9 +431,10 @@ class _Builder:
         if kind == "module":
             layer, opname, pset = self._module_layer(target, shape, ins_shapes)
             base = scope
-        else:
+        then: Layer | None = None
+        if kind != "module":
             opname = op_name(target)
-            layer, pset = self._function_layer(opname, args, kwargs, data, ins_shapes, shape, used)
+            layer, pset, then = self._function_layer(opname, args, kwargs, data, ins_shapes, shape, used)
             base = f"{scope}.{opname}" if scope else opname
         shares = None
         if pset:
@@ -435,6 +450,10 @@ class _Builder:
             self.owner.setdefault(i, name)
         if shares is not None and isinstance(layer, Unsupported):
             layer = Unsupported(op=layer.op, shape=layer.shape, reason=layer.reason)
+        if then is not None:  # one call, two layers (x.mean((2, 3)): a global pool, then a flatten)
+            mid = tuple(layer.out_shape(ins_shapes))
+            self.nodes.append(_Pending(name, layer, tuple(data), shares, mid))
+            name, layer, data, shares = self.unique(f"{name}.flatten"), then, [name], None
         self.nodes.append(_Pending(name, layer, tuple(data), shares, shape))
         for k, t in enumerate(outs):
             if k == 0:
@@ -485,11 +504,12 @@ class _Builder:
         ins: list[tuple[int, ...]],
         shape: tuple[int, ...],
         used: list[torch.Tensor],
-    ) -> tuple[Layer, set[int]]:
+    ) -> tuple[Layer, set[int], Layer | None]:
         bound = _bind(name, args, kwargs)
         layer: Layer | None = None
         reason = ""
         attributed: list[torch.Tensor] = []
+        self.then = None
         try:
             layer, attributed = self._map_function(name, bound, ins, shape)
         except (CnnscopeError, TypeError, ValueError, KeyError, IndexError) as exc:
@@ -497,9 +517,14 @@ class _Builder:
         pset = {id(t) for t in attributed if id(t) in self.params}
         loose = [t for t in used if id(t) not in pset]
         if layer is not None and not loose:
-            checked = _checked(layer, ins, shape)
+            then = self.then
+            if then is None:
+                checked = _checked(layer, ins, shape)
+            else:
+                checked = _checked(layer, ins, (*ins[0][:2], *(1,) * (len(ins[0]) - 2)))
+                checked = checked or _checked(then, [tuple(layer.out_shape(ins))], shape)
             if checked is None:
-                return layer, pset
+                return layer, pset, then
             reason = checked
         elif layer is not None:
             reason = "it also takes parameters as operands"
@@ -507,7 +532,9 @@ class _Builder:
             reason = f"`{name}` has no cnnscope layer type"
         own = {id(t): t for t in used}
         n_params = sum(t.numel() for i, t in own.items() if i not in self.owner)
-        return Unsupported(op=name, shape=shape, param_count=n_params, reason=reason), set(own)
+        return Unsupported(op=name, shape=shape, param_count=n_params, reason=reason), set(own), None
+
+    then: Layer | None = None  # a second layer the current call maps to (set by _map_function)
 
     def _map_function(
         self, name: str, b: dict[str, Any], ins: list[tuple[int, ...]], shape: tuple[int, ...]
@@ -567,6 +594,39 @@ class _Builder:
             return None, []
         if name == "cat":
             return _make(reg["concat"], {"dim": int(b.get("dim", 0))}), []
+        if name in ("interpolate", "upsample", "upsample_nearest", "upsample_bilinear"):
+            if b.get("antialias"):
+                return None, []
+            mode = str(b.get("mode") or ("bilinear" if name == "upsample_bilinear" else "nearest"))
+            corners = True if name == "upsample_bilinear" else b.get("align_corners")
+            raw = {"mode": mode, "align_corners": corners}
+            for k in ("size", "scale_factor"):
+                if b.get(k) is not None:
+                    raw[k] = b[k]
+            return _make(reg["upsample"], raw), []
+        if name == "pad":
+            pads = [int(p) for p in b["pad"]]
+            nd = rank - 2
+            mode = str(b.get("mode") or "constant")
+            family = {"constant": "zeropad", "reflect": "reflectionpad", "replicate": "replicationpad"}.get(mode)
+            if family is None or not 1 <= nd <= 3 or len(pads) % 2 or len(pads) > 2 * nd or b.get("value"):
+                return None, []
+            if mode != "constant" and len(pads) != 2 * nd:
+                return None, []
+            pad_cls = reg.get(f"{family}{nd}d")
+            if pad_cls is None:
+                return None, []
+            return _make(pad_cls, {"padding": pads + [0] * (2 * nd - len(pads))}), []
+        if name == "mean":
+            dim = b.get("dim")
+            if dim is None or b.get("dtype") is not None or rank < 3:
+                return None, []
+            dims = sorted(int(d) % rank for d in ([dim] if isinstance(dim, int) else dim))
+            if dims != list(range(2, rank)):
+                return None, []
+            if not b.get("keepdim", False):
+                self.then = _make(reg["flatten"], {})
+            return _make(reg[f"adaptiveavgpool{rank - 2}d"], {"output_size": 1}), []
         tname = name.replace("_", "")
         cls = reg.get(tname)
         if cls is None:
@@ -713,14 +773,20 @@ def _run_recorded(model: nn.Module, builder: _Builder, x: torch.Tensor) -> Any:
 
 
 def capture(
-    model: nn.Module, input_shape: Sequence[int], name: str = "model", source: str = "", measure: str = "fake"
+    model: nn.Module,
+    input_shape: Sequence[int],
+    name: str = "model",
+    source: str = "",
+    measure: str = "fake",
+    batch: int = 1,
 ) -> Graph:
-    """The layer graph of ``model`` for one input of ``input_shape`` (no batch).
+    """The layer graph of ``model`` for an input of ``input_shape`` (no batch).
 
     ``measure="fake"`` propagates shapes on fake tensors (no compute); ``"real"`` runs the
-    traced graph on a random input (the measured shapes are then torch's own).
+    traced graph on a random input (the measured shapes are then torch's own). ``batch``:
+    the batch size the shapes are measured at.
     """
-    shape = (1, *(int(d) for d in input_shape))
+    shape = (int(batch), *(int(d) for d in input_shape))
     fx_error: str | None = None
     builder = _Builder(model)
     builder.input_shape = shape
@@ -791,6 +857,9 @@ def _to_graph(
         "measured_shapes": {p.name: list(p.shape) for p in pend},
         "torch_params": sum(p.numel() for p in builder.params.values()),
         "unused_params": unused,
+        "module_classes": {  # for export: groups of one class are candidates for one block
+            n: type(m).__name__ for n, m in builder.model.named_modules() if n and not is_leaf(m)
+        },
     }
     if fx_error:
         extras["fx_error"] = fx_error
@@ -845,10 +914,8 @@ def verify(
     notes = ""
     if is_module_source(source) and not Path(source).is_file():
         model, shape = resolve_model(source, input_shape, kwargs)
-        graph = capture(model, shape, name=source.rsplit(":", 1)[-1], source=source, measure="real")
-        measured = {k: tuple(v) for k, v in graph.extras["measured_shapes"].items()}
-        if batch != 1:
-            measured = {k: (batch, *v[1:]) if v and v[0] == 1 else v for k, v in measured.items()}
+        graph = capture(model, shape, name=source.rsplit(":", 1)[-1], source=source, measure="real", batch=batch)
+        measured = {k: tuple(v) for k, v in graph.extras["measured_shapes"].items()}  # torch's, at `batch`
         torch_params = sum(p.numel() for p in model.parameters())
         unused = int(graph.extras.get("unused_params", 0))
         if unused:
