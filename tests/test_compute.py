@@ -12,7 +12,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import redirect_stdout
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from math import prod
 from typing import Any, ClassVar, cast
 
@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 import cnnscope
 from cnnscope.errors import CnnscopeError
 from cnnscope.graph import Graph, Node
-from cnnscope.layers.base import Layer, Shape, registry
+from cnnscope.layers.base import Layer, Shape, layer_dataclass, registry
 from cnnscope.spec.loader import make_layer
 
 torch = pytest.importorskip("torch")
@@ -285,7 +285,7 @@ def test_other_ops_by_hand() -> None:
     assert list(r.totals["other_ops"]) == ["bias", "norm", "activation", "pool", "merge", "interpolate"]
 
 
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class _Opaque(Layer):
     type_name: ClassVar[str] = "opaque-test"
     opaque: ClassVar[bool] = True

@@ -86,3 +86,34 @@ def test_console_entry_point_exits_with_main_code(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(SystemExit) as info:
         cli_main.entry()
     assert info.value.code == 2
+
+
+def test_the_command_table_matches_what_the_modules_register() -> None:
+    import cnnscope.cli as cli
+
+    cli.load()  # every command module
+    registered = {
+        (c.name or c.callback.__name__).replace("_", "-"): c.callback.__module__.rsplit(".", 1)[-1]
+        for c in cli.app.registered_commands
+        if c.callback is not None
+    }
+    assert registered == cli.COMMANDS
+
+
+def test_defined_family_members_are_frozen_dataclasses() -> None:
+    import dataclasses
+
+    from cnnscope.layers import lookup
+    from cnnscope.spec.loader import make_layer
+
+    cls = lookup("maxpool2d")
+    layer = make_layer(cls, {"kernel_size": 3})
+    assert dataclasses.is_dataclass(layer)
+    assert [f.name for f in dataclasses.fields(layer)][:2] == ["trainable", "kernel_size"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        layer.kernel_size = (5, 5)  # type: ignore[misc]
+    assert layer == make_layer(cls, {"kernel_size": [3, 3]}) and hash(layer) == hash(
+        make_layer(cls, {"kernel_size": 3})
+    )
+    assert layer != make_layer(lookup("avgpool2d"), {"kernel_size": 3})
+    assert repr(layer).startswith("MaxPool2d(")

@@ -1,7 +1,10 @@
 """The command line: one module per command group, each attaching to ``app``.
 
-Every module in this package other than app/common/main is imported here, so a new
-command group is one new file.
+Building typer's click commands means introspecting every command's signature, which
+costs more than most analyses; so ``main`` imports only the module of the command being
+run (``COMMANDS``), and every module only for help or an unknown command. A new command
+group is one new file plus its line in ``COMMANDS`` (tests/test_main.py checks the table
+against what the modules register).
 """
 
 from __future__ import annotations
@@ -11,9 +14,38 @@ from importlib import import_module
 
 from cnnscope.cli.app import app
 
-_SKIP = {"app", "common", "main"}
-for _m in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-    if _m.name not in _SKIP:
-        import_module(f"{__name__}.{_m.name}")
+COMMANDS: dict[str, str] = {
+    "shapes": "analyze_cmds",
+    "params": "analyze_cmds",
+    "summary": "analyze_cmds",
+    "flops": "flops_cmd",
+    "memory": "memory_cmd",
+    "rf": "rf_cmd",
+    "explain": "explain_cmd",
+    "lint": "lint_cmd",
+    "fit": "fit_cmd",
+    "check": "check_cmd",
+    "diff": "diff_cmd",
+    "export": "module_cmds",
+    "verify": "module_cmds",
+    "profile": "profile_cmd",
+    "run": "profile_cmd",
+    "zoo": "zoo_cmd",
+    "layers": "layers_cmd",
+}
 
-__all__ = ["app"]
+_SKIP = {"app", "common", "main"}
+
+
+def command_modules() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in _SKIP)
+
+
+def load(command: str | None = None) -> None:
+    """Import the module that defines ``command`` (every command module when unknown/None)."""
+    names = [COMMANDS[command]] if command in COMMANDS else command_modules()
+    for name in names:
+        import_module(f"{__name__}.{name}")
+
+
+__all__ = ["COMMANDS", "app", "load"]

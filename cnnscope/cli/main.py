@@ -18,10 +18,12 @@ EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from cnnscope.cli import app
+    from cnnscope.cli import app, load
 
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        rv = app(args=list(argv) if argv is not None else None, prog_name="cnnscope", standalone_mode=False)
+        load(args[0] if args else None)
+        rv = app(args=args, prog_name="cnnscope", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.exceptions.NoArgsIsHelpError:  # typer has printed the help already

@@ -1,9 +1,10 @@
 """Layer types, one family per module. Importing this package registers them all.
 
-To add a layer type: write a frozen dataclass in its family's module (or a new module in
-this package: every module here is imported), decorate it with ``@register``, and give it a
-hypothesis strategy in ``tests/strategies.py``; the property tests pick it up from the
-registry and fail for a type that has none.
+To add a layer type: write a class decorated with ``@register`` and ``@layer_dataclass`` (a
+frozen, keyword-only dataclass) in its family's module, or in a new module in this package
+(every module here is imported), and give it a hypothesis strategy in
+``tests/strategies.py``: the property tests pick it up from the registry and fail for a
+type that has none.
 """
 
 from __future__ import annotations

@@ -7,16 +7,15 @@ its cost on hardware; softmax counts three (exp, sum, divide).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from math import prod
 from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
-from cnnscope.layers.base import Layer, ParamCount, Shape, define, register
+from cnnscope.layers.base import Layer, ParamCount, Shape, define, layer_dataclass, register
 from cnnscope.layers.fields import Choice, FieldError, Float, Int, fld
 
 
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class _Activation(Layer):
     family: ClassVar[str] = "activation"
     ops_per_element: ClassVar[int] = 1
@@ -46,7 +45,7 @@ for _name, _torch_name, _summary in _PLAIN:
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class LeakyReLU(_Activation):
     type_name: ClassVar[str] = "leakyrelu"
     torch_name: ClassVar[str] = "LeakyReLU"
@@ -56,7 +55,7 @@ class LeakyReLU(_Activation):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class ELU(_Activation):
     type_name: ClassVar[str] = "elu"
     torch_name: ClassVar[str] = "ELU"
@@ -66,7 +65,7 @@ class ELU(_Activation):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class CELU(_Activation):
     type_name: ClassVar[str] = "celu"
     torch_name: ClassVar[str] = "CELU"
@@ -76,7 +75,7 @@ class CELU(_Activation):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class GELU(_Activation):
     type_name: ClassVar[str] = "gelu"
     torch_name: ClassVar[str] = "GELU"
@@ -86,7 +85,7 @@ class GELU(_Activation):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class Hardtanh(_Activation):
     type_name: ClassVar[str] = "hardtanh"
     torch_name: ClassVar[str] = "Hardtanh"
@@ -101,7 +100,7 @@ class Hardtanh(_Activation):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class Softplus(_Activation):
     type_name: ClassVar[str] = "softplus"
     torch_name: ClassVar[str] = "Softplus"
@@ -112,7 +111,7 @@ class Softplus(_Activation):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class PReLU(_Activation):
     type_name: ClassVar[str] = "prelu"
     torch_name: ClassVar[str] = "PReLU"
@@ -134,7 +133,7 @@ class PReLU(_Activation):
         return self._params(self.num_parameters)
 
 
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class _Softmax(_Activation):
     ops_per_element: ClassVar[int] = 3
     dim: int = fld(Int(), 1, "the dim to normalize over (1: channels)")
@@ -149,7 +148,7 @@ class _Softmax(_Activation):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class Softmax(_Softmax):
     type_name: ClassVar[str] = "softmax"
     torch_name: ClassVar[str] = "Softmax"
@@ -157,7 +156,7 @@ class Softmax(_Softmax):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class LogSoftmax(_Softmax):
     type_name: ClassVar[str] = "logsoftmax"
     torch_name: ClassVar[str] = "LogSoftmax"

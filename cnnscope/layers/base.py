@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from math import prod
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast, dataclass_transform
 
 from cnnscope.errors import ShapeError, SpecError, did_you_mean
 from cnnscope.layers.fields import Bool, fld
@@ -72,7 +72,30 @@ class Step:
 L = TypeVar("L", bound="Layer")
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass_transform(frozen_default=True, kw_only_default=True)
+def layer_dataclass(cls: type[L]) -> type[L]:
+    """The decorator of every layer class: a frozen, keyword-only dataclass.
+
+    Its ``__init__``, equality, hash, repr and immutability come from :class:`Layer`, one
+    generic method each, instead of code that ``dataclass`` would generate and compile for
+    every class — which was most of what importing the layer families cost (the analytic
+    commands pay that on every run).
+    """
+    return dataclasses.dataclass(init=False, repr=False, eq=False, kw_only=True)(cls)
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_INIT: dict[type, tuple[tuple[str, Any], ...]] = {}
+
+
+def _init_spec(cls: type) -> tuple[tuple[str, Any], ...]:
+    spec = _INIT.get(cls)
+    if spec is None:
+        spec = _INIT[cls] = tuple((f.name, f.default) for f in dataclasses.fields(cast(Any, cls)) if f.init)
+    return spec
+
+
+@layer_dataclass
 class Layer:
     """Base of every layer type. Subclasses set the ClassVars and override the methods."""
 
@@ -86,6 +109,43 @@ class Layer:
     opaque: ClassVar[bool] = False  # an op cnnscope cannot analyze: its costs are unknown
 
     trainable: bool = fld(Bool(), True, "false freezes the layer's parameters (requires_grad=False)")
+
+    # -- value semantics (see layer_dataclass) -----------------------------------------
+    def __init__(self, **fields: Any) -> None:
+        for name, default in _init_spec(type(self)):
+            if name in fields:
+                value = fields.pop(name)
+            elif default is dataclasses.MISSING:
+                raise TypeError(f"{type(self).__name__}() needs the keyword argument {name!r}")
+            else:
+                value = default
+            object.__setattr__(self, name, value)
+        if fields:
+            raise TypeError(f"{type(self).__name__}() got unexpected keyword arguments {sorted(fields)}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}: layers are frozen")
+
+    def __delattr__(self, name: str) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}: layers are frozen")
+
+    def _values(self) -> tuple[Any, ...]:
+        names = _FIELD_NAMES.get(type(self))
+        if names is None:
+            names = _FIELD_NAMES[type(self)] = tuple(f.name for f in dataclasses.fields(cast(Any, self)))
+        return tuple(getattr(self, n) for n in names)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash((self.__class__, self._values()))
+
+    def __repr__(self) -> str:
+        names = _FIELD_NAMES.get(type(self)) or tuple(f.name for f in dataclasses.fields(cast(Any, self)))
+        return f"{type(self).__qualname__}(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in names) + ")"
 
     # -- checks and shapes ------------------------------------------------------------
     def validate(self) -> None:
@@ -148,7 +208,7 @@ class Layer:
 
     @classmethod
     def fields(cls) -> list[dataclasses.Field[Any]]:
-        return [f for f in dataclasses.fields(cls) if f.init]
+        return [f for f in dataclasses.fields(cast(Any, cls)) if f.init]
 
     def config(self) -> dict[str, Any]:
         """Fields that differ from their defaults, as YAML-ready plain values."""
@@ -211,7 +271,9 @@ def define(base: type[L], torch_name: str, type_name: str | None = None, **class
         "torch_name": torch_name,
         **classvars,
     }
-    cls: type[L] = dataclasses.dataclass(frozen=True, kw_only=True)(type(torch_name, (base,), attrs))
+    # no new fields: the base's generated __init__, __eq__, __hash__ and frozen __setattr__ serve
+    # as they are, and skipping dataclass() here saves most of the package's import time
+    cls: type[L] = type(torch_name, (base,), attrs)
     register(cls)
     setattr(sys.modules[base.__module__], torch_name, cls)
     return cls

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from math import prod
 from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
-from cnnscope.layers.base import Layer, ParamCount, RFKind, RFStep, Shape, Step, _fmt, define
+from cnnscope.layers.base import Layer, ParamCount, RFKind, RFStep, Shape, Step, _fmt, define, layer_dataclass
 from cnnscope.layers.fields import Bool, Choice, FieldError, Int, Ints, Padding, fld
 
 
@@ -61,7 +60,7 @@ def fit_warnings(
     return ["window does not fit: " + "; ".join(parts)]
 
 
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class _ConvNd(Layer):
     family: ClassVar[str] = "conv"
     transposed: ClassVar[bool] = False
@@ -196,7 +195,7 @@ class _ConvNd(Layer):
         return steps
 
 
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class _ConvTransposeNd(_ConvNd):
     transposed: ClassVar[bool] = True
 

@@ -16,12 +16,11 @@ lazily so that the analytic path never loads torch.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from math import prod
 from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
-from cnnscope.layers.base import Layer, ParamCount, Shape, Step, _fmt, register
+from cnnscope.layers.base import Layer, ParamCount, Shape, Step, _fmt, layer_dataclass, register
 from cnnscope.layers.fields import Bool, Choice, Float, fld
 from cnnscope.layers.norm import AFFINE_OPS_PER_ELEMENT, STATS_OPS_PER_ELEMENT
 
@@ -29,7 +28,7 @@ LAYER_SCALE_OPS_PER_ELEMENT = 1  # one multiply
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class LayerNorm2d(Layer):
     type_name: ClassVar[str] = "layernorm2d"
     torch_name: ClassVar[str] = "LayerNorm2d"
@@ -77,7 +76,7 @@ class LayerNorm2d(Layer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class LayerScale(Layer):
     type_name: ClassVar[str] = "layerscale"
     torch_name: ClassVar[str] = "LayerScale"
@@ -111,7 +110,7 @@ class LayerScale(Layer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class StochasticDepth(Layer):
     type_name: ClassVar[str] = "stochasticdepth"
     torch_name: ClassVar[str] = "StochasticDepth"

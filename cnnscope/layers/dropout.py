@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import ClassVar
 
 from cnnscope.errors import ShapeError
-from cnnscope.layers.base import Layer, Shape, define
+from cnnscope.layers.base import Layer, Shape, define, layer_dataclass
 from cnnscope.layers.fields import Float, fld
 
 
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class _Dropout(Layer):
     family: ClassVar[str] = "dropout"
     ranks: ClassVar[tuple[int, ...] | None] = None

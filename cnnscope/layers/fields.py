@@ -72,7 +72,7 @@ def _int(v: Any, what: str, lo: int | None = None, hi: int | None = None) -> int
     return int(v)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Kind:
     """Base: accepts anything (subclasses narrow it)."""
 
@@ -83,7 +83,7 @@ class Kind:
         return "any"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Int(Kind):
     min: int | None = None
     max: int | None = None
@@ -101,7 +101,7 @@ class Int(Kind):
         return "an integer"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Float(Kind):
     min: float | None = None
     max: float | None = None
@@ -127,7 +127,7 @@ class Float(Kind):
         return "a number"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Bool(Kind):
     def coerce(self, value: Any, ndim: int | None) -> bool:
         if not isinstance(value, bool):
@@ -138,7 +138,7 @@ class Bool(Kind):
         return "true or false"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Choice(Kind):
     values: tuple[str, ...] = ()
 
@@ -154,7 +154,7 @@ class Choice(Kind):
         return " | ".join(self.values)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Ints(Kind):
     """An int, or a list of one int per spatial dim; normalized to a tuple of ``ndim``."""
 
@@ -179,7 +179,7 @@ class Ints(Kind):
         return f"{self._what()} or a list of {ndim}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Padding(Ints):
     """Like ``Ints`` (min 0) but also ``same`` / ``valid`` when ``strings`` is set."""
 
@@ -198,7 +198,7 @@ class Padding(Ints):
         return base + (", `same` or `valid`" if self.strings else "")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class IntList(Kind):
     """A list of integers of free length (or one integer), e.g. LayerNorm's shape."""
 
@@ -222,7 +222,7 @@ class IntList(Kind):
         return "an integer or a list of integers"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Pads(Kind):
     """Padding layers' amounts: one int for all sides or ``2·ndim`` ints, last dim first."""
 
@@ -238,7 +238,7 @@ class Pads(Kind):
         return f"an integer or a list of {2 * (ndim or 1)} (left, right, top, bottom, ...)"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class FloatOrFloats(Kind):
     """A positive number or one per spatial dim (Upsample's ``scale_factor``)."""
 
@@ -256,7 +256,7 @@ class FloatOrFloats(Kind):
         return "a positive number or a list of one per spatial dim"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class OptInt(Kind):
     """An integer or null."""
 

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from math import prod
 from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
-from cnnscope.layers.base import Layer, ParamCount, RFKind, RFStep, Shape, Step, _fmt, register
+from cnnscope.layers.base import Layer, ParamCount, RFKind, RFStep, Shape, Step, _fmt, layer_dataclass, register
 from cnnscope.layers.fields import Bool, Int, fld
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class Linear(Layer):
     type_name: ClassVar[str] = "linear"
     torch_name: ClassVar[str] = "Linear"

@@ -7,12 +7,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from math import prod
 from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
-from cnnscope.layers.base import Layer, RFKind, RFStep, Shape, Step, _fmt, register
+from cnnscope.layers.base import Layer, RFKind, RFStep, Shape, Step, _fmt, layer_dataclass, register
 from cnnscope.layers.fields import Int, fld
 
 
@@ -21,7 +20,7 @@ def _shapes(ins: Sequence[Shape]) -> str:
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class Add(Layer):
     type_name: ClassVar[str] = "add"
     torch_name: ClassVar[str] = "Add"
@@ -51,7 +50,7 @@ class Add(Layer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class Mul(Layer):
     type_name: ClassVar[str] = "mul"
     torch_name: ClassVar[str] = "Mul"
@@ -85,7 +84,7 @@ class Mul(Layer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class Concat(Layer):
     type_name: ClassVar[str] = "concat"
     torch_name: ClassVar[str] = "Concat"

@@ -9,12 +9,11 @@ google-research's library also ignore.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from math import prod
 from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
-from cnnscope.layers.base import Layer, ParamCount, Shape, Step, _fmt, define, register
+from cnnscope.layers.base import Layer, ParamCount, Shape, Step, _fmt, define, layer_dataclass, register
 from cnnscope.layers.fields import Bool, Float, Int, IntList, fld
 
 # per-element op rules, documented in docs/conventions.md
@@ -23,7 +22,7 @@ STATS_OPS_PER_ELEMENT = 5  # mean (1) + variance (2) + normalize (2), statistics
 AFFINE_OPS_PER_ELEMENT = 2  # scale and shift
 
 
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class _BatchNormNd(Layer):
     family: ClassVar[str] = "norm"
     ranks: ClassVar[tuple[int, ...]] = (4,)
@@ -81,7 +80,7 @@ class _BatchNormNd(Layer):
         ]
 
 
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class _InstanceNormNd(_BatchNormNd):
     affine: bool = fld(Bool(), False, "learn a scale and shift per channel")
     track_running_stats: bool = fld(Bool(), False, "keep running mean / variance buffers")
@@ -112,7 +111,7 @@ for _base, _torch_name, _ranks, _summary in [
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class GroupNorm(Layer):
     type_name: ClassVar[str] = "groupnorm"
     torch_name: ClassVar[str] = "GroupNorm"
@@ -150,7 +149,7 @@ class GroupNorm(Layer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class LayerNorm(Layer):
     type_name: ClassVar[str] = "layernorm"
     torch_name: ClassVar[str] = "LayerNorm"
@@ -195,7 +194,7 @@ class LayerNorm(Layer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class LocalResponseNorm(Layer):
     type_name: ClassVar[str] = "localresponsenorm"
     torch_name: ClassVar[str] = "LocalResponseNorm"

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from math import ceil, floor, prod
 from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
-from cnnscope.layers.base import Layer, RFKind, RFStep, Shape, Step, define
+from cnnscope.layers.base import Layer, RFKind, RFStep, Shape, Step, define, layer_dataclass
 from cnnscope.layers.conv import dim_name, fit_warnings
 from cnnscope.layers.fields import Bool, FieldError, Ints, OptInt, fld
 
@@ -22,7 +21,7 @@ def pool_out(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
     return out
 
 
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class _PoolNd(Layer):
     family: ClassVar[str] = "pool"
     op: ClassVar[str] = "max"
@@ -116,7 +115,7 @@ class _PoolNd(Layer):
         return steps
 
 
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class _MaxPoolNd(_PoolNd):
     op: ClassVar[str] = "max"
     dilation: tuple[int, ...] = fld(Ints(), 1, "spacing between window taps")
@@ -126,13 +125,13 @@ class _MaxPoolNd(_PoolNd):
         return tuple(self.dilation)
 
 
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class _AvgPoolNd(_PoolNd):
     op: ClassVar[str] = "avg"
     count_include_pad: bool = fld(Bool(), True, "count padded zeros in the average")
 
 
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class _AvgPoolDiv(_AvgPoolNd):
     divisor_override: Any = fld(OptInt(min=1), None, "divide by this instead of the window size")
 
@@ -157,7 +156,7 @@ def adaptive_windows(size: int, out: int) -> list[tuple[int, int]]:
     return [(floor(i * size / out), ceil((i + 1) * size / out)) for i in range(out)]
 
 
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class _AdaptivePoolNd(Layer):
     family: ClassVar[str] = "pool"
     op: ClassVar[str] = "avg"

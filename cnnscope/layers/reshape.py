@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from math import floor, prod
 from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
-from cnnscope.layers.base import Layer, RFKind, RFStep, Shape, Step, _fmt, define, register
+from cnnscope.layers.base import Layer, RFKind, RFStep, Shape, Step, _fmt, define, layer_dataclass, register
 from cnnscope.layers.conv import dim_name
 from cnnscope.layers.fields import Choice, FieldError, FloatOrFloats, Int, IntList, Kind, Pads, fld
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class Identity(Layer):
     type_name: ClassVar[str] = "identity"
     torch_name: ClassVar[str] = "Identity"
@@ -26,7 +25,7 @@ class Identity(Layer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class Flatten(Layer):
     type_name: ClassVar[str] = "flatten"
     torch_name: ClassVar[str] = "Flatten"
@@ -68,7 +67,7 @@ class Flatten(Layer):
 # -- padding --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class _PadNd(Layer):
     family: ClassVar[str] = "reshape"
     min_pad: ClassVar[int] = -(10**9)
@@ -154,7 +153,7 @@ _MODE_RANK = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class Upsample(Layer):
     type_name: ClassVar[str] = "upsample"
     torch_name: ClassVar[str] = "Upsample"
@@ -229,7 +228,7 @@ class Upsample(Layer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class PixelShuffle(Layer):
     type_name: ClassVar[str] = "pixelshuffle"
     torch_name: ClassVar[str] = "PixelShuffle"
@@ -255,7 +254,7 @@ class PixelShuffle(Layer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class PixelUnshuffle(Layer):
     type_name: ClassVar[str] = "pixelunshuffle"
     torch_name: ClassVar[str] = "PixelUnshuffle"
@@ -282,7 +281,7 @@ class PixelUnshuffle(Layer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class ChannelShuffle(Layer):
     type_name: ClassVar[str] = "channelshuffle"
     torch_name: ClassVar[str] = "ChannelShuffle"

@@ -10,6 +10,7 @@ reachable, so a spec cannot run code.
 from __future__ import annotations
 
 import ast
+import functools
 import operator
 import re
 from collections.abc import Callable, Mapping
@@ -56,10 +57,9 @@ def evaluate(value: str, scope: Mapping[str, Any], loc: Location | None) -> Any:
     m = _EXPR.match(value.strip())
     assert m is not None
     src = m.group(1).strip()
-    try:
-        tree = ast.parse(src, mode="eval")
-    except SyntaxError as exc:
-        raise SpecError("bad-expression", f"cannot parse `{src}`: {exc.msg}", loc) from None
+    tree = _parse(src)
+    if isinstance(tree, SyntaxError):
+        raise SpecError("bad-expression", f"cannot parse `{src}`: {tree.msg}", loc)
     try:
         return _eval(tree.body, scope, src, loc)
     except SpecError:
@@ -68,6 +68,15 @@ def evaluate(value: str, scope: Mapping[str, Any], loc: Location | None) -> Any:
         raise SpecError("bad-expression", f"`{src}` divides by zero", loc) from None
     except (TypeError, ValueError, OverflowError) as exc:
         raise SpecError("bad-expression", f"`{src}`: {exc}", loc) from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(src: str) -> ast.Expression | SyntaxError:
+    """Parsed once per distinct expression: a spec repeats the same few many times."""
+    try:
+        return ast.parse(src, mode="eval")
+    except SyntaxError as exc:
+        return exc
 
 
 def _eval(node: ast.AST, scope: Mapping[str, Any], src: str, loc: Location | None) -> Any:

@@ -36,13 +36,13 @@ from torch.utils._pytree import tree_flatten
 
 from cnnscope.errors import CnnscopeError, SourceError, SpecError, did_you_mean
 from cnnscope.graph import INPUT, Graph, Node
-from cnnscope.layers.base import Layer, ParamCount, RFKind, RFStep, Shape, registry
+from cnnscope.layers.base import Layer, ParamCount, RFKind, RFStep, Shape, layer_dataclass, registry
 from cnnscope.spec.loader import make_layer
 
 # -- the opaque layer: an op cnnscope has no type for ---------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
+@layer_dataclass
 class Unsupported(Layer):
     """An op with no cnnscope layer type: its measured shape and parameters, unknown costs."""
 

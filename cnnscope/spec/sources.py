@@ -7,7 +7,7 @@ module frontend, which is imported only then.
 
 from __future__ import annotations
 
-from importlib import resources
+from importlib import import_module
 from pathlib import Path
 
 from cnnscope.errors import SourceError, did_you_mean
@@ -18,10 +18,14 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 
 def builtin_dir() -> Path:
-    """The folder of built-in specs (``specs/`` in a checkout, ``cnnscope/specs`` installed)."""
+    """The folder of built-in specs (``specs/`` in a checkout, ``cnnscope/specs`` installed).
+
+    Found through the ``cnnscope.specs`` package itself rather than importlib.resources, whose
+    import alone costs more than loading a spec.
+    """
     try:
-        return Path(str(resources.files("cnnscope.specs")))
-    except (ModuleNotFoundError, TypeError):  # pragma: no cover - running from a bare checkout
+        return Path(str(import_module("cnnscope.specs").__file__)).parent
+    except ImportError:  # pragma: no cover - running from a bare checkout
         return Path(__file__).resolve().parents[2] / "specs"
 
 
