@@ -15,6 +15,7 @@ from typing import Any
 from cnnscope.errors import Location, UsageError, did_you_mean
 from cnnscope.graph import INPUT, Graph, Node
 from cnnscope.layers.base import Shape
+from cnnscope.perf import gc_paused
 
 SCHEMA_VERSION = 1
 
@@ -169,7 +170,8 @@ def analyze(graph: Graph, names: Sequence[str] | None = None, batch: int = 1, **
     ctx = Context(graph, batch, dict(options))
     rows = [{"name": n.name, "type": n.type, "inputs": list(n.inputs)} for n in graph.nodes]
     report = Report(graph.name, graph.source, (batch, *graph.input_shape), batch, rows)
-    for n in todo:
-        reg[n].run(ctx, report)
-        report.analyzers.append(n)
+    with gc_paused():
+        for n in todo:
+            reg[n].run(ctx, report)
+            report.analyzers.append(n)
     return report

@@ -29,6 +29,7 @@ from cnnscope.errors import CnnscopeError, Location, SpecError, did_you_mean
 from cnnscope.graph import INPUT, Graph, Node
 from cnnscope.layers.base import Layer, lookup, registry
 from cnnscope.layers.fields import FieldError
+from cnnscope.perf import gc_paused
 from cnnscope.spec.expr import substitute
 from cnnscope.spec.yamlio import LList, LMap, load_yaml
 
@@ -43,8 +44,9 @@ def load_spec(
     text: str | bytes, file: str = "<input>", source: str | None = None, input_shape: tuple[int, ...] | None = None
 ) -> Graph:
     """Parse and validate a YAML spec; ``input_shape`` overrides the spec's ``input``."""
-    doc = load_yaml(text, file)
-    return spec_to_graph(doc, file=file, source=source or file, input_shape=input_shape)
+    with gc_paused():
+        doc = load_yaml(text, file)
+        return spec_to_graph(doc, file=file, source=source or file, input_shape=input_shape)
 
 
 # -- helpers ----------------------------------------------------------------------------
@@ -328,7 +330,9 @@ class _Expander:
             raise SpecError(
                 "wrong-type", f"`from` must name one layer or a list of layers, got {_describe(raw)}", e.val_loc("from")
             )
-        locs = raw.item_locs if isinstance(raw, LList) else [e.val_loc("from")] * len(items)
+        locs = (
+            [raw.item_loc(k) for k in range(len(items))] if isinstance(raw, LList) else [e.val_loc("from")] * len(items)
+        )
         return [_Ref(scope, x, locs[k] or e.val_loc("from")) for k, x in enumerate(items)]
 
     def layer(self, e: LMap, local: str, scope: _Scope, vars: Mapping[str, Any], inputs: list[Any]) -> str:

@@ -40,37 +40,50 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 
-class LMap(dict):  # type: ignore[type-arg]
-    """A mapping with locations: ``loc`` (its own), ``key_locs`` and ``val_locs``."""
+def _as_loc(where: Any, file: str | None) -> Location | None:
+    """A :class:`Location` from a stored place: a Location already, or a parser mark.
 
-    __slots__ = ("key_locs", "loc", "val_locs")
+    The builder keeps the parser's marks and makes Locations only when one is asked for
+    (an error, a warning): a large spec has hundreds of thousands of values and few errors.
+    """
+    if where is None or isinstance(where, Location):
+        return where
+    return Location(file, where.line + 1, where.column + 1)
+
+
+class LMap(dict):  # type: ignore[type-arg]
+    """A mapping with locations: ``loc`` (its own), ``key_loc(k)`` and ``val_loc(k)``."""
+
+    __slots__ = ("file", "key_locs", "loc", "val_locs")
 
     def __init__(self, loc: Location | None = None) -> None:
         super().__init__()
         self.loc = loc
-        self.key_locs: dict[Any, Location] = {}
-        self.val_locs: dict[Any, Location] = {}
+        self.file = loc.file if loc is not None else None
+        self.key_locs: dict[Any, Any] = {}  # Location or parser mark
+        self.val_locs: dict[Any, Any] = {}
 
     def key_loc(self, key: Any) -> Location | None:
-        return self.key_locs.get(key, self.loc)
+        return _as_loc(self.key_locs.get(key, self.loc), self.file)
 
     def val_loc(self, key: Any) -> Location | None:
-        return self.val_locs.get(key, self.key_locs.get(key, self.loc))
+        return _as_loc(self.val_locs.get(key, self.key_locs.get(key, self.loc)), self.file)
 
 
 class LList(list):  # type: ignore[type-arg]
-    """A sequence with locations: ``loc`` (its own) and ``item_locs``."""
+    """A sequence with locations: ``loc`` (its own) and ``item_loc(i)``."""
 
-    __slots__ = ("item_locs", "loc")
+    __slots__ = ("file", "item_locs", "loc")
 
     def __init__(self, loc: Location | None = None) -> None:
         super().__init__()
         self.loc = loc
-        self.item_locs: list[Location | None] = []
+        self.file = loc.file if loc is not None else None
+        self.item_locs: list[Any] = []  # Location or parser mark
 
     def item_loc(self, i: int) -> Location | None:
         if 0 <= i < len(self.item_locs):
-            return self.item_locs[i] or self.loc
+            return _as_loc(self.item_locs[i] or self.loc, self.file)
         return self.loc
 
 
@@ -121,18 +134,19 @@ class _Builder:
         finally:
             self.constructor.constructed_objects.clear()
 
-    def add(self, value: Any, loc: Location, size: int = 1) -> None:
+    def add(self, value: Any, loc: Any, size: int = 1) -> None:
+        """Place ``value`` (found at ``loc``: a Location or a parser mark) in its container."""
         self.total += size
         if self.total > MAX_SIZE:
             raise SpecError(
                 "alias-bomb",
                 f"the document expands to more than {MAX_SIZE:,} values",
-                loc,
+                _as_loc(loc, self.file),
                 "YAML anchors and aliases are expanded; reuse layers with `blocks:` instead",
             )
         if not self.stack:
             if self.root_set:
-                raise SpecError("yaml-syntax", "expected one YAML document, found more", loc)
+                raise SpecError("yaml-syntax", "expected one YAML document, found more", _as_loc(loc, self.file))
             self.root, self.root_set = value, True
             return
         frame = self.stack[-1]
@@ -147,13 +161,13 @@ class _Builder:
                 frame[1], frame[2] = value, loc
                 return
             if isinstance(value, (dict, list)):
-                raise SpecError("yaml-syntax", "mapping keys must be plain scalars", loc)
+                raise SpecError("yaml-syntax", "mapping keys must be plain scalars", _as_loc(loc, self.file))
             if value in container or any(value == k for k, _ in frame[4]):
                 raise SpecError(
                     "duplicate-key",
                     f"key `{value}` appears twice in this mapping",
-                    loc,
-                    f"the first is at {container.key_locs.get(value, container.loc)}",
+                    _as_loc(loc, self.file),
+                    f"the first is at {container.key_loc(value)}" if value in container else None,
                 )
             frame[1], frame[2] = value, loc
             return
@@ -181,7 +195,9 @@ class _Builder:
             sources = value if isinstance(value, list) else [value]
             for src in sources:
                 if not isinstance(src, dict):
-                    raise SpecError("yaml-syntax", "a `<<` merge takes a mapping or a list of mappings", loc)
+                    raise SpecError(
+                        "yaml-syntax", "a `<<` merge takes a mapping or a list of mappings", _as_loc(loc, self.file)
+                    )
                 for k, v in src.items():
                     if k not in container:
                         container[k] = v
@@ -235,11 +251,10 @@ def load_yaml(text: str | bytes, file: str = "<input>") -> Any:
             if ev is None or isinstance(ev, yaml.StreamEndEvent):
                 break
             if isinstance(ev, yaml.ScalarEvent):
-                loc = _loc(ev.start_mark, file)
                 value = b.scalar(ev)
                 if ev.anchor:
                     b.anchors[ev.anchor] = value
-                b.add(value, loc)
+                b.add(value, ev.start_mark)
             elif isinstance(ev, yaml.MappingStartEvent):
                 b.start(LMap(_loc(ev.start_mark, file)), ev)
             elif isinstance(ev, yaml.SequenceStartEvent):
