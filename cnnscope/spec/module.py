@@ -693,12 +693,52 @@ class _Tracer(fx.Tracer):
         return is_leaf(m)
 
 
-def _run_fx(model: nn.Module, builder: _Builder, x: torch.Tensor) -> Any:
+def _analytic_output(mod: nn.Module, args: Sequence[Any], kwargs: dict[str, Any]) -> torch.Tensor | None:
+    """The output of a leaf module of a registered type, made from its analytic shape.
+
+    On fake tensors a module's forward costs dispatch and decomposition work (batch norm
+    alone was most of a ResNet-50 capture) to learn only a shape, and the layer type gives
+    that shape by the rules the property tests hold against torch. None when the module
+    has no type or takes anything but plain tensors; then it runs.
+    """
+    if kwargs or not args or not all(isinstance(a, torch.Tensor) for a in args):
+        return None
+    layer = layer_from_module(mod)
+    if layer is None:
+        return None
+    ins = [tuple(int(d) for d in a.shape) for a in args]
+    n = len(ins)
+    if n < layer.min_inputs or (layer.max_inputs is not None and n > layer.max_inputs):
+        return None
+    try:
+        layer.check_inputs(ins)
+        shape = tuple(layer.out_shape(ins))
+        pc = layer.params(ins)
+    except CnnscopeError:
+        return None
+    # the input sizes the module was built for (in_channels, in_features, num_features) are
+    # not fields; an input that disagrees with them changes the parameter count the layer
+    # predicts, so such a module runs, and torch says what is wrong
+    if pc.total != sum(p.numel() for p in mod.parameters(recurse=True)):
+        return None
+    if pc.buffers != sum(b.numel() for b in mod.buffers(recurse=True)):
+        return None
+    return torch.empty(shape, dtype=args[0].dtype, device=args[0].device)
+
+
+def _run_fx(model: nn.Module, builder: _Builder, x: torch.Tensor, analytic: bool = False) -> Any:
     graph = _Tracer().trace(model)
     gm = fx.GraphModule(model, graph)
 
     class Interp(fx.Interpreter):
         current: fx.Node | None = None
+
+        def call_module(self, target: Any, args: Any, kwargs: Any) -> Any:
+            if analytic:
+                out = _analytic_output(self.fetch_attr(str(target)), args, kwargs)
+                if out is not None:
+                    return out
+            return super().call_module(target, args, kwargs)
 
         def run_node(self, n: fx.Node) -> Any:
             self.current = n
@@ -802,7 +842,7 @@ def capture(
                 log.setLevel(logging.CRITICAL)  # a failing op is reported by the recorded run below
                 try:
                     with FakeTensorMode(allow_non_fake_inputs=True) as mode:
-                        out = _run_fx(model, builder, mode.from_tensor(torch.empty(shape)))
+                        out = _run_fx(model, builder, mode.from_tensor(torch.empty(shape)), analytic=True)
                 finally:
                     log.setLevel(level)
             path = "fx"
