@@ -117,3 +117,29 @@ def test_defined_family_members_are_frozen_dataclasses() -> None:
     )
     assert layer != make_layer(lookup("avgpool2d"), {"kernel_size": 3})
     assert repr(layer).startswith("MaxPool2d(")
+
+
+@pytest.mark.parametrize(("module", "extra"), [("torch", "torch"), ("torchvision", "vision"), ("matplotlib", "plot")])
+def test_a_missing_optional_dependency_names_its_extra(
+    module: str, extra: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def missing(*a: object, **k: object) -> None:
+        raise ModuleNotFoundError(f"No module named '{module}'", name=module)
+
+    monkeypatch.setattr("cnnscope.cli.common.load_graph", missing)
+    assert main(["shapes", "lenet5"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error[missing-extra]") and f"cnnscope[{extra}]" in err and "Traceback" not in err
+
+
+def test_a_missing_module_that_is_no_extra_is_an_internal_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("CNNSCOPE_TRACEBACK", raising=False)
+
+    def missing(*a: object, **k: object) -> None:
+        raise ModuleNotFoundError("No module named 'nothing_like_it'", name="nothing_like_it")
+
+    monkeypatch.setattr("cnnscope.cli.common.load_graph", missing)
+    assert main(["shapes", "lenet5"]) == 3
+    assert "internal error" in capsys.readouterr().err

@@ -40,22 +40,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `cnnscope ... | head`
         _silence_stdout()
         return EXIT_OK
+    except ModuleNotFoundError as exc:
+        extra = _EXTRAS.get((exc.name or "").split(".")[0])
+        if extra is None:
+            return _internal(exc)
+        package, what = extra
+        sys.stderr.write(
+            f"error[missing-extra]: this command needs {exc.name}, which is not installed\n"
+            f"  help: {what}: pip install 'cnnscope[{package}]'"
+            + (" (CPU build: pip install torch==2.13.0 first)" if package == "torch" else "")
+            + "\n"
+        )
+        return EXIT_USAGE
     except RecursionError:
         sys.stderr.write("error[too-deep]: the model nests too deeply to analyze\n")
         return EXIT_USAGE
     except MemoryError:
         sys.stderr.write("error[too-large]: the model is too large to analyze in memory\n")
         return EXIT_USAGE
-    except Exception as exc:
-        if os.environ.get("CNNSCOPE_TRACEBACK"):
-            raise
-        msg = str(exc).splitlines()[0] if str(exc) else ""
-        sys.stderr.write(
-            f"internal error: {type(exc).__name__}: {msg}\n"
-            "  this is a bug in cnnscope; run again with CNNSCOPE_TRACEBACK=1 to see the traceback\n"
-        )
-        return EXIT_INTERNAL
+    except Exception as exc:  # the boundary: one line, not a traceback
+        return _internal(exc)
     return int(rv) if isinstance(rv, int) else EXIT_OK
+
+
+# optional dependencies: import name -> (extra, what needs it)
+_EXTRAS = {
+    "torch": ("torch", "module sources, verify, profile and --erf run real torch modules"),
+    "torchvision": ("vision", "torchvision: sources need torchvision"),
+    "timm": ("timm", "timm: sources need timm"),
+    "fvcore": ("test", "this needs fvcore"),
+    "matplotlib": ("plot", "PNG plots need matplotlib"),
+}
+
+
+def _internal(exc: Exception) -> int:
+    if os.environ.get("CNNSCOPE_TRACEBACK"):
+        raise exc
+    msg = str(exc).splitlines()[0] if str(exc) else ""
+    sys.stderr.write(
+        f"internal error: {type(exc).__name__}: {msg}\n"
+        "  this is a bug in cnnscope; run again with CNNSCOPE_TRACEBACK=1 to see the traceback\n"
+    )
+    return EXIT_INTERNAL
 
 
 def _silence_stdout() -> None:
