@@ -12,6 +12,11 @@ Where budgets come from, lowest precedence first (a later source replaces a key)
 3. ``[tool.cnnscope.models."path".budget]`` (that model only);
 4. the command line (``--max-params 12M``, ``--budget max_flops=4G``).
 
+Measured figures (``latency_ms``, ``latency_median_ms``, ``latency_p90_ms``,
+``throughput_per_s``, ``peak_memory_bytes``) are not analytic: only when a budget names one
+does :func:`check_target` time the model with the profiler's engine
+(:mod:`cnnscope.profile.runner`, which imports torch) and add them to the report's totals.
+
 This module never formats numbers; the CLI renders :class:`BudgetResult` objects.
 """
 
@@ -36,6 +41,18 @@ _SI = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 
 _BIN = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
 _QTY = re.compile(r"^\s*(?P<num>[+-]?(?:\d[\d_,]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>[A-Za-z%]*)\s*$")
 PREFIXES = ("max_", "min_")
+
+# Figures that exist only when the model is run (see measure_totals); everything else is analytic.
+MEASURED = ("latency_ms", "latency_median_ms", "latency_p90_ms", "throughput_per_s", "peak_memory_bytes")
+# Short budget names people write for them: min_throughput = min_throughput_per_s, ...
+MEASURED_ALIASES = {
+    "latency": "latency_ms",
+    "latency_median": "latency_median_ms",
+    "latency_p90": "latency_p90_ms",
+    "throughput": "throughput_per_s",
+    "peak_memory": "peak_memory_bytes",
+}
+LATENCY_STATISTICS = ("median", "p90")
 
 
 def parse_quantity(value: Any, what: str = "budget", loc: Location | None = None) -> Number:
@@ -124,6 +141,10 @@ def make_budget(name: str, raw: Any, origin: str = "command line", loc: Location
     kind, figure = key[:3], key[4:]
     if not figure:
         raise UsageError("bad-budget", f"budget `{name}` names no figure", loc, "e.g. max_params, max_macs")
+    figure = MEASURED_ALIASES.get(figure, figure)
+    key = f"{kind}_{figure}"
+    if figure.endswith("_ms") and isinstance(raw, str) and raw.rstrip().endswith("ms"):
+        raw = raw.rstrip()[:-2]  # max_latency_ms = "20ms": the unit is already in the name
     limit = parse_quantity(raw, f"budget `{key}`", loc)
     if is_bytes_text(raw) and not figure.endswith("bytes"):
         raise UsageError(
@@ -189,6 +210,7 @@ class BudgetResult:
     top: tuple[Contributor, ...] = ()
     loc: Location | None = None  # where an annotation should point
     unit: str = "count"
+    basis: str | None = None  # for a measured figure: which statistic, over what, on which device
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -202,6 +224,7 @@ class BudgetResult:
             "over_percent": None if self.over_pct is None else round(self.over_pct, 4),
             "unit": self.unit,
             "origin": self.budget.origin,
+            "measured": self.basis,
             "location": _loc_json(self.loc),
             "top_layers": [
                 {"layer": c.layer, "value": c.value, "share": round(c.share, 6), "location": _loc_json(c.loc)}
@@ -224,19 +247,23 @@ class ModelCheck:
     source: str
     file: str | None
     results: list[BudgetResult] = field(default_factory=list)
+    measurement: dict[str, Any] | None = None  # how the measured figures were taken, when they were
 
     @property
     def ok(self) -> bool:
         return all(r.ok for r in self.results)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "model": self.model,
             "source": self.source,
             "file": self.file,
             "ok": self.ok,
             "budgets": [r.to_json() for r in self.results],
         }
+        if self.measurement is not None:
+            out["measurement"] = self.measurement
+        return out
 
 
 def numeric_totals(report: Report) -> dict[str, Number]:
@@ -281,6 +308,8 @@ def unit_of(report: Report, figure: str) -> str:
         return "bytes"
     if figure.endswith("_ms"):
         return "ms"
+    if figure.endswith("_per_s"):
+        return "per_s"
     if figure in ("macs",) or figure.endswith("_macs"):
         return "macs"
     if figure in ("flops",) or figure.endswith("_flops"):
@@ -293,7 +322,8 @@ def unit_of(report: Report, figure: str) -> str:
 def evaluate(graph: Graph, report: Report, budgets: Mapping[str, Budget], top_n: int = 3) -> ModelCheck:
     """Compare each budget with the report; raise UsageError for a figure it lacks."""
     totals = numeric_totals(report)
-    check = ModelCheck(report.model, report.source, graph.file)
+    measurement = report.meta.get("measurement")
+    check = ModelCheck(report.model, report.source, graph.file, measurement=measurement)
     for b in budgets.values():
         actual = totals.get(b.figure)
         raw = _get(report.totals, b.figure)
@@ -304,9 +334,12 @@ def evaluate(graph: Graph, report: Report, budgets: Mapping[str, Budget], top_n:
             raise UsageError(
                 "unknown-figure",
                 f"budget `{b.name}` ({b.origin}): model `{report.model}` has no figure `{b.figure}`"
-                + did_you_mean(b.figure, known),
+                + did_you_mean(b.figure, sorted({*known, *MEASURED})),
                 b.loc,
-                "figures that can be budgeted: " + ", ".join("max_" + k for k in known),
+                "figures that can be budgeted: "
+                + ", ".join("max_" + k for k in known)
+                + "; measured (runs the model): "
+                + ", ".join("max_" + k for k in MEASURED if k not in totals),
             )
         if b.kind == "max":
             over: Number = max(actual - b.limit, 0)
@@ -333,9 +366,29 @@ def evaluate(graph: Graph, report: Report, budgets: Mapping[str, Budget], top_n:
                 top,
                 loc,
                 unit_of(report, b.figure),
+                _basis(b.figure, measurement),
             )
         )
     return check
+
+
+def _basis(figure: str, m: Mapping[str, Any] | None) -> str | None:
+    """``median over 412 forward passes (40 blocks) on cpu, float32, 4 threads, batch 1``."""
+    if m is None or figure not in MEASURED:
+        return None
+    stat = {
+        "latency_ms": m["statistic"],
+        "latency_median_ms": "median",
+        "latency_p90_ms": "p90",
+        "throughput_per_s": "batch / median latency",
+        "peak_memory_bytes": "peak memory",
+    }[figure]
+    device = m["device"] if m["device_name"] == m["device"] else f"{m['device']} ({m['device_name']})"
+    return (
+        f"{stat} over {m['iters']} forward passes ({m['samples']} timed blocks) on {device}, "
+        f"{m['dtype']}, {m['threads']} thread{'s' if m['threads'] != 1 else ''}, batch {m['batch']}"
+        + (f"; {m['memory_kind']}" if figure == "peak_memory_bytes" else "")
+    )
 
 
 def _contributors(graph: Graph, report: Report, figure: str, total: Number, n: int) -> tuple[Contributor, ...]:
@@ -358,6 +411,93 @@ def merge(*layers: Mapping[str, Budget]) -> dict[str, Budget]:
     for m in layers:
         out.update(m)
     return out
+
+
+# -- measured figures ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MeasureOptions:
+    """How to time a model when a budget names a measured figure (the profiler's options)."""
+
+    device: str = "cpu"
+    dtype: str = "float32"
+    threads: int | None = None
+    statistic: str = "median"  # what latency_ms is: median | p90 of the per-forward samples
+    warmup: int = 5
+    iters: int = 10  # minimum timed blocks
+    min_time_s: float = 1.0
+
+    def validate(self) -> None:
+        """What can be checked without torch (the runner checks the rest when it runs)."""
+        if self.statistic not in LATENCY_STATISTICS:
+            raise UsageError(
+                "bad-option",
+                f"--latency-statistic must be one of {', '.join(LATENCY_STATISTICS)}, got `{self.statistic}`",
+            )
+        if re.fullmatch(r"cpu|cuda(?::\d+)?", self.device.strip().lower()) is None:
+            raise UsageError("bad-option", f"--device must be cpu, cuda or cuda:N, got `{self.device}`")
+
+
+def needs_measurement(budgets: Mapping[str, Budget]) -> bool:
+    return any(b.figure in MEASURED for b in budgets.values())
+
+
+def measure_totals(graph: Graph, batch: int, opts: MeasureOptions) -> tuple[dict[str, Number], dict[str, Any]]:
+    """Time ``graph`` once with the profiler's engine: (figures for the report's totals, how
+    they were measured). Imports torch. A missing CUDA device is the runner's UsageError."""
+    opts.validate()
+    from cnnscope.profile.runner import ProfileOptions, profile
+
+    result = profile(
+        graph,
+        ProfileOptions(
+            device=opts.device,
+            batches=(batch,),
+            dtype=opts.dtype,
+            threads=opts.threads,
+            warmup=opts.warmup,
+            iters=opts.iters,
+            min_time_s=opts.min_time_s,
+        ),
+    )
+    br = result.results[0]
+    if result.interrupted:
+        raise KeyboardInterrupt
+    if br.status != "ok" or br.latency is None or br.throughput_per_s is None:
+        raise UsageError(
+            "measure-failed",
+            f"could not time `{graph.name}` at batch {batch} on {result.device}: {br.error or br.status}",
+            hint="a smaller --batch, or a device with more memory",
+        )
+    lat = br.latency
+    stat_ms = lat.median_ms if opts.statistic == "median" else lat.p90_ms
+    figures: dict[str, Number] = {
+        "latency_ms": stat_ms,
+        "latency_median_ms": lat.median_ms,
+        "latency_p90_ms": lat.p90_ms,
+        "throughput_per_s": br.throughput_per_s,
+    }
+    if br.peak_memory_bytes is not None:
+        figures["peak_memory_bytes"] = br.peak_memory_bytes
+    how = {
+        "statistic": opts.statistic,
+        "device": result.device,
+        "device_name": result.device_name,
+        "dtype": result.options.dtype,
+        "threads": result.threads,
+        "batch": batch,
+        "timer": result.timer,
+        "warmup": opts.warmup,
+        "min_iters": opts.iters,
+        "min_time_s": opts.min_time_s,
+        "samples": lat.samples,
+        "iters": lat.iters,
+        "calls_per_block": lat.calls_per_block,
+        "memory_kind": br.memory_kind,
+        "figures": dict(figures),
+    }
+    return figures, how
 
 
 # -- what to check: command line + project config ------------------------------------------
@@ -446,9 +586,14 @@ def check_target(
     input_shape: tuple[int, ...] | None = None,
     batch: int = 1,
     top_n: int = 3,
+    measure: MeasureOptions | None = None,
     **options: Any,
 ) -> ModelCheck:
-    """Load, analyze and evaluate one target; UsageError if no budget applies to it."""
+    """Load, analyze and evaluate one target; UsageError if no budget applies to it.
+
+    When a budget names a measured figure (``max_latency_ms``), the model is also timed with
+    ``measure`` (default: :class:`MeasureOptions`) and those figures join the report's totals.
+    """
     from cnnscope.analyze.base import analyze
     from cnnscope.spec.sources import load
 
@@ -461,5 +606,10 @@ def check_target(
             hint="pass --max-params 12M (or --budget max_<figure>=N), add a `budget:` to the spec, "
             "or set [tool.cnnscope.budget] in pyproject.toml",
         )
-    report = analyze(graph, None, batch=target.batch or batch, **options)
+    b = target.batch or batch
+    report = analyze(graph, None, batch=b, **options)
+    if needs_measurement(budgets):
+        figures, how = measure_totals(graph, b, measure or MeasureOptions(dtype=options.get("dtype", "float32")))
+        report.totals.update(figures)
+        report.meta["measurement"] = how
     return evaluate(graph, report, budgets, top_n)

@@ -10,8 +10,10 @@ from typing import Annotated, TextIO
 import typer
 
 from cnnscope.budget import (
+    LATENCY_STATISTICS,
     Budget,
     BudgetResult,
+    MeasureOptions,
     ModelCheck,
     Target,
     check_target,
@@ -29,6 +31,7 @@ CHECK_FORMATS = ("table", "json", "github", "markdown")
 DTYPES = ("float32", "float16", "bfloat16")
 OPTIMIZERS = ("sgd", "sgd-momentum", "adam")
 
+_MEASURE = "Measured budgets"
 _Limit = Annotated[
     str | None, typer.Option(show_default=False, metavar="N", help="limit on this figure: 12M, 1.5G, 64MiB, 64MB, 500K")
 ]
@@ -67,6 +70,8 @@ def failure_message(r: BudgetResult, with_layers: bool = True, with_model: bool 
         f"{r.budget.figure} is {human(r.actual, r.unit)}, {where} the budget {r.budget.name} = "
         f"{human(r.budget.limit, r.unit)} (from {r.budget.origin}) by {human(r.over, r.unit)}{pct}"
     )
+    if r.basis:
+        msg += f"; measured: {r.basis}"
     if with_layers and r.top:
         msg += "; largest: " + ", ".join(f"{c.layer} {human(c.value, r.unit)} ({percent(c.share)})" for c in r.top)
     return msg
@@ -108,6 +113,17 @@ def render_github(checks: list[ModelCheck], out: TextIO) -> None:
     out.write(summary_line(checks) + "\n")
 
 
+def measurement_line(m: dict[str, object]) -> str:
+    """How the measured figures were taken, for the table and the markdown comment."""
+    device = m["device"] if m["device_name"] == m["device"] else f"{m['device']} ({m['device_name']})"
+    threads = f"{m['threads']} thread{'s' if m['threads'] != 1 else ''}"
+    return (
+        f"measured on {device}, {m['dtype']}, {threads}, batch {m['batch']}: "
+        f"{m['samples']} timed blocks, {m['iters']} forward passes ({m['timer']}); "
+        f"latency_ms is the {m['statistic']}"
+    )
+
+
 def summary_line(checks: list[ModelCheck]) -> str:
     n = sum(len(c.results) for c in checks)
     bad = sum(1 for c in checks for r in c.results if not r.ok)
@@ -137,6 +153,9 @@ def render_markdown(checks: list[ModelCheck], out: TextIO) -> None:
                 f"| {_md(r.model)} | `{r.budget.name}` | {human(r.actual, r.unit)} | "
                 f"{human(r.budget.limit, r.unit)} | {delta_text(r)} | {'✅' if r.ok else '❌'} |"
             )
+    notes = [f"- {_md(c.model)}: {_md(measurement_line(c.measurement))}" for c in checks if c.measurement]
+    if notes:
+        lines += ["", *notes]
     if bad:
         lines.append("")
         for r in bad:
@@ -182,6 +201,9 @@ def render_table(checks: list[ModelCheck], out: TextIO) -> None:
                 status,
             )
     con.print(t)
+    for c in checks:
+        if c.measurement is not None:
+            con.print(Text(f"{c.model}: {measurement_line(c.measurement)}", style="dim"))
     for c in checks:
         for r in c.results:
             if not r.ok:
@@ -236,6 +258,24 @@ def check(
     max_flops: _Limit = None,
     max_activation_bytes: _Limit = None,
     max_training_bytes: _Limit = None,
+    max_latency_ms: Annotated[
+        str | None,
+        typer.Option(
+            show_default=False,
+            metavar="MS",
+            help="limit on the measured latency (runs the model; see --latency-statistic)",
+            rich_help_panel="Measured budgets",
+        ),
+    ] = None,
+    min_throughput: Annotated[
+        str | None,
+        typer.Option(
+            show_default=False,
+            metavar="N",
+            help="lower limit on measured samples per second (runs the model)",
+            rich_help_panel="Measured budgets",
+        ),
+    ] = None,
     budget: Annotated[
         list[str] | None,
         typer.Option(
@@ -253,8 +293,31 @@ def check(
     format: Annotated[str, typer.Option("--format", "-f", help="table | json | github | markdown")] = "table",
     no_config: Annotated[bool, typer.Option("--no-config", help="ignore \\[tool.cnnscope] budgets and models")] = False,
     top: Annotated[int, typer.Option("--top", help="largest layers to name per exceeded budget")] = 3,
+    device: Annotated[
+        str, typer.Option("--device", "-d", help="cpu | cuda | cuda:N (measured budgets)", rich_help_panel=_MEASURE)
+    ] = "cpu",
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads", help="torch CPU threads (measured budgets)", show_default=False, rich_help_panel=_MEASURE
+        ),
+    ] = None,
+    latency_statistic: Annotated[
+        str,
+        typer.Option(
+            "--latency-statistic", help="what latency_ms is: median | p90 of the timed blocks", rich_help_panel=_MEASURE
+        ),
+    ] = "median",
+    warmup: Annotated[int, typer.Option("--warmup", help="untimed calls before timing", rich_help_panel=_MEASURE)] = 5,
+    iters: Annotated[int, typer.Option("--iters", help="minimum timed blocks", rich_help_panel=_MEASURE)] = 10,
+    min_time: Annotated[
+        float, typer.Option("--min-time", help="minimum timed seconds", rich_help_panel=_MEASURE)
+    ] = 1.0,
 ) -> int:
-    """Fail (exit 1) when a model exceeds a budget: params, MACs, memory, or any other figure."""
+    """Fail (exit 1) when a model exceeds a budget: params, MACs, memory, or any other figure.
+
+    A budget on a measured figure (latency_ms, throughput_per_s, peak_memory_bytes) times the
+    model with the profiler's engine; only then is torch imported."""
     check_choice("--format", format, CHECK_FORMATS)
     check_choice("--dtype", dtype, DTYPES)
     check_choice("--optimizer", optimizer, OPTIMIZERS)
@@ -270,9 +333,21 @@ def check(
             "max_flops": max_flops,
             "max_activation_bytes": max_activation_bytes,
             "max_training_bytes": max_training_bytes,
+            "max_latency_ms": max_latency_ms,
+            "min_throughput": min_throughput,
         },
         budget,
     )
+    measure = MeasureOptions(
+        device=device,
+        dtype=dtype,
+        threads=threads,
+        statistic=check_choice("--latency-statistic", latency_statistic, LATENCY_STATISTICS),
+        warmup=warmup,
+        iters=iters,
+        min_time_s=min_time,
+    )
+    measure.validate()
     shape = parse_input(input)
     if no_config:
         if not sources:
@@ -288,6 +363,6 @@ def check(
                 'nothing to check: name a spec, or set `model = "path"` in [tool.cnnscope]',
                 hint="e.g. cnnscope check net.yaml --max-params 12M",
             )
-    checks = [check_target(t, flags, shape, batch, top, dtype=dtype, optimizer=optimizer) for t in targets]
+    checks = [check_target(t, flags, shape, batch, top, measure, dtype=dtype, optimizer=optimizer) for t in targets]
     RENDERERS[format](checks, sys.stdout)
     return 0 if all(c.ok for c in checks) else 1
