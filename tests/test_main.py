@@ -119,7 +119,9 @@ def test_defined_family_members_are_frozen_dataclasses() -> None:
     assert repr(layer).startswith("MaxPool2d(")
 
 
-@pytest.mark.parametrize(("module", "extra"), [("torch", "torch"), ("torchvision", "vision"), ("matplotlib", "plot")])
+@pytest.mark.parametrize(
+    ("module", "extra"), [("torch", "torch"), ("torchvision", "torchvision"), ("matplotlib", "plot")]
+)
 def test_a_missing_optional_dependency_names_its_extra(
     module: str, extra: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 # optional dependencies: import name -> (extra, what needs it)
 _EXTRAS = {
     "torch": ("torch", "module sources, verify, profile and --erf run real torch modules"),
-    "torchvision": ("vision", "torchvision: sources need torchvision"),
+    "torchvision": ("torchvision", "torchvision: sources need torchvision"),
     "timm": ("timm", "timm: sources need timm"),
     "fvcore": ("test", "this needs fvcore"),
     "matplotlib": ("plot", "PNG plots need matplotlib"),
