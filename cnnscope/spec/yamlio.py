@@ -162,7 +162,7 @@ class _Builder:
                 return
             if isinstance(value, (dict, list)):
                 raise SpecError("yaml-syntax", "mapping keys must be plain scalars", _as_loc(loc, self.file))
-            if value in container or any(value == k for k, _ in frame[4]):
+            if value in container:
                 raise SpecError(
                     "duplicate-key",
                     f"key `{value}` appears twice in this mapping",
