@@ -34,6 +34,7 @@ from cnnscope.analyze.base import Report
 from cnnscope.config import Config
 from cnnscope.errors import Location, UsageError, did_you_mean
 from cnnscope.graph import Graph
+from cnnscope.render.units import get_path
 
 Number = int | float
 
@@ -290,15 +291,6 @@ def _is_num(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _get(d: Mapping[str, Any], key: str) -> Any:
-    cur: Any = d
-    for part in key.split("."):
-        if not isinstance(cur, Mapping) or part not in cur:
-            return None
-        cur = cur[part]
-    return cur
-
-
 def unit_of(report: Report, figure: str) -> str:
     """The render unit of a figure: its column's, else guessed from its name."""
     for c in report.columns:
@@ -326,7 +318,7 @@ def evaluate(graph: Graph, report: Report, budgets: Mapping[str, Budget], top_n:
     check = ModelCheck(report.model, report.source, graph.file, measurement=measurement)
     for b in budgets.values():
         actual = totals.get(b.figure)
-        raw = _get(report.totals, b.figure)
+        raw = get_path(report.totals, b.figure)
         if b.kind == "min" and isinstance(raw, (list, tuple)) and actual is not None:
             actual = min(raw)  # every axis must reach the minimum
         if actual is None:
@@ -394,7 +386,7 @@ def _basis(figure: str, m: Mapping[str, Any] | None) -> str | None:
 def _contributors(graph: Graph, report: Report, figure: str, total: Number, n: int) -> tuple[Contributor, ...]:
     vals: list[tuple[Number, str]] = []
     for row in report.rows:
-        v = _get(row, figure)
+        v = get_path(row, figure)
         if _is_num(v) and v > 0:
             vals.append((v, row["name"]))
     vals.sort(key=lambda t: (-t[0], t[1]))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 _SI = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
@@ -100,10 +100,11 @@ def fmt(value: Any, unit: str) -> str:
     return FORMATTERS.get(unit, FORMATTERS["text"])(value)
 
 
-def get_path(row: dict[str, Any], key: str) -> Any:
+def get_path(row: Mapping[str, Any], key: str) -> Any:
+    """``row["rf"]["size"]`` for the key ``rf.size``; None where any part is missing."""
     cur: Any = row
     for part in key.split("."):
-        if not isinstance(cur, dict) or part not in cur:
+        if not isinstance(cur, Mapping) or part not in cur:
             return None
         cur = cur[part]
     return cur
