@@ -928,17 +928,12 @@ class Check:
 
 
 def _analytic(graph: Graph, batch: int) -> tuple[dict[str, Shape], int, int]:
-    from cnnscope.analyze.shapes import infer_shapes
+    """What the analyzers report — the figures a user sees — to hold against torch."""
+    from cnnscope.analyze.base import analyze
 
-    shapes = infer_shapes(graph, batch)
-    params = 0
-    macs = 0
-    for node in graph.nodes:
-        ins = [shapes[i] for i in node.inputs]
-        if node.shares is None:
-            params += node.layer.params(ins).total
-        macs += node.layer.macs(ins, shapes[node.name])
-    return shapes, params, macs
+    report = analyze(graph, ["params", "compute"], batch=batch)
+    shapes = {row["name"]: tuple(row["output_shape"]) for row in report.rows}
+    return shapes, int(report.totals["params"]), int(report.totals["macs"])
 
 
 def verify(
