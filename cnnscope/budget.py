@@ -431,6 +431,59 @@ class MeasureOptions:
             raise UsageError("bad-option", f"--device must be cpu, cuda or cuda:N, got `{self.device}`")
 
 
+MEASURE_KEYS = {
+    "device": str,
+    "threads": int,
+    "latency_statistic": str,
+    "warmup": int,
+    "iters": int,
+    "min_time": float,
+}
+
+
+def measure_options(config: Config | None, dtype: str = "float32", **given: Any) -> MeasureOptions:
+    """Timing settings: a command-line value (not None) wins, then ``[tool.cnnscope.measure]``,
+    then the defaults. A CI runner can so pin its device and threads in pyproject.toml."""
+    table: Any = config.get("measure", {}) if config is not None else {}
+    where = Location(str(config.path)) if config is not None and config.path is not None else None
+    if not isinstance(table, Mapping):
+        raise UsageError("bad-config", "[tool.cnnscope.measure] must be a table", where)
+    for key, value in table.items():
+        kind = MEASURE_KEYS.get(key)
+        if kind is None:
+            raise UsageError(
+                "bad-config",
+                f"[tool.cnnscope.measure] has no key `{key}`{did_you_mean(str(key), MEASURE_KEYS)}",
+                where,
+                "keys: " + ", ".join(MEASURE_KEYS),
+            )
+        ok = (
+            isinstance(value, (int, float)) and not isinstance(value, bool)
+            if kind is float
+            else isinstance(value, kind)
+        )
+        if not ok or isinstance(value, bool):
+            raise UsageError(
+                "bad-config", f"[tool.cnnscope.measure] `{key}` must be {kind.__name__}, got {value!r}", where
+            )
+
+    def pick(key: str, default: Any) -> Any:
+        v = given.get(key)
+        return v if v is not None else table.get(key, default)
+
+    opts = MeasureOptions(
+        device=str(pick("device", "cpu")),
+        dtype=dtype,
+        threads=pick("threads", None),
+        statistic=str(pick("latency_statistic", "median")),
+        warmup=int(pick("warmup", 5)),
+        iters=int(pick("iters", 10)),
+        min_time_s=float(pick("min_time", 1.0)),
+    )
+    opts.validate()
+    return opts
+
+
 def needs_measurement(budgets: Mapping[str, Budget]) -> bool:
     return any(b.figure in MEASURED for b in budgets.values())
 

@@ -208,3 +208,33 @@ def test_yaml_gate_without_latency_budget_stays_torch_free() -> None:
     # and the harness notices when a latency budget does load it (not vacuous)
     rc, imported, err = _torch_imported(["check", "lenet5", "--max-latency-ms", "1e6", *FAST, "-f", "json"])
     assert rc == 0 and imported, err
+
+
+def test_measure_settings_come_from_the_config_and_the_command_line_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cnnscope.budget import measure_options
+    from cnnscope.config import find_config
+
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.cnnscope.measure]\nthreads = 1\nlatency_statistic = 'p90'\nwarmup = 2\niters = 3\nmin_time = 0.01\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    opts = measure_options(find_config(), dtype="float32")
+    assert (opts.threads, opts.statistic, opts.warmup, opts.iters, opts.min_time_s) == (1, "p90", 2, 3, 0.01)
+    assert opts.device == "cpu"  # not in the table: the default
+    opts = measure_options(find_config(), dtype="float32", latency_statistic="median", iters=7)
+    assert (opts.statistic, opts.iters, opts.threads) == ("median", 7, 1)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [("iters = 'ten'", "must be int"), ("thread = 1", "did you mean `threads`"), ("device = 'tpu'", "--device")],
+)
+def test_bad_measure_settings_exit_2(
+    table: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(f"[tool.cnnscope.measure]\n{table}\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "lenet5", "--max-params", "1M"]) == 2
+    assert message in capsys.readouterr().err

@@ -13,12 +13,12 @@ from cnnscope.budget import (
     LATENCY_STATISTICS,
     Budget,
     BudgetResult,
-    MeasureOptions,
     ModelCheck,
     Target,
     check_target,
     config_targets,
     make_budget,
+    measure_options,
     parse_assignment,
 )
 from cnnscope.cli.app import app
@@ -294,8 +294,11 @@ def check(
     no_config: Annotated[bool, typer.Option("--no-config", help="ignore \\[tool.cnnscope] budgets and models")] = False,
     top: Annotated[int, typer.Option("--top", help="largest layers to name per exceeded budget")] = 3,
     device: Annotated[
-        str, typer.Option("--device", "-d", help="cpu | cuda | cuda:N (measured budgets)", rich_help_panel=_MEASURE)
-    ] = "cpu",
+        str | None,
+        typer.Option(
+            "--device", "-d", help="cpu | cuda | cuda:N (measured budgets; default cpu)", rich_help_panel=_MEASURE
+        ),
+    ] = None,
     threads: Annotated[
         int | None,
         typer.Option(
@@ -303,16 +306,22 @@ def check(
         ),
     ] = None,
     latency_statistic: Annotated[
-        str,
+        str | None,
         typer.Option(
-            "--latency-statistic", help="what latency_ms is: median | p90 of the timed blocks", rich_help_panel=_MEASURE
+            "--latency-statistic",
+            help="what latency_ms is: median | p90 of the timed blocks (default median)",
+            rich_help_panel=_MEASURE,
         ),
-    ] = "median",
-    warmup: Annotated[int, typer.Option("--warmup", help="untimed calls before timing", rich_help_panel=_MEASURE)] = 5,
-    iters: Annotated[int, typer.Option("--iters", help="minimum timed blocks", rich_help_panel=_MEASURE)] = 10,
+    ] = None,
+    warmup: Annotated[
+        int | None, typer.Option("--warmup", help="untimed calls before timing (default 5)", rich_help_panel=_MEASURE)
+    ] = None,
+    iters: Annotated[
+        int | None, typer.Option("--iters", help="minimum timed blocks (default 10)", rich_help_panel=_MEASURE)
+    ] = None,
     min_time: Annotated[
-        float, typer.Option("--min-time", help="minimum timed seconds", rich_help_panel=_MEASURE)
-    ] = 1.0,
+        float | None, typer.Option("--min-time", help="minimum timed seconds (default 1)", rich_help_panel=_MEASURE)
+    ] = None,
 ) -> int:
     """Fail (exit 1) when a model exceeds a budget: params, MACs, memory, or any other figure.
 
@@ -338,25 +347,30 @@ def check(
         },
         budget,
     )
-    measure = MeasureOptions(
-        device=device,
+    if latency_statistic is not None:
+        check_choice("--latency-statistic", latency_statistic, LATENCY_STATISTICS)
+    config = None
+    if not no_config:
+        from cnnscope.config import find_config
+
+        config = find_config()
+    measure = measure_options(
+        config,
         dtype=dtype,
+        device=device,
         threads=threads,
-        statistic=check_choice("--latency-statistic", latency_statistic, LATENCY_STATISTICS),
+        latency_statistic=latency_statistic,
         warmup=warmup,
         iters=iters,
-        min_time_s=min_time,
+        min_time=min_time,
     )
-    measure.validate()
     shape = parse_input(input)
-    if no_config:
+    if config is None:
         if not sources:
             raise UsageError("no-model", "--no-config needs the models to check on the command line")
         targets = [Target(s) for s in sources]
     else:
-        from cnnscope.config import find_config
-
-        targets = config_targets(find_config(), sources or None)
+        targets = config_targets(config, sources or None)
         if not targets:
             raise UsageError(
                 "no-model",
