@@ -174,3 +174,31 @@ layers:
         load_spec(text, "net.yaml")
     assert info.value.kind == "unknown-name"
     assert info.value.loc is not None and info.value.loc.file == "net.yaml" and info.value.loc.line == 7
+
+
+def test_expressions_inside_text_become_text() -> None:
+    # `name: "block-${i + 1}"` names each repeat as torchvision's RegNet does (block2-1, block2-2)
+    assert substitute("block-${i + 1}", {"i": 1}, None) == "block-2"
+    assert substitute("${a}x${b}", {"a": 3, "b": 4}, None) == "3x4"
+    assert substitute("on-${flag}", {"flag": True}, None) == "on-true"
+    with pytest.raises(SpecError) as info:
+        substitute("x-${ {'a': 1} }", {}, None)
+    assert info.value.kind == "bad-expression"
+
+
+def test_templated_names_in_a_repeat() -> None:
+    import cnnscope
+
+    g = cnnscope.load_spec(
+        "input: [3, 8, 8]\nlayers:\n"
+        '  - {name: "block-${i + 1}", type: conv2d, out_channels: 3, kernel_size: 3, padding: 1, repeat: 3}\n'
+        "  - {name: head, type: relu, from: block-2}\n"
+        "  - {type: add, from: [head, block-3]}\n"
+    )
+    assert [n.name for n in g.nodes][:3] == ["block-1", "block-2", "block-3"]
+    assert g.node("head").inputs == ("block-2",)
+    with pytest.raises(SpecError) as info:
+        cnnscope.load_spec(
+            'input: [3, 8, 8]\nlayers:\n  - {name: "b${i // 2}", type: relu, repeat: 3}\n'
+        )  # b0, b0: the template must name every repeat apart
+    assert info.value.kind == "duplicate-name"

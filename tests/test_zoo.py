@@ -75,10 +75,8 @@ BY_HAND: dict[str, dict] = {
 }
 
 # spec layer name -> torchvision module name, where the spec cannot spell torchvision's
-# (RegNet's `block2-1` comes from a repeat index in the spec)
-RENAMES: dict[str, list[tuple[str, str]]] = {
-    "regnet_y_400mf": [(r"^trunk_output\.block(\d)\.(\d+)\.", r"trunk_output.block\1.block\1-\2.")],
-}
+# every spec uses torchvision's own module names (RegNet's `block2-1` through a templated name)
+RENAMES: dict[str, list[tuple[str, str]]] = {}
 # torchvision's ConvNeXt block runs its layer norm and its two Linear layers on a
 # channels-last tensor (between two Permutes); the spec uses layernorm2d and 1×1 convolutions
 # on channels-first maps: same parameters and MACs, outputs permuted, weights [o, i] vs [o, i, 1, 1]

@@ -1,7 +1,8 @@
 """Arithmetic on block arguments: ``"${4 * channels}"``, ``"${2 if i == 0 else 1}"``.
 
 A string value that is exactly ``${...}`` is evaluated; the result keeps its type (int,
-float, bool, list). Only arithmetic, comparisons, boolean logic, conditional expressions,
+float, bool, list). In a longer string each ``${...}`` is replaced by its value as text
+(``name: "block-${i + 1}"``). Only arithmetic, comparisons, boolean logic, conditional expressions,
 list literals and the functions ``min``, ``max``, ``abs``, ``int``, ``round`` are allowed;
 names are the block's arguments and ``i`` (the repeat index). Nothing else of Python is
 reachable, so a spec cannot run code.
@@ -18,7 +19,8 @@ from typing import Any
 
 from cnnscope.errors import Location, SpecError, did_you_mean
 
-_EXPR = re.compile(r"^\$\{(.*)\}$", re.DOTALL)
+_EXPR = re.compile(r"^\$\{(.*)\}$", re.DOTALL)  # the whole value is one ${...}
+_PART = re.compile(r"\$\{([^{}]*)\}")  # one ${...} among text
 
 _BIN: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
@@ -49,7 +51,11 @@ _MAX_REPEAT = 10_000  # longest string or list a repetition may build
 
 
 def is_expr(value: Any) -> bool:
-    return isinstance(value, str) and _EXPR.match(value.strip()) is not None
+    """The whole string is one ``${...}``: its value keeps its type (int, bool, list...)."""
+    if not isinstance(value, str):
+        return False
+    m = _EXPR.match(value.strip())
+    return m is not None and "${" not in m.group(1)
 
 
 def evaluate(value: str, scope: Mapping[str, Any], loc: Location | None) -> Any:
@@ -145,10 +151,29 @@ def _eval(node: ast.AST, scope: Mapping[str, Any], src: str, loc: Location | Non
     )
 
 
+def _as_text(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
 def substitute(value: Any, scope: Mapping[str, Any], loc: Location | None) -> Any:
     """Evaluate ``value`` if it is an expression; lists are substituted item by item."""
-    if isinstance(value, str) and is_expr(value):
-        return evaluate(value, scope, loc)
+    if isinstance(value, str) and "${" in value:
+        if is_expr(value):
+            return evaluate(value, scope, loc)
+        # text around or between expressions: each becomes text (`block-${i + 1}` → `block-2`)
+        out = _PART.sub(lambda m: _as_text(evaluate(m.group(0), scope, loc)), value)
+        if "${" in _PART.sub("", value):
+            raise SpecError(
+                "bad-expression",
+                f"cannot read the `${{...}}` in `{value}`",
+                loc,
+                "inside text, an expression is `${...}` without braces of its own",
+            )
+        return out
     if isinstance(value, list) and any(isinstance(v, (str, list)) for v in value):
         item_loc = getattr(value, "item_loc", None)
         return [substitute(v, scope, item_loc(i) if item_loc else loc) for i, v in enumerate(value)]

@@ -298,28 +298,36 @@ class _Expander:
                     "too-large", f"`repeat: {repeat}` is more layers than cnnscope takes", e.val_loc("repeat")
                 )
         name = e.get("name")
-        if name is not None:
-            if not isinstance(name, str) or not name or any(c in name for c in " \t\n,:"):
-                raise SpecError(
-                    "bad-name", f"a layer name must be a non-empty word, got {_describe(name)}", e.val_loc("name")
-                )
-            if name == INPUT or name in ((scope.block and self.blocks[scope.block].inputs) or []):
-                raise SpecError("bad-name", f"`{name}` names the input; choose another name", e.val_loc("name"))
-            if name in scope.names:
-                raise SpecError("duplicate-name", f"layer name `{name}` is used twice", e.val_loc("name"))
+        templated = isinstance(name, str) and "${" in name  # `name: "block-${i + 1}"`, one per repeat
+        if name is not None and not templated:
+            self.check_name(name, e, scope)
         inputs = self.inputs_of(e, scope, vars, prev)
         is_block = "block" in e
         base = name or self.fresh(scope, str(e["block"] if is_block else e["type"]))
         out: Any = prev
         for i in range(repeat):
-            local = base if repeat == 1 else f"{base}.{i}"
             ivars = {**vars, "i": i}
+            if templated:
+                local = substitute(name, ivars, e.val_loc("name"))
+                self.check_name(local, e, scope)
+            else:
+                local = base if repeat == 1 else f"{base}.{i}"
             src = inputs if i == 0 else [out]
             out = self.instance(e, local, scope, ivars, src) if is_block else self.layer(e, local, scope, ivars, src)
             scope.names[local] = out
-        if repeat > 1 or repeat == 0:
+        if not templated and (repeat > 1 or repeat == 0):
             scope.names[base] = out
         return out
+
+    def check_name(self, name: Any, e: LMap, scope: _Scope) -> None:
+        if not isinstance(name, str) or not name or any(c in name for c in " \t\n,:"):
+            raise SpecError(
+                "bad-name", f"a layer name must be a non-empty word, got {_describe(name)}", e.val_loc("name")
+            )
+        if name == INPUT or name in ((scope.block and self.blocks[scope.block].inputs) or []):
+            raise SpecError("bad-name", f"`{name}` names the input; choose another name", e.val_loc("name"))
+        if name in scope.names:
+            raise SpecError("duplicate-name", f"layer name `{name}` is used twice", e.val_loc("name"))
 
     def inputs_of(self, e: LMap, scope: _Scope, vars: Mapping[str, Any], prev: Any) -> list[Any]:
         if "from" not in e:
