@@ -145,3 +145,9 @@ def test_a_missing_module_that_is_no_extra_is_an_internal_error(
     monkeypatch.setattr("cnnscope.cli.common.load_graph", missing)
     assert main(["shapes", "lenet5"]) == 3
     assert "internal error" in capsys.readouterr().err
+
+
+def test_a_misspelt_command_is_suggested_once(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["shape", "lenet5"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("Did you mean 'shapes'?") == 1

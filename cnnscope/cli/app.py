@@ -11,6 +11,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    suggest_commands=False,  # click suggests already; both would say it twice
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
