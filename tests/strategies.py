@@ -491,3 +491,35 @@ def stochasticdepth(draw: Draw, name: str) -> Case:
     _maybe(draw, fields, "p", draw(st.sampled_from([0.0, 0.1, 1.0])), 0.0)
     _maybe(draw, fields, "mode", draw(st.sampled_from(["row", "batch"])), "row")
     return fields, [_any_shape(draw, 1, 4)]
+
+
+# -- permute; layerscale over another dim (channels last) --------------------------------------
+
+
+@strategy("permute")
+def permute(draw: Draw, name: str) -> Case:
+    shape = _any_shape(draw, 1, 4)
+    rank = len(shape) + 1  # with the batch
+    rest = draw(st.permutations(list(range(1, rank))))
+    dims = [0, *rest]
+    kind = draw(st.sampled_from(["ok", "ok", "ok", "short", "long", "repeat"]))
+    if kind == "short" and rank > 1:  # too few dims for the input: torch refuses
+        dims = dims[:-1]
+    elif kind == "long":  # one dim too many
+        dims = [*dims, rank]
+    elif kind == "repeat" and rank > 2:  # a dim twice, one missing
+        dims[-1] = dims[1]
+    return {"dims": dims}, [shape]
+
+
+@st.composite
+def _layerscale_dim(draw: Draw) -> Case:
+    shape = _any_shape(draw, 1, 4)
+    rank = len(shape) + 1
+    fields: dict[str, Any] = {"dim": draw(st.one_of(st.sampled_from([1, -1]), st.integers(-rank - 1, rank)))}
+    _maybe(draw, fields, "init_value", draw(st.sampled_from([1e-6, 0.5])), 1e-6)
+    _trainable(draw, fields)
+    return fields, [shape]
+
+
+STRATEGIES["layerscale"] = st.one_of(STRATEGIES["layerscale"], _layerscale_dim())

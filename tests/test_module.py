@@ -508,3 +508,143 @@ def test_torchvision_published_figures(name: str, shared: Path) -> None:
     assert graph.extras["unsupported"] == {}
     assert params == ref["num_params"]
     assert round(macs / 1e9, 3) == pytest.approx(ref["gflops"], abs=0.0015)
+
+
+# -- ConvNeXt: permutes and layer scales on raw parameters -----------------------------------------
+
+
+class CNBlock(nn.Module):
+    """ConvNeXt's block as its paper writes it: channels last between two permutes, the layer
+    scale γ of shape (C,) on the last dim."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.dwconv = nn.Conv2d(c, c, 7, padding=3, groups=c)
+        self.norm = nn.LayerNorm(c, eps=1e-6)
+        self.pwconv1 = nn.Linear(c, 4 * c)
+        self.act = nn.GELU()
+        self.pwconv2 = nn.Linear(4 * c, c)
+        self.gamma = nn.Parameter(torch.rand(c) + 0.5)
+
+    def forward(self, x: Any) -> Any:
+        y = self.dwconv(x).permute(0, 2, 3, 1)
+        y = self.pwconv2(self.act(self.pwconv1(self.norm(y))))
+        y = self.gamma * y
+        return x + y.permute(0, 3, 1, 2)
+
+
+class ConvNeXtish(nn.Module):
+    """Two blocks, then the other spellings: torch.mul by a (C, 1, 1) γ channels first,
+    torch.transpose / Tensor.transpose / torch.permute, and Tensor.mul with γ second."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 2, stride=2)
+        self.stages = nn.Sequential(CNBlock(8), CNBlock(8))
+        self.scale = nn.Parameter(torch.rand(8, 1, 1) + 0.5)
+        self.last = nn.Parameter(torch.rand(8) + 0.5)
+        self.head = nn.Linear(8, 4)
+
+    def forward(self, x: Any) -> Any:
+        x = torch.mul(self.stages(self.stem(x)), self.scale)
+        x = torch.transpose(x, 1, 3).transpose(1, 2)  # (N, H, W, C)
+        x = torch.permute(x.mul(self.last), (0, 3, 1, 2))
+        return self.head(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+def test_convnext_block_captures_with_every_op_mapped() -> None:
+    torch.manual_seed(0)
+    model, shape = ConvNeXtish(), (3, 12, 10)  # H != W: a wrong permutation shows in the shapes
+    graph = capture(model, shape)
+    assert graph.extras["unsupported"] == {}
+    types = Counter(n.type for n in graph.nodes)
+    assert types["permute"] == 2 * 2 + 3 and types["layerscale"] == 2 + 2
+    assert graph.node("stages.0.mul").layer.dim == -1 and graph.node("mul").layer.dim == 1
+    t_shapes, t_params, t_macs, t_out = torch_figures(model, shape)
+    shapes, params, macs = analytic(graph)
+    assert shapes[graph.output] == t_out
+    for name, s in t_shapes.items():
+        assert shapes[name] == s, name
+    real = capture(model, shape, measure="real").extras["measured_shapes"]
+    for node in graph.nodes:
+        assert list(shapes[node.name]) == real[node.name], node.name
+    assert params == t_params == sum(p.numel() for p in model.parameters())
+    assert macs == t_macs > 0
+    r = cnnscope.analyze(graph, ["params"])
+    assert r.row("stages.0.mul")["params"] == 8 and r.row("mul")["params"] == 8  # γ on its node
+    assert not r.totals.get("incomplete")
+
+
+def test_convnext_block_exports_and_loads_back() -> None:
+    from cnnscope.profile.build import build_module
+    from cnnscope.spec.export import export_yaml
+    from cnnscope.spec.loader import load_spec
+
+    model, shape = ConvNeXtish(), (3, 12, 10)
+    graph = capture(model, shape)
+    for flat in (False, True):
+        text = export_yaml(graph, flat=flat, strict=True)
+        g2 = load_spec(text)
+        assert [(n.name, n.layer, n.inputs) for n in g2.nodes] == [(n.name, n.layer, n.inputs) for n in graph.nodes]
+        assert analytic(g2) == analytic(graph)
+    assert "block:" in export_yaml(graph)  # the two blocks share one definition
+    built = build_module(g2)  # the spec's own torch module: same parameters and MACs as the model
+    assert sum(p.numel() for p in built.parameters()) == sum(p.numel() for p in model.parameters())
+    with torch.no_grad(), FlopCounterMode(display=False) as fc:
+        out = built(torch.randn(1, *shape))
+    assert tuple(out.shape) == analytic(graph)[0][graph.output]
+    assert fc.get_total_flops() // 2 == analytic(graph)[2]
+
+
+class NotALayerScale(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.tied = nn.Parameter(torch.ones(4, 1, 1))
+        self.row = nn.Parameter(torch.ones(6))  # over the last dim: a layerscale with dim -1
+        self.plane = nn.Parameter(torch.ones(6, 6))  # one γ per (H, W): no layerscale has that shape
+
+    def forward(self, x: Any) -> Any:
+        x = self.conv(x) * self.tied
+        x = (x * self.tied) * self.row  # the same γ again: counted once
+        return (x * self.plane).transpose(0, 1)  # moves the batch: no permute layer does that
+
+
+def test_parameter_products_and_permutes_that_do_not_fit_stay_unsupported() -> None:
+    model = NotALayerScale()
+    graph = capture(model, (3, 8, 8))
+    assert graph.extras["unsupported"] == {"mul": 1, "transpose": 1}
+    assert graph.node("mul").type == graph.node("mul_1").type == "layerscale"
+    assert graph.node("mul_1").shares == "mul"
+    assert graph.node("mul_2").type == "layerscale" and graph.node("mul_2").layer.dim == -1
+    r = cnnscope.analyze(graph, ["params"])
+    assert r.totals["params"] == sum(p.numel() for p in model.parameters())  # the plane on its `mul`
+    assert r.row("mul_3")["params"] == 36 and r.row("mul_1")["params"] == 0
+
+
+@pytest.mark.parametrize(
+    ("dims", "rf"),
+    [((0, 1, 2, 3), "pointwise"), ((0, 2, 3, 1), "unsupported"), ((0, 1, 3, 2), "unsupported")],
+)
+def test_permute_receptive_field(dims: tuple[int, ...], rf: str) -> None:
+    from cnnscope.layers import registry
+
+    layer = registry()["permute"](dims=dims)
+    assert layer.rf([(1, 3, 4, 5)]) == rf
+
+
+@pytest.mark.torchvision
+def test_torchvision_convnext_tiny(shared: Path) -> None:
+    pytest.importorskip("torchvision")
+    from cnnscope.spec.export import export_yaml
+    from cnnscope.spec.loader import load_spec
+
+    ref = {m["model"]: m for m in json.loads((shared / "reference" / "torchvision_models.json").read_text())}
+    graph = cnnscope.load("torchvision:convnext_tiny")
+    assert graph.extras["unsupported"] == {}
+    counts = Counter(n.type for n in graph.nodes)
+    assert counts["permute"] == 46 and counts["layerscale"] == 18
+    _, params, macs = analytic(graph)
+    assert params == ref["convnext_tiny"]["num_params"] == 28_589_128
+    assert round(macs / 1e9, 3) == pytest.approx(ref["convnext_tiny"]["gflops"], abs=0.0015)
+    assert analytic(load_spec(export_yaml(graph, strict=True))) == analytic(graph)

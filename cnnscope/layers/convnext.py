@@ -6,6 +6,8 @@
 - ``layerscale`` — a learned per-channel multiply, ``y = γ ⊙ x`` with γ of shape ``C``
   initialized to ``init_value`` (ConvNeXt's and CaiT's "layer scale"): C parameters, one
   multiply per element (counted with ``norm``: it is the scale half of a norm's affine).
+  ``dim`` says which dim holds the channels: 1 (channels first, γ of shape ``(C, 1, 1)``)
+  or, e.g., -1 (channels last, after a permute, γ of shape ``(C,)``).
 - ``stochasticdepth`` — drops a residual branch at random while training (torchvision's
   ``StochasticDepth``); at inference it is the identity: no parameters, no arithmetic.
 
@@ -21,7 +23,7 @@ from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
 from cnnscope.layers.base import Layer, ParamCount, Shape, Step, _fmt, layer_dataclass, register
-from cnnscope.layers.fields import Bool, Choice, Float, fld
+from cnnscope.layers.fields import Bool, Choice, Float, Int, fld
 from cnnscope.layers.norm import AFFINE_OPS_PER_ELEMENT, STATS_OPS_PER_ELEMENT
 
 LAYER_SCALE_OPS_PER_ELEMENT = 1  # one multiply
@@ -84,13 +86,24 @@ class LayerScale(Layer):
     summary: ClassVar[str] = "learned per-channel scale γ ⊙ x (ConvNeXt, CaiT)"
 
     init_value: float = fld(Float(), 1e-6, "the initial value of every γ")
+    dim: int = fld(Int(), 1, "the channel dim γ runs along: 1 (channels first) or -1 (channels last), ...")
+
+    def _dim(self, ins: Sequence[Shape]) -> int:
+        rank = len(ins[0])
+        d = self.dim + rank if self.dim < 0 else self.dim
+        if not 1 <= d < rank:
+            raise ShapeError(
+                "bad-dim", f"dim {self.dim} is not a dim after the batch of a {rank}-d input {list(ins[0])}"
+            )
+        return d
 
     def check_inputs(self, ins: Sequence[Shape]) -> None:
         if len(ins[0]) < 2:
             raise ShapeError("shape-mismatch", f"expects (N, C, ...), got {list(ins[0])}")
+        self._dim(ins)
 
     def params(self, ins: Sequence[Shape]) -> ParamCount:
-        return self._params(ins[0][1])
+        return self._params(ins[0][self._dim(ins)])
 
     def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
         return {"norm": prod(out) * LAYER_SCALE_OPS_PER_ELEMENT}
@@ -98,13 +111,15 @@ class LayerScale(Layer):
     def to_torch(self, ins: Sequence[Shape]) -> Any:
         from cnnscope.layers._convnext_torch import LayerScale
 
-        return self._freeze(LayerScale(ins[0][1], len(ins[0]) - 2, self.init_value))
+        d = self._dim(ins)  # γ: (C, 1, ..., 1), broadcast over the dims after `dim`
+        return self._freeze(LayerScale(ins[0][d], len(ins[0]) - 1 - d, self.init_value))
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
-        c = ins[0][1]
+        d = self._dim(ins)
+        c = ins[0][d]
         return [
             Step("output shape", "unchanged", _fmt(out)),
-            Step("parameters", f"one γ per channel: {c} (initialized to {self.init_value:g})", f"{c:,}"),
+            Step("parameters", f"one γ per channel (dim {d}): {c} (initialized to {self.init_value:g})", f"{c:,}"),
             Step("operations", f"one multiply per element: {_fmt(out)}", f"{prod(out):,}"),
         ]
 

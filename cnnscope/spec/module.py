@@ -262,32 +262,63 @@ _CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
 _TORCH_TYPES: tuple[int, dict[type, type[Layer]]] = (-1, {})
 
 
+def _own_torch_modules() -> list[Any]:
+    """cnnscope's own torch modules (``cnnscope/layers/_*torch*.py``), which ``to_torch``
+    builds for the layer types torch.nn has no class for."""
+    import pkgutil
+
+    import cnnscope.layers as layers_pkg
+
+    names = [m.name for m in pkgutil.iter_modules(layers_pkg.__path__)]
+    return [
+        importlib.import_module(f"cnnscope.layers.{n}") for n in sorted(names) if n.startswith("_") and "torch" in n
+    ]
+
+
 def _torch_types() -> dict[type, type[Layer]]:
-    """torch.nn class -> layer type (built once per registry size: called for every module)."""
+    """torch.nn class (or cnnscope's own torch module class) -> layer type (built once per
+    registry size: called for every module)."""
     global _TORCH_TYPES
     reg = registry()
     if _TORCH_TYPES[0] == len(reg):
         return _TORCH_TYPES[1]
     out: dict[type, type[Layer]] = {}
+    own = _own_torch_modules()
     for cls in reg.values():
-        tcls = getattr(nn, cls.torch_name, None) if cls.torch_name else None
-        if isinstance(tcls, type) and issubclass(tcls, nn.Module):
-            out[tcls] = cls
+        if not cls.torch_name:
+            continue
+        for where in (nn, *own):
+            tcls = getattr(where, cls.torch_name, None)
+            if isinstance(tcls, type) and issubclass(tcls, nn.Module):
+                out.setdefault(tcls, cls)
+                break
     _TORCH_TYPES = (len(reg), out)
     return out
 
 
-def is_leaf(m: nn.Module) -> bool:
-    """Registered torch.nn classes, and other torch.nn modules (kept whole, as unsupported)."""
+def _registered(m: nn.Module) -> type[Layer] | None:
+    """The layer type of a module: a torch.nn class of a registered type, or one of cnnscope's
+    own modules (a spec built with ``build_module``) that holds every field of its type as an
+    attribute, so the layer can be read back whole. Others (``LayerScale``, whose γ shape is
+    all it keeps) are traced through like user code."""
     t = type(m)
-    if t in _torch_types():
+    cls = _torch_types().get(t)
+    if cls is None or t.__module__.startswith("torch.nn."):
+        return cls
+    return cls if all(hasattr(m, f.name) for f in cls.fields() if f.name != "trainable") else None
+
+
+def is_leaf(m: nn.Module) -> bool:
+    """Registered torch.nn classes (and cnnscope's own modules), and other torch.nn modules
+    (kept whole, as unsupported)."""
+    if _registered(m) is not None:
         return True
-    return t.__module__.startswith("torch.nn.") and not isinstance(m, _CONTAINERS)
+    return type(m).__module__.startswith("torch.nn.") and not isinstance(m, _CONTAINERS)
 
 
 def layer_from_module(m: nn.Module) -> Layer | None:
-    """The layer for a torch.nn module of a registered type, from its attributes."""
-    cls = _torch_types().get(type(m))
+    """The layer for a module of a registered type, from its attributes."""
+    cls = _registered(m)
     if cls is None:
         return None
     raw: dict[str, Any] = {}
@@ -340,6 +371,9 @@ _POS: dict[str, tuple[str, ...]] = {
     "upsample_bilinear": ("input", "size", "scale_factor"),
     "pad": ("input", "pad", "mode", "value"),
     "mean": ("input", "dim", "keepdim"),
+    "mul": ("input", "other"),
+    "permute": ("input", "dims"),
+    "transpose": ("input", "dim0", "dim1"),
 }
 _ALIASES = {
     "iadd": "add",
@@ -351,6 +385,9 @@ _ALIASES = {
     "contiguous": "identity",
     "clone": "identity",
     "detach": "identity",
+    "multiply": "mul",
+    "swapaxes": "transpose",
+    "swapdims": "transpose",
 }
 
 
@@ -369,6 +406,8 @@ def _family(name: str) -> str:
 
 
 def _bind(name: str, args: Sequence[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    if name == "permute" and len(args) > 2:  # x.permute(0, 2, 3, 1): the dims as varargs
+        args = (args[0], tuple(args[1:]))
     names = _POS.get(_family(name), ("input",))
     bound = dict(zip(names, args, strict=False))
     bound.update(kwargs)
@@ -627,6 +666,19 @@ class _Builder:
             if not b.get("keepdim", False):
                 self.then = _make(reg["flatten"], {})
             return _make(reg[f"adaptiveavgpool{rank - 2}d"], {"output_size": 1}), []
+        if name in ("permute", "transpose"):
+            perm = list(range(rank))
+            if name == "permute":
+                dims = b["dims"]
+                perm = [int(d) % rank for d in ([dims] if isinstance(dims, int) else dims)]
+            else:  # a swap of two dims is the permutation that exchanges them
+                a, c = int(b["dim0"]) % rank, int(b["dim1"]) % rank
+                perm[a], perm[c] = perm[c], perm[a]
+            return _make(reg["permute"], {"dims": perm}), []
+        if name == "mul":
+            scale = self._layer_scale(b, ins)
+            if scale is not None:
+                return scale
         tname = name.replace("_", "")
         cls = reg.get(tname)
         if cls is None:
@@ -634,6 +686,22 @@ class _Builder:
         fields = {f.name for f in cls.fields()} - {"trainable"}
         raw = {k: v for k, v in b.items() if k in fields and v is not None and not isinstance(v, torch.Tensor)}
         return _make(cls, raw), []
+
+    def _layer_scale(self, b: dict[str, Any], ins: list[tuple[int, ...]]) -> tuple[Layer, list[torch.Tensor]] | None:
+        """``x * self.gamma`` (either order, or ``torch.mul``) as a ``layerscale``, the parameter
+        counted on it: when γ has exactly the shape a layerscale would build, ``(C, 1, ..., 1)``
+        with C the size of one dim after the batch (``(C, 1, 1)`` channels first, ``(C,)``
+        channels last). Other shapes, even ones that broadcast the same way, stay unsupported."""
+        operands = [t for t in (b.get("input"), b.get("other")) if isinstance(t, torch.Tensor)]
+        params = [t for t in operands if id(t) in self.params]
+        if len(operands) != 2 or len(params) != 1 or len(ins) != 1:
+            return None
+        p, rank = params[0], len(ins[0])
+        d = rank - p.dim()
+        if p.dim() < 1 or d < 1 or int(p.shape[0]) != ins[0][d] or any(int(k) != 1 for k in p.shape[1:]):
+            return None
+        raw = {"dim": d if d == 1 else d - rank, "trainable": bool(p.requires_grad)}
+        return _make(registry()["layerscale"], raw), [p]
 
 
 def _plain(v: Any) -> Any:
