@@ -143,3 +143,22 @@ PINNED: list[tuple[str, Case, int]] = [
 @pytest.mark.parametrize(("type_name", "case", "batch"), PINNED, ids=[f"{p[0]}-{i}" for i, p in enumerate(PINNED)])
 def test_pinned_boundaries(type_name: str, case: Case, batch: int) -> None:
     check_case(type_name, case, batch)
+
+
+def test_layernorm_after_flattening_everything_is_refused_as_torch_refuses_it() -> None:
+    # flatten(start_dim=0) leaves (N·C·H·W,): no dims beside the batch for LayerNorm's
+    # default shape; torch.nn.LayerNorm(()) raises "Expected normalized_shape to be at least
+    # 1-dimensional", so the spec must be refused
+    import torch
+
+    from cnnscope.errors import CnnscopeError
+    from cnnscope.spec.loader import load_spec
+
+    with pytest.raises(RuntimeError):
+        torch.nn.LayerNorm(())(torch.randn(4))
+    from cnnscope.analyze.shapes import infer_shapes
+
+    graph = load_spec("input: [2, 2]\nlayers:\n  - {type: flatten, start_dim: 0}\n  - layernorm\n")
+    with pytest.raises(CnnscopeError) as info:
+        infer_shapes(graph)
+    assert info.value.kind == "shape-mismatch"

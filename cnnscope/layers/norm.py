@@ -168,6 +168,12 @@ class LayerNorm(Layer):
 
     def check_inputs(self, ins: Sequence[Shape]) -> None:
         shape = self._shape(ins)
+        if not shape:
+            raise ShapeError(
+                "shape-mismatch",
+                f"has nothing to normalize over: its input {list(ins[0])} has no dims beside the batch",
+                hint="layer norm needs at least one dim to normalize over",
+            )
         if (
             len(shape) >= len(ins[0]) + (1 if self.normalized_shape is None else 0)
             or tuple(ins[0][len(ins[0]) - len(shape) :]) != shape
