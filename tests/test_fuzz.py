@@ -34,7 +34,7 @@ from typing import Any
 import pytest
 import torch
 import yaml
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import STRATEGIES
 from torch.utils.flop_counter import FlopCounterMode
@@ -237,7 +237,22 @@ def check_rf(text: str, batch: int = 1) -> bool:
     return True
 
 
+# found by the 10,000-example campaign: a permute leaves a non-contiguous tensor, on which
+# torch's LocalResponseNorm (a `view`) raised; the built module now makes it contiguous
+PERMUTE_THEN_LRN = """
+name: fuzz
+input: [1, 1, 2, 2]
+layers:
+  - {name: n1, type: adaptiveavgpool3d, output_size: [1, 1, 2], from: input}
+  - {name: n2, type: permute, dims: [0, 1, 2, 4, 3], from: input}
+  - {name: n3, type: alphadropout, p: 0.0, from: n2}
+  - {name: n4, type: hardsigmoid, from: n3}
+  - {name: n5, type: localresponsenorm, size: 1, alpha: 0.5, beta: 0.75, k: 1.0, from: n4}
+"""
+
+
 @given(networks())
+@example(case=(PERMUTE_THEN_LRN, 1))
 def test_random_specs_agree_with_torch(case: tuple[str, int]) -> None:
     text, batch = case
     run_nodes(text, batch)

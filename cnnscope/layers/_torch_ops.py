@@ -32,3 +32,11 @@ class Concat(nn.Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+class LocalResponseNorm(nn.LocalResponseNorm):
+    """torch's LRN reshapes with ``view``, which fails on a non-contiguous input (after a
+    permute); the layer is defined for any layout, so the input is made contiguous first."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.contiguous())

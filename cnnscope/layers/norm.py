@@ -219,3 +219,8 @@ class LocalResponseNorm(Layer):
     def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
         # a window sum of squares (size mults + size-1 adds) then scale, add, power, divide
         return {"norm": prod(out) * (2 * self.size - 1 + 4)}
+
+    def to_torch(self, ins: Sequence[Shape]) -> Any:
+        from cnnscope.layers import _torch_ops
+
+        return _torch_ops.LocalResponseNorm(**self.torch_kwargs(ins))
