@@ -11,12 +11,9 @@ from cnnscope.cli.common import (
     KwargsOpt,
     OptimizerOpt,
     SourceArg,
-    check_choice,
+    check_memory_options,
     run_report,
 )
-
-DTYPES = ("float32", "float16", "bfloat16")
-OPTIMIZERS = ("sgd", "sgd-momentum", "adam")
 
 
 @app.command(rich_help_panel="Analyze")
@@ -54,6 +51,5 @@ def summary(
     kwargs: KwargsOpt = None,
 ) -> None:
     """Every analytic column at once: shapes, params, MACs, memory, receptive field."""
-    check_choice("--dtype", dtype, DTYPES)
-    check_choice("--optimizer", optimizer, OPTIMIZERS)
+    check_memory_options(dtype, optimizer)
     run_report(source, None, input, batch, format, kwargs=kwargs, dtype=dtype, optimizer=optimizer)

@@ -22,14 +22,20 @@ from cnnscope.budget import (
     parse_assignment,
 )
 from cnnscope.cli.app import app
-from cnnscope.cli.common import BatchOpt, DtypeOpt, InputOpt, OptimizerOpt, check_choice, parse_input
+from cnnscope.cli.common import (
+    BatchOpt,
+    DtypeOpt,
+    InputOpt,
+    OptimizerOpt,
+    check_choice,
+    check_memory_options,
+    parse_input,
+)
 from cnnscope.errors import UsageError
 from cnnscope.render.units import fmt as fmt_unit
 from cnnscope.render.units import nbytes, percent, si
 
 CHECK_FORMATS = ("table", "json", "github", "markdown")
-DTYPES = ("float32", "float16", "bfloat16")
-OPTIMIZERS = ("sgd", "sgd-momentum", "adam")
 
 _MEASURE = "Measured budgets"
 _Limit = Annotated[
@@ -328,8 +334,7 @@ def check(
     A budget on a measured figure (latency_ms, throughput_per_s, peak_memory_bytes) times the
     model with the profiler's engine; only then is torch imported."""
     check_choice("--format", format, CHECK_FORMATS)
-    check_choice("--dtype", dtype, DTYPES)
-    check_choice("--optimizer", optimizer, OPTIMIZERS)
+    check_memory_options(dtype, optimizer)
     if batch < 1:
         raise UsageError("bad-option", f"--batch must be a positive integer, got {batch}")
     if top < 0:

@@ -58,6 +58,14 @@ def check_choice(option: str, value: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def check_memory_options(dtype: str, optimizer: str) -> None:
+    """--dtype and --optimizer against the memory analyzer's own tables (one list, not three)."""
+    from cnnscope.analyze.memory import DTYPE_BYTES, OPTIMIZER_STATES
+
+    check_choice("--dtype", dtype, tuple(DTYPE_BYTES))
+    check_choice("--optimizer", optimizer, tuple(OPTIMIZER_STATES))
+
+
 def check_format(value: str, extra: tuple[str, ...] = ()) -> str:
     return check_choice("--format", value, FORMATS + extra)
 

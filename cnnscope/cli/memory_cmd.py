@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from cnnscope.analyze.base import analyze
-from cnnscope.analyze.memory import DTYPE_BYTES, OPTIMIZER_STATES, training_breakdown
+from cnnscope.analyze.memory import training_breakdown
 from cnnscope.cli.app import app
 from cnnscope.cli.common import (
     BatchOpt,
@@ -15,8 +15,8 @@ from cnnscope.cli.common import (
     KwargsOpt,
     OptimizerOpt,
     SourceArg,
-    check_choice,
     check_format,
+    check_memory_options,
     load_graph,
 )
 from cnnscope.errors import UsageError
@@ -36,8 +36,7 @@ def memory(
 ) -> None:
     """Bytes of every layer's output at --batch and --dtype, weight bytes, and training memory for one step."""
     check_format(format)
-    check_choice("--dtype", dtype, tuple(DTYPE_BYTES))
-    check_choice("--optimizer", optimizer, tuple(OPTIMIZER_STATES))
+    check_memory_options(dtype, optimizer)
     if batch < 1:
         raise UsageError("bad-option", f"--batch must be a positive integer, got {batch}")
     graph = load_graph(source, input, kwargs)
