@@ -208,7 +208,7 @@ def why_for(layer: Layer, steps: Sequence[Step]) -> dict[str, str]:
             out[what] = _WHY_GLOBAL_RF
         elif key == "receptive field" and s.formula.startswith("r = "):
             out[what] = _WHY_RF
-        elif what == "output shape" and fam == "activation" and not getattr(layer, "linear", False):
+        elif what == "output shape" and fam == "activation" and not layer.linear_at_inference():
             out[what] = _WHY_ACTIVATION
         elif what == "output shape" and layer.type_name == "flatten":
             out[what] = _WHY_FLATTEN

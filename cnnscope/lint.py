@@ -122,23 +122,8 @@ def _weighted(layer: Layer) -> bool:
 
 
 def _linear_passthrough(layer: Layer) -> bool:
-    """Linear (affine) at inference time, without weights of its own to speak of.
-
-    BatchNorm with running statistics is a per-channel scale and shift once trained; norms
-    computing statistics per sample (instance, group, layer norm) are not linear maps.
-    """
-    fam = layer.family
-    if fam == "activation":
-        return bool(getattr(layer, "linear", False))
-    if fam == "norm":
-        return bool(getattr(layer, "track_running_stats", False))
-    if fam == "pool":
-        return getattr(layer, "op", None) == "avg"
-    if fam in ("dropout", "reshape"):
-        return True
-    if fam == "merge":
-        return layer.type_name != "mul"
-    return False
+    """Linear (affine) at inference, without weights of its own: each layer type says."""
+    return layer.linear_at_inference()
 
 
 def _channels(shape: Shape) -> int:
@@ -229,9 +214,6 @@ def _factorized(ctx: LintContext, src: Node, node: Node) -> bool:
     return c_mid < c_in and c_mid < c_out
 
 
-_IDEMPOTENT = ("relu", "relu6", "hardtanh")  # f(f(x)) = f(x), and f commutes with max
-
-
 @rule(
     "redundant-activation",
     "warning",
@@ -242,7 +224,7 @@ _IDEMPOTENT = ("relu", "relu6", "hardtanh")  # f(f(x)) = f(x), and f commutes wi
 )
 def _redundant_activation(ctx: LintContext) -> Iterator[Hit]:
     for node in ctx.graph.nodes:
-        if node.layer.family != "activation" or node.type not in _IDEMPOTENT or len(node.inputs) != 1:
+        if not node.layer.idempotent or len(node.inputs) != 1:
             continue
         path: list[str] = []
         cur = ctx.preds(node)
@@ -258,7 +240,7 @@ def _redundant_activation(ctx: LintContext) -> Iterator[Hit]:
 
 def _subtracts_channel_mean(layer: Layer) -> bool:
     """Batch / instance norm: a per-channel mean is subtracted, so a per-channel bias cancels."""
-    return layer.family == "norm" and hasattr(layer, "track_running_stats")
+    return layer.subtracts_channel_mean()
 
 
 @rule(

@@ -20,7 +20,7 @@ from unittest import mock
 
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from strategies import STRATEGIES, Case
 
@@ -162,3 +162,50 @@ def test_layernorm_after_flattening_everything_is_refused_as_torch_refuses_it() 
     with pytest.raises(CnnscopeError) as info:
         infer_shapes(graph)
     assert info.value.kind == "shape-mismatch"
+
+
+# -- the facts lint relies on, held against torch ------------------------------------------
+
+
+def _built(type_name: str, case: Case, batch: int) -> tuple[Any, list[Any]] | None:
+    """The torch module and random inputs for a valid drawn case, or None when it is invalid."""
+    import torch
+
+    from cnnscope.errors import CnnscopeError
+    from cnnscope.layers import lookup
+    from cnnscope.spec.loader import make_layer
+
+    fields, in_shapes = case
+    try:
+        layer = make_layer(lookup(type_name), fields)
+        ins = [(batch, *s) for s in in_shapes]
+        layer.check_inputs(ins)
+        layer.out_shape(ins)
+    except CnnscopeError:
+        return None
+    module = layer.to_torch(ins).double().eval()
+    return (layer, module), [torch.randn(*s, dtype=torch.float64) for s in ins]
+
+
+@pytest.mark.parametrize("type_name", TYPES)
+@settings(suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(data=st.data())
+def test_linear_at_inference_and_idempotent_agree_with_torch(type_name: str, data: st.DataObject) -> None:
+    # linear_at_inference: f(x + y) + f(0) == f(x) + f(y) (affine) in eval mode;
+    # idempotent: f(f(x)) == f(x). Each type says so of itself; torch checks it.
+    import torch
+
+    built = _built(type_name, data.draw(STRATEGIES[type_name], label="case"), 2)
+    assume(built is not None)
+    assert built is not None
+    (layer, module), xs = built
+    with torch.no_grad():
+        if layer.linear_at_inference():
+            ys = [torch.randn_like(x) for x in xs]
+            zero = [torch.zeros_like(x) for x in xs]
+            lhs = module(*[x + y for x, y in zip(xs, ys)]) + module(*zero)
+            rhs = module(*xs) + module(*ys)
+            assert torch.allclose(lhs, rhs, atol=1e-9), f"{type_name} claims to be affine at inference"
+        if layer.idempotent:
+            once = module(*xs)
+            assert torch.equal(module(once), once), f"{type_name} claims f(f(x)) = f(x)"

@@ -19,7 +19,6 @@ from cnnscope.layers.fields import Choice, FieldError, Float, Int, fld
 class _Activation(Layer):
     family: ClassVar[str] = "activation"
     ops_per_element: ClassVar[int] = 1
-    linear: ClassVar[bool] = False  # identity-like for lint's "no nonlinearity" rule
 
     def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
         return {"activation": prod(out) * self.ops_per_element}
@@ -41,7 +40,7 @@ _PLAIN = [
 
 
 for _name, _torch_name, _summary in _PLAIN:
-    define(_Activation, _torch_name, _name, summary=_summary)
+    define(_Activation, _torch_name, _name, summary=_summary, idempotent=_name in ("relu", "relu6"))
 
 
 @register
@@ -90,6 +89,7 @@ class Hardtanh(_Activation):
     type_name: ClassVar[str] = "hardtanh"
     torch_name: ClassVar[str] = "Hardtanh"
     summary: ClassVar[str] = "clamp(x, min_val, max_val)"
+    idempotent: ClassVar[bool] = True
 
     min_val: float = fld(Float(), -1.0, "lower bound")
     max_val: float = fld(Float(), 1.0, "upper bound")

@@ -107,6 +107,8 @@ class Layer:
     max_inputs: ClassVar[int | None] = 1
     torch_name: ClassVar[str] = ""  # the torch.nn class ``to_torch`` builds, by default
     opaque: ClassVar[bool] = False  # an op cnnscope cannot analyze: its costs are unknown
+    linear_map: ClassVar[bool] = False  # an affine map at inference without weights of its own (lint)
+    idempotent: ClassVar[bool] = False  # f(f(x)) = f(x) and f commutes with max (relu, relu6, hardtanh)
 
     trainable: bool = fld(Bool(), True, "false freezes the layer's parameters (requires_grad=False)")
 
@@ -181,6 +183,15 @@ class Layer:
 
     def warnings(self, ins: Sequence[Shape], out: Shape) -> list[str]:
         return []
+
+    def linear_at_inference(self) -> bool:
+        """Linear (affine) at inference, with no weights to speak of: two convolutions with only
+        such layers between them compose into one linear map (lint's no-nonlinearity rule)."""
+        return self.linear_map
+
+    def subtracts_channel_mean(self) -> bool:
+        """Subtracts a per-channel mean (batch / instance norm), so a bias before it cancels."""
+        return False
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         return [Step("output shape", f"{self.type_name} keeps its input's shape", _fmt(out))]

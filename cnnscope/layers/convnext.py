@@ -130,6 +130,7 @@ class StochasticDepth(Layer):
     type_name: ClassVar[str] = "stochasticdepth"
     torch_name: ClassVar[str] = "StochasticDepth"
     family: ClassVar[str] = "dropout"
+    linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "drops a residual branch at random while training; identity at inference"
 
     p: float = fld(Float(min=0.0, max=1.0), 0.0, "probability of dropping the branch (training only)")

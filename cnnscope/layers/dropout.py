@@ -13,6 +13,7 @@ from cnnscope.layers.fields import Float, fld
 @layer_dataclass
 class _Dropout(Layer):
     family: ClassVar[str] = "dropout"
+    linear_map: ClassVar[bool] = True
     ranks: ClassVar[tuple[int, ...] | None] = None
 
     p: float = fld(Float(min=0.0, max=1.0), 0.5, "probability of zeroing an element (training only)")

@@ -25,6 +25,7 @@ class Add(Layer):
     type_name: ClassVar[str] = "add"
     torch_name: ClassVar[str] = "Add"
     family: ClassVar[str] = "merge"
+    linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "elementwise sum of two or more same-shaped inputs (residual)"
     min_inputs: ClassVar[int] = 2
     max_inputs: ClassVar[int | None] = None
@@ -89,6 +90,7 @@ class Concat(Layer):
     type_name: ClassVar[str] = "concat"
     torch_name: ClassVar[str] = "Concat"
     family: ClassVar[str] = "merge"
+    linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "join inputs along a dim (default: channels), as torch.cat"
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = None

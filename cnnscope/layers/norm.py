@@ -49,6 +49,12 @@ class _BatchNormNd(Layer):
                 hint="use a batch larger than 1, or track_running_stats: true",
             )
 
+    def linear_at_inference(self) -> bool:
+        return self.track_running_stats  # stored statistics: a per-channel scale and shift
+
+    def subtracts_channel_mean(self) -> bool:
+        return True
+
     def params(self, ins: Sequence[Shape]) -> ParamCount:
         c = ins[0][1]
         p = self._params(2 * c if self.affine else 0)

@@ -29,6 +29,7 @@ class Permute(Layer):
     type_name: ClassVar[str] = "permute"
     torch_name: ClassVar[str] = "Permute"  # not a torch.nn class: to_torch builds cnnscope's own
     family: ClassVar[str] = "reshape"
+    linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "reorders the dims (batch stays first), e.g. [0, 2, 3, 1] for channels last"
 
     dims: tuple[int, ...] = fld(

@@ -24,6 +24,10 @@ def pool_out(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
 @layer_dataclass
 class _PoolNd(Layer):
     family: ClassVar[str] = "pool"
+
+    def linear_at_inference(self) -> bool:
+        return self.op == "avg"
+
     op: ClassVar[str] = "max"
     input_covers_kernel: ClassVar[bool] = False
 
@@ -159,6 +163,10 @@ def adaptive_windows(size: int, out: int) -> list[tuple[int, int]]:
 @layer_dataclass
 class _AdaptivePoolNd(Layer):
     family: ClassVar[str] = "pool"
+
+    def linear_at_inference(self) -> bool:
+        return self.op == "avg"
+
     op: ClassVar[str] = "avg"
 
     output_size: tuple[Any, ...] = fld(

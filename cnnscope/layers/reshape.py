@@ -18,6 +18,7 @@ class Identity(Layer):
     type_name: ClassVar[str] = "identity"
     torch_name: ClassVar[str] = "Identity"
     family: ClassVar[str] = "reshape"
+    linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "passes its input through (a named no-op, e.g. a shortcut)"
 
     def torch_kwargs(self, ins: Sequence[Shape]) -> dict[str, Any]:
@@ -30,6 +31,7 @@ class Flatten(Layer):
     type_name: ClassVar[str] = "flatten"
     torch_name: ClassVar[str] = "Flatten"
     family: ClassVar[str] = "reshape"
+    linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "merges dims start_dim..end_dim into one (default: all but the batch)"
 
     start_dim: int = fld(Int(), 1, "first dim to merge")
@@ -70,6 +72,7 @@ class Flatten(Layer):
 @layer_dataclass
 class _PadNd(Layer):
     family: ClassVar[str] = "reshape"
+    linear_map: ClassVar[bool] = True
     min_pad: ClassVar[int] = -(10**9)
     mode: ClassVar[str] = "zeros"
 
@@ -158,6 +161,7 @@ class Upsample(Layer):
     type_name: ClassVar[str] = "upsample"
     torch_name: ClassVar[str] = "Upsample"
     family: ClassVar[str] = "reshape"
+    linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "resize by scale_factor or to size (nearest, bilinear, ...)"
 
     size: Any = fld(IntList(), None, "output spatial size (one int for all dims, or one per dim)")
@@ -233,6 +237,7 @@ class PixelShuffle(Layer):
     type_name: ClassVar[str] = "pixelshuffle"
     torch_name: ClassVar[str] = "PixelShuffle"
     family: ClassVar[str] = "reshape"
+    linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "(N, C·r², H, W) → (N, C, H·r, W·r), sub-pixel upsampling"
 
     upscale_factor: int = fld(Int(min=1), doc="r")
@@ -259,6 +264,7 @@ class PixelUnshuffle(Layer):
     type_name: ClassVar[str] = "pixelunshuffle"
     torch_name: ClassVar[str] = "PixelUnshuffle"
     family: ClassVar[str] = "reshape"
+    linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "(N, C, H·r, W·r) → (N, C·r², H, W), space-to-depth"
 
     downscale_factor: int = fld(Int(min=1), doc="r")
@@ -286,6 +292,7 @@ class ChannelShuffle(Layer):
     type_name: ClassVar[str] = "channelshuffle"
     torch_name: ClassVar[str] = "ChannelShuffle"
     family: ClassVar[str] = "reshape"
+    linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "interleaves channel groups (ShuffleNet)"
 
     groups: int = fld(Int(min=1), doc="channel groups; must divide the channels")
