@@ -20,6 +20,7 @@ from cnnscope.cli.common import (
     parse_input,
 )
 from cnnscope.errors import UsageError
+from cnnscope.render.units import count
 
 
 @app.command(rich_help_panel="Modules")
@@ -76,7 +77,7 @@ def verify(
             table.add_row(f"  {c.layer}", str(c.analytic), str(c.torch), "NO")
         for c in checks:
             if c.what != "shape":
-                table.add_row(c.what, f"{c.analytic:,}", f"{c.torch:,}", "yes" if c.ok else "NO")
+                table.add_row(c.what, count(c.analytic), count(c.torch), "yes" if c.ok else "NO")
         console = Console(file=sys.stdout, width=120)
         console.print(table)
         for c in checks:

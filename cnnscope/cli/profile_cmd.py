@@ -110,7 +110,9 @@ def _headline(result: ProfileResult) -> list[str]:
     if o.channels_last:
         flags.append("channels-last")
     if o.compile:
-        flags.append("torch.compile" + (f", compiled in {result.compile_s:.2f} s" if result.compile_s else ""))
+        flags.append(
+            "torch.compile" + (f", compiled in {fmt(result.compile_s * 1000, 'ms')}" if result.compile_s else "")
+        )
     lines = [
         f"{result.model} · input {fmt(list(result.input_shape), 'shape')} · {result.device} ({result.device_name}), "
         f"{result.threads} threads · " + ", ".join(flags),

@@ -68,10 +68,12 @@ def rf(
         if format == "table":
             _print_extras(report, spatial, erf_result)
         elif erf_result is not None:
+            from cnnscope.render.rf_chart import erf_markdown
+
             sys.stdout.write(
                 "\n" + json.dumps({"erf": erf_result.to_json()}) + "\n"
                 if format == "csv"
-                else "\n" + _erf_markdown(erf_result.to_json())
+                else "\n" + erf_markdown(erf_result.to_json())
             )
     if plot is not None:
         from cnnscope.render.rf_chart import save_plot
@@ -139,31 +141,17 @@ def _render_display(report: Report, fmt: str, dims: list[str], spatial: list[int
 
 
 def _print_extras(report: Report, spatial: list[int], erf: Any) -> None:
-    from cnnscope.render.rf_chart import erf_heatmap, growth_chart
+    from rich.text import Text
+
+    from cnnscope.render.rf_chart import erf_heatmap, erf_summary, growth_chart
     from cnnscope.render.table import console
 
     con = console(sys.stdout)
     con.print()
     con.print(growth_chart(report.rows, spatial))
     if erf is not None:
-        j = erf.to_json()
-        size = "×".join(map(str, j["theoretical_size"]))
-        half = ", ".join(f"{(r - 1) / 2:g}" for r in j["theoretical_size"])
-        con.print(
-            f"[bold]effective receptive field[/] of `{j['layer']}` at unit {tuple(j['unit'])}, "
-            f"{j['draws']} random initializations (Luo et al., 2016)"
-        )
-        con.print(
-            f"  {100 * j['mass']:.0f}% of the gradient lies within {j['radius']:.1f} px of the centre; "
-            f"theoretical field {size} (half-size {half}); "
-            f"{100 * j['inside_theoretical_fraction']:.1f}% of the gradient inside it"
-        )
+        lines = erf_summary(erf.to_json())
+        con.print(Text(lines[0], style="bold"))
+        for line in lines[1:]:
+            con.print(Text(line))
         con.print(erf_heatmap(erf.grid))
-
-
-def _erf_markdown(j: dict[str, Any]) -> str:
-    return (
-        f"**Effective receptive field** of `{j['layer']}`: {100 * j['mass']:.0f}% of the gradient within "
-        f"{j['radius']:.1f} px of the centre (theoretical size {'×'.join(map(str, j['theoretical_size']))}, "
-        f"{j['draws']} draws).\n"
-    )

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from cnnscope.analyze.rf import UNKNOWN_TEXT
 from cnnscope.errors import UsageError
+from cnnscope.render.units import percent
 
 BAR_WIDTH = 48
 SHADES = " .:-=+*#%@"
@@ -148,3 +149,24 @@ def save_plot(
         raise UsageError("bad-option", f"cannot write `{path}`: {exc.strerror or exc}") from None
     finally:
         plt.close(fig)
+
+
+def erf_summary(j: dict[str, Any]) -> list[str]:
+    """The effective-receptive-field figures of ``ErfResult.to_json()`` as sentences."""
+    size = "×".join(map(str, j["theoretical_size"]))
+    half = ", ".join(f"{(r - 1) / 2:g}" for r in j["theoretical_size"])
+    return [
+        f"effective receptive field of `{j['layer']}` at unit {tuple(j['unit'])}, "
+        f"{j['draws']} random initializations (Luo et al., 2016)",
+        f"  {percent(j['mass'])} of the gradient lies within {j['radius']:.1f} px of the centre; "
+        f"theoretical field {size} (half-size {half}); "
+        f"{percent(j['inside_theoretical_fraction'])} of the gradient inside it",
+    ]
+
+
+def erf_markdown(j: dict[str, Any]) -> str:
+    return (
+        f"**Effective receptive field** of `{j['layer']}`: {percent(j['mass'])} of the gradient within "
+        f"{j['radius']:.1f} px of the centre (theoretical size {'×'.join(map(str, j['theoretical_size']))}, "
+        f"{j['draws']} draws).\n"
+    )
