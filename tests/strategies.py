@@ -258,6 +258,7 @@ _PLAIN = [
     "hardsigmoid",
     "softsign",
     "tanhshrink",
+    "logsigmoid",
     "identity",
     "dropout",
     "alphadropout",
@@ -415,6 +416,9 @@ def channelshuffle(draw: Draw, name: str) -> Case:
 
 @strategy("add")
 def add(draw: Draw, name: str) -> Case:
+    if draw(st.integers(0, 3)) == 0:  # broadcast: true, shapes as mul draws them
+        shapes = _broadcastable(draw, draw(st.integers(2, 3)))
+        return {"broadcast": True}, shapes
     base = _any_shape(draw, 1, 3)
     n = draw(st.integers(2, 3))
     shapes = [base] * n
@@ -427,18 +431,44 @@ def add(draw: Draw, name: str) -> Case:
             base = (*base[:i], 3, *base[i + 1 :])
             shapes = [base] * n
         shapes[draw(st.integers(1, n - 1))] = tuple(other)
-    return {}, shapes
+    fields: dict[str, Any] = {}
+    _maybe(draw, fields, "broadcast", False, False)
+    return fields, shapes
 
 
-@strategy("mul")
-def mul(draw: Draw, name: str) -> Case:
+def _broadcastable(draw: Draw, n: int) -> list[Shape]:
+    """``n`` shapes around one base: dims kept, set to 1, or off by one (which torch refuses);
+    sometimes with fewer leading dims (right-aligned broadcasting)."""
     base = _any_shape(draw, 1, 3)
-    n = draw(st.integers(2, 3))
     shapes = []
     for _ in range(n):
         s = [d if draw(st.integers(0, 2)) else draw(st.sampled_from([1, d, d + 1])) for d in base]
         shapes.append(tuple(s))
-    return {}, shapes
+    return shapes
+
+
+@strategy("mul")
+def mul(draw: Draw, name: str) -> Case:
+    return {}, _broadcastable(draw, draw(st.integers(2, 3)))
+
+
+@strategy("sub", "div")
+def sub_div(draw: Draw, name: str) -> Case:
+    return {}, _broadcastable(draw, 2)
+
+
+@strategy("stack")
+def stack(draw: Draw, name: str) -> Case:
+    base = _any_shape(draw, 1, 3)  # (a first input of () would make an empty spec input)
+    rank = len(base) + 2  # the output's, with the batch
+    dim = draw(st.one_of(st.just(1), st.integers(-rank - 1, rank)))
+    shapes = [base] * draw(st.integers(1, 3))
+    if len(shapes) > 1 and base and draw(st.integers(0, 4)) == 0:  # one input of another shape
+        j = draw(st.integers(0, len(base) - 1))
+        shapes[-1] = (*base[:j], base[j] + 1, *base[j + 1 :])
+    fields: dict[str, Any] = {}
+    _maybe(draw, fields, "dim", dim, 1)
+    return fields, shapes
 
 
 @strategy("concat")
@@ -523,3 +553,334 @@ def _layerscale_dim(draw: Draw) -> Case:
 
 
 STRATEGIES["layerscale"] = st.one_of(STRATEGIES["layerscale"], _layerscale_dim())
+
+
+# -- activations added for torch.nn's whole list ------------------------------------------------
+
+
+@strategy("threshold", "hardshrink", "softshrink", "rrelu")
+def threshold_like(draw: Draw, name: str) -> Case:
+    fields: dict[str, Any] = {}
+    if name == "threshold":
+        fields["threshold"] = draw(st.sampled_from([0.0, 0.5, -1.0]))
+        fields["value"] = draw(st.sampled_from([0.0, 20.0, -3.0]))
+    elif name in ("hardshrink", "softshrink"):  # softshrink refuses a negative lambd, hardshrink does not
+        _maybe(draw, fields, "lambd", draw(st.sampled_from([0.5, 0.0, 1.5, -1.0])), 0.5)
+    else:  # rrelu: lower above upper is refused
+        _maybe(draw, fields, "lower", draw(st.sampled_from([1.0 / 8, 0.0, 0.5])), 1.0 / 8)
+        _maybe(draw, fields, "upper", draw(st.sampled_from([1.0 / 3, 0.25, 0.0])), 1.0 / 3)
+    return fields, [_any_shape(draw)]
+
+
+@strategy("glu")
+def glu(draw: Draw, name: str) -> Case:
+    shape = _any_shape(draw)
+    rank = len(shape) + 1
+    if draw(st.booleans()):  # make the halved dim even, mostly
+        shape = tuple(2 * d for d in shape)
+    fields: dict[str, Any] = {}
+    _maybe(draw, fields, "dim", draw(st.integers(-rank - 1, rank)), -1)
+    return fields, [shape]
+
+
+@strategy("softmin")
+def softmin(draw: Draw, name: str) -> Case:
+    shape = _any_shape(draw)
+    rank = len(shape) + 1
+    fields: dict[str, Any] = {}
+    _maybe(draw, fields, "dim", draw(st.integers(-rank - 1, rank)), 1)
+    return fields, [shape]
+
+
+@strategy("softmax2d")
+def softmax2d(draw: Draw, name: str) -> Case:
+    return {}, [_any_shape(draw, 1, 4)]  # 3-d and 4-d (with the batch) are taken, others refused
+
+
+# -- views: reshape, expand, slice, roll ---------------------------------------------------------
+
+
+def _factor(draw: Draw, n: int, parts: int) -> list[int]:
+    """``parts`` positive ints whose product is ``n``."""
+    out = []
+    for _ in range(parts - 1):
+        divs = [d for d in range(1, n + 1) if n % d == 0]
+        d = draw(st.sampled_from(divs))
+        out.append(d)
+        n //= d
+    return [*out, n]
+
+
+@strategy("reshape")
+def reshape(draw: Draw, name: str) -> Case:
+    shape = _any_shape(draw, 1, 3)
+    per_sample = 1
+    for d in shape:
+        per_sample *= d
+    kind = draw(st.sampled_from(["flatten", "factor", "factor", "copy", "wrong", "two-inferred", "zero-beyond"]))
+    if kind == "flatten":
+        target: list[int] = [draw(st.sampled_from([0, -1])), -1 if draw(st.booleans()) else per_sample]
+    elif kind == "factor":  # the batch by 0 or -1, the rest a factorization, maybe one -1 inside
+        rest = _factor(draw, per_sample, draw(st.integers(1, 3)))
+        first = draw(st.sampled_from([0, -1, 0]))
+        if first == 0 and draw(st.booleans()):
+            rest[draw(st.integers(0, len(rest) - 1))] = -1
+        target = [first, *rest]
+    elif kind == "copy":  # 0 copies the input's dims at the same index
+        target = [0, *(0 if draw(st.booleans()) else d for d in shape)]
+    elif kind == "wrong":
+        target = [0, per_sample + draw(st.integers(1, 2))]
+    elif kind == "two-inferred":
+        target = [-1, -1, *shape[1:]]
+    else:  # a 0 beyond the input's rank
+        target = [0, *shape, 0]
+    return {"shape": target}, [shape]
+
+
+@strategy("expand")
+def expand(draw: Draw, name: str) -> Case:
+    shape = tuple(draw(st.sampled_from([1, 1, 2, 3])) for _ in range(draw(st.integers(1, 3))))
+    sizes: list[int] = [-1]  # the batch
+    for d in shape:
+        pick = draw(st.sampled_from(["keep", "same", "grow", "wrong"] if d == 1 else ["keep", "same", "wrong"]))
+        if pick == "keep":
+            sizes.append(-1)
+        elif pick == "same":
+            sizes.append(d)
+        elif pick == "grow":
+            sizes.append(draw(st.integers(2, 4)))
+        else:
+            sizes.append(d + 1)
+    if draw(st.integers(0, 3)) == 0:  # new leading dims (a -1 there is refused)
+        sizes = [draw(st.sampled_from([1, 2, -1])) for _ in range(draw(st.integers(1, 2)))] + sizes
+    if draw(st.integers(0, 5)) == 0 and len(sizes) > 1:  # fewer sizes than dims
+        sizes = sizes[:-1]
+    return {"sizes": sizes}, [shape]
+
+
+@strategy("slice")
+def slice_(draw: Draw, name: str) -> Case:
+    shape = _any_shape(draw, 1, 3)
+    rank = len(shape) + 1
+    fields: dict[str, Any] = {}
+    _maybe(draw, fields, "dim", draw(st.one_of(st.just(1), st.integers(-rank - 1, rank))), 1)
+    if draw(st.integers(0, 3)) == 0:
+        fields["squeeze"] = True
+        fields["start"] = draw(st.integers(-5, 5))
+        return fields, [shape]
+    _maybe(draw, fields, "start", draw(st.integers(-6, 6)), 0)
+    _maybe(draw, fields, "stop", draw(st.one_of(st.none(), st.integers(-6, 6))), None)
+    _maybe(draw, fields, "step", draw(st.integers(1, 3)), 1)
+    return fields, [shape]
+
+
+@strategy("roll")
+def roll(draw: Draw, name: str) -> Case:
+    shape = _any_shape(draw, 1, 3)
+    rank = len(shape) + 1
+    n = draw(st.integers(1, 3))
+    dims = [draw(st.integers(-rank - 1, rank)) for _ in range(n)]
+    shifts = [draw(st.integers(-5, 5)) for _ in range(n)]
+    return {"shifts": shifts if n > 1 or draw(st.booleans()) else shifts[0], "dims": dims}, [shape]
+
+
+# -- elementwise with a number, reductions, parameters ------------------------------------------
+
+
+@strategy("scalar")
+def scalar(draw: Draw, name: str) -> Case:
+    op = draw(st.sampled_from(["add", "sub", "rsub", "mul", "div", "rdiv", "pow"]))
+    value = draw(st.sampled_from([0, 1, -2, 0.5, 3.0]))
+    return {"op": op, "value": value}, [_any_shape(draw)]
+
+
+@strategy("reduce")
+def reduce(draw: Draw, name: str) -> Case:
+    shape = _any_shape(draw, 1, 3)
+    rank = len(shape) + 1
+    n = draw(st.integers(1, min(3, rank)))
+    if draw(st.integers(0, 4)) == 0:  # maybe out of range, maybe one dim twice
+        dims = [draw(st.integers(-rank - 1, rank)) for _ in range(n)]
+    else:
+        dims = list(draw(st.permutations(list(range(rank)))))[:n]
+        dims = [d - rank if draw(st.booleans()) else d for d in dims]
+    fields: dict[str, Any] = {"op": draw(st.sampled_from(["mean", "sum", "amax", "amin"])), "dims": dims}
+    _maybe(draw, fields, "keepdim", draw(st.booleans()), False)
+    return fields, [shape]
+
+
+@strategy("parameter")
+def parameter(draw: Draw, name: str) -> Case:
+    shape = [draw(st.integers(1, 4)) for _ in range(draw(st.integers(1, 3)))]
+    fields: dict[str, Any] = {"shape": shape}
+    if draw(st.booleans()):
+        fields["batched"] = True
+        shape[0] = 1  # the first dim follows the batch (another size is refused, where torch's
+        # expand could still run when it equals the batch)
+    _trainable(draw, fields)
+    return fields, [_any_shape(draw, 1, 3)]
+
+
+# -- matmul, einsum, attention -------------------------------------------------------------------
+
+
+@strategy("matmul")
+def matmul(draw: Draw, name: str) -> Case:
+    """Shapes without the batch, which the test puts in front of both: ``()`` becomes a 1-d
+    operand of the batch's length, ``(k,)`` a 2-d ``(N, k)``, longer ones batched matrices.
+    Inner sizes are drawn small so that they meet the batch (1 or 2) often. A 1-d first operand
+    is not drawn (the fuzzer makes the first input a spec's input, which cannot be empty): the
+    pinned cases in test_layers_property.py have it."""
+    n, m = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    k = draw(st.sampled_from([1, 2, 2, 3]))
+    extra = tuple(draw(st.sampled_from([1, 2, 3])) for _ in range(draw(st.integers(0, 2))))
+    a: Shape = draw(st.sampled_from([(k,), (*extra, n, k), (n, k)]))
+    b: Shape = draw(st.sampled_from([(), (m,), (*extra[-1:], k, m), (k, m)]))
+    if draw(st.integers(0, 5)) == 0 and len(b) >= 2:  # inner dims that differ
+        b = (*b[:-2], k + 1, b[-1])
+    return {}, [a, b]
+
+
+_LABELS = "ijkl"
+
+
+@strategy("einsum")
+def einsum(draw: Draw, name: str) -> Case:
+    """One or two operands over labels i, j, k, l; every term starts with the batch (label
+    ``n`` or ``...``), since the test puts the batch in front of every input."""
+    n_ops = draw(st.sampled_from([1, 2, 2, 2]))
+    sizes = {c: draw(st.integers(1, 4)) for c in _LABELS}
+    ell = draw(st.integers(0, 3)) == 0
+    terms, shapes = [], []
+    for i in range(n_ops):  # the first input is not 1-d (the fuzzer makes it a spec's input)
+        labels = list(draw(st.lists(st.sampled_from(_LABELS), min_size=1 if i == 0 else 0, max_size=3)))
+        extra: Shape = ()
+        if ell:
+            extra = tuple(draw(st.sampled_from([1, 2])) for _ in range(draw(st.integers(0, 1))))
+            head = "..."
+        else:
+            head = "n"
+        shape = []
+        for c in labels:
+            d = sizes[c]
+            roll_ = draw(st.integers(0, 9))
+            if roll_ == 0:
+                d = 1  # broadcasts against the other operand
+            elif roll_ == 1:
+                d = d + 1  # a mismatch, unless the other side is 1
+            shape.append(d)
+        terms.append(head + "".join(labels))
+        shapes.append((*extra, *shape))
+    lhs = ",".join(terms)
+    if draw(st.booleans()):
+        return {"equation": lhs}, shapes  # implicit output
+    seen = sorted({c for t in terms for c in t if c in _LABELS})
+    out = list(draw(st.permutations(seen)))[: draw(st.integers(0, len(seen)))]
+    if draw(st.integers(0, 2)):  # keep the batch, usually
+        out = (["..."] if ell else ["n"]) + out
+    if draw(st.integers(0, 9)) == 0:
+        out.append(draw(st.sampled_from(_LABELS)))  # maybe a repeat or a label no operand has
+    spaced = " " if draw(st.integers(0, 5)) == 0 else ""
+    return {"equation": f"{lhs}{spaced}->{spaced}{''.join(out)}"}, shapes
+
+
+@strategy("scaleddotproductattention")
+def sdpa(draw: Draw, name: str) -> Case:
+    L, S, E, Ev = (draw(st.integers(1, 4)) for _ in range(4))
+    heads: Shape = tuple(draw(st.integers(1, 3)) for _ in range(draw(st.integers(0, 2))))
+    kh = heads if draw(st.integers(0, 3)) else tuple(1 for _ in heads)  # k broadcasts over heads
+    q, k, v = (*heads, L, E), (*kh, S, E), (*heads, S, Ev)
+    wrong = draw(st.integers(0, 7))
+    if wrong == 0:
+        k = (*kh, S, E + 1)
+    elif wrong == 1:
+        v = (*heads, S + 1, Ev)
+    shapes = [q, k, v]
+    fields: dict[str, Any] = {}
+    if draw(st.integers(0, 2)) == 0:  # an additive mask, broadcast over the batch and heads
+        mask = (*(1 for _ in heads), draw(st.sampled_from([L, 1, L + 1])), draw(st.sampled_from([S, S, 1])))
+        shapes.append(mask if draw(st.booleans()) else mask[-2:])  # the batch goes in front of it
+    if draw(st.integers(0, 3)) == 0:
+        fields["is_causal"] = True  # refused with a mask
+    if draw(st.integers(0, 3)) == 0:
+        fields["scale"] = draw(st.sampled_from([0.5, None, 2.0]))
+    if draw(st.integers(0, 5)) == 0:
+        fields["dropout_p"] = 0.5  # training only
+    return fields, shapes
+
+
+@strategy("multiheadattention")
+def mha(draw: Draw, name: str) -> Case:
+    E = draw(st.sampled_from([2, 4, 6, 8]))
+    heads = draw(st.one_of(st.sampled_from([h for h in (1, 2, 3, 4) if E % h == 0]), st.integers(1, 4)))
+    fields: dict[str, Any] = {"embed_dim": E, "num_heads": heads}
+    _maybe(draw, fields, "batch_first", draw(st.booleans()), False)
+    _maybe(draw, fields, "bias", draw(st.booleans()), True)
+    _maybe(draw, fields, "add_bias_kv", draw(st.booleans()), False)
+    _maybe(draw, fields, "add_zero_attn", draw(st.booleans()), False)
+    _maybe(draw, fields, "dropout", draw(st.sampled_from([0.0, 0.1])), 0.0)
+    _trainable(draw, fields)
+    L, S, n = (draw(st.integers(1, 4)) for _ in range(3))
+    unbatched = draw(st.integers(0, 4)) == 0  # (L, E): the test's batch dim is then L
+    lead: Shape = () if unbatched else (n,)
+    if draw(st.booleans()):
+        return fields, [(*lead, E)]  # self-attention
+    kdim, vdim = E, E
+    if draw(st.booleans()):
+        kdim, vdim = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+        fields["kdim"], fields["vdim"] = kdim, vdim
+    # without batch_first the tensors are (L, N, E): the test's batch (dim 0) is the sequence,
+    # so k and v would need q's length; with batch_first, (N, L, E), the drawn n, S are free
+    if fields.get("batch_first"):
+        q: Shape = (L, E) if not unbatched else (E,)
+        k, v = ((S, kdim), (S, vdim)) if not unbatched else ((kdim,), (vdim,))
+    else:
+        q, k, v = (*lead, E), (*lead, kdim), (*lead, vdim)
+    if draw(st.integers(0, 7)) == 0:
+        k = (*k[:-1], k[-1] + 1)  # a width that is not kdim
+    return fields, [q, k, v]
+
+
+@strategy("extrainput")
+def extrainput(draw: Draw, name: str) -> Case:
+    shape = [draw(st.integers(1, 4)) for _ in range(draw(st.integers(1, 3)))]
+    return {"shape": shape}, [_any_shape(draw, 1, 3)]
+
+
+@strategy("unary")
+def unary(draw: Draw, name: str) -> Case:
+    op = draw(
+        st.sampled_from(
+            ["exp", "log", "sqrt", "rsqrt", "abs", "neg", "sin", "cos", "erf", "reciprocal", "square", "sign",
+             "floor", "ceil", "round", "trunc", "log1p", "expm1"]
+        )
+    )  # fmt: skip
+    return {"op": op}, [_any_shape(draw)]
+
+
+@strategy("clamp")
+def clamp(draw: Draw, name: str) -> Case:
+    fields: dict[str, Any] = {}
+    lo, hi = draw(st.sampled_from([None, -1.0, 0.0])), draw(st.sampled_from([None, 0.5, 6.0]))
+    if lo is not None:
+        fields["min"] = lo
+    if hi is not None:
+        fields["max"] = hi
+    return fields, [_any_shape(draw)]  # neither bound: refused, as torch.clamp refuses it
+
+
+@strategy("constant")
+def constant(draw: Draw, name: str) -> Case:
+    shape = [draw(st.integers(1, 4)) for _ in range(draw(st.integers(0, 3)))]
+    return {"shape": shape}, [_any_shape(draw, 1, 3)]
+
+
+@strategy("pad")
+def pad_any(draw: Draw, name: str) -> Case:
+    shape = _any_shape(draw, 1, 4)
+    n = draw(st.integers(1, len(shape) + 1))  # one more dim than the input has: refused
+    pads = [draw(st.integers(-3, 3)) for _ in range(2 * n)]
+    fields: dict[str, Any] = {"pad": pads}
+    if draw(st.booleans()):
+        fields["value"] = draw(st.sampled_from([0.0, 1.5, -1.0]))
+    return fields, [shape]

@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 
 import cnnscope
 from cnnscope.errors import CnnscopeError
+from cnnscope.frontends.yaml.loader import make_layer
 from cnnscope.graph import Graph, Node
 from cnnscope.layers.base import Layer, Shape, layer_dataclass, registry
-from cnnscope.spec.loader import make_layer
 
 torch = pytest.importorskip("torch")
 fvcore_nn = pytest.importorskip("fvcore.nn")
@@ -152,8 +152,14 @@ CASES: dict[str, Callable[[], st.SearchStrategy[tuple[Layer, Shape]]]] = {
 }
 
 
+# matrix products and attention: fvcore has no handler for sdpa and counts batched matmul and
+# einsum its own way; their MACs are held against FlopCounterMode / 2 (torch's math path) on every
+# draw of tests/test_layers_property.py
+FLOP_COUNTER_ONLY = {"matmul", "einsum", "scaleddotproductattention", "multiheadattention"}
+
+
 def test_every_mac_layer_has_a_strategy() -> None:
-    with_macs = {name for name, cls in registry().items() if cls.macs is not Layer.macs}
+    with_macs = {name for name, cls in registry().items() if cls.macs is not Layer.macs} - FLOP_COUNTER_ONLY
     assert with_macs <= set(CASES), f"layer types with macs but no strategy: {sorted(with_macs - set(CASES))}"
 
 

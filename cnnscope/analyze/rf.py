@@ -21,6 +21,10 @@ misaligned (Distill's conditions) and a warning names the layers.
 After a global layer (global pooling, flatten, linear, ...) every output sees the whole
 input: ``whole_input`` is true and no size is given. After upsampling positions no longer map
 to input positions by an integer stride: the field is reported as unknown, not guessed.
+
+A learned tensor entering the graph (``parameter``: a class token, a position embedding) is
+``constant``: it depends on no input position, has no field, and a merge leaves it out of the
+union of its inputs' fields; a node all of whose inputs are constant is constant.
 """
 
 from __future__ import annotations
@@ -36,9 +40,11 @@ from cnnscope.layers.base import RFKind, RFStep, Shape
 OK = "ok"
 WHOLE = "whole_input"
 UNKNOWN = "unsupported"
+CONSTANT = "constant"
 
 WHOLE_TEXT = "whole input"
 UNKNOWN_TEXT = "n/a (not a sliding window)"
+CONSTANT_TEXT = "none (a constant)"
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,8 @@ class RFInfo:
     """The receptive field of one node's output units, per spatial dim (first spatial dim first).
 
     ``status`` is ``ok`` (size/stride/padding hold numbers), ``whole_input`` (each output sees
-    all of the input) or ``unsupported`` (not an integer-stride map, e.g. after upsampling).
+    all of the input), ``unsupported`` (not an integer-stride map, e.g. after upsampling) or
+    ``constant`` (depends on no input position: a learned parameter).
     """
 
     size: tuple[int, ...] = ()
@@ -101,7 +108,15 @@ class RFInfo:
             "status": self.status,
         }
         # what the summary column shows: the sizes, or the plain-words reason there are none
-        out["display"] = list(self.size) if known else (WHOLE_TEXT if self.status == WHOLE else UNKNOWN_TEXT)
+        out["display"] = (
+            list(self.size)
+            if known
+            else WHOLE_TEXT
+            if self.status == WHOLE
+            else CONSTANT_TEXT
+            if self.status == CONSTANT
+            else UNKNOWN_TEXT
+        )
         return out
 
 
@@ -189,13 +204,18 @@ def receptive_fields(graph: Graph, shapes: Mapping[str, Shape] | None = None) ->
     ndim = max(0, len(graph.input_shape) - 1)
     fields: dict[str, RFInfo] = {INPUT: input_rf(ndim)}
     for node in graph.nodes:
-        srcs = [fields[i] for i in node.inputs] or [input_rf(ndim)]
-        base = merge(node.name, node.inputs, srcs) if len(srcs) > 1 else replace(srcs[0], warnings=())
-        if len(srcs) > 1 and base.status == OK and _broadcasts_space(node.inputs, shapes, shapes[node.name]):
+        # constant inputs (learned parameters) depend on no input position: left out of the union
+        live = [i for i in node.inputs if fields[i].status != CONSTANT]
+        srcs = [fields[i] for i in live] or ([input_rf(ndim)] if not node.inputs else [])
+        step = node.layer.rf([shapes[i] for i in node.inputs])
+        if not srcs or step == RFKind.CONSTANT:
+            fields[node.name] = RFInfo(status=CONSTANT)
+            continue
+        base = merge(node.name, live, srcs) if len(srcs) > 1 else replace(srcs[0], warnings=())
+        if len(node.inputs) > 1 and base.status == OK and _broadcasts_space(live, shapes, shapes[node.name]):
             # a 1×1 map spread over space (a gate not from global pooling): every output unit sees
             # the same input window, which no size/stride/padding describes
             base = RFInfo(status=UNKNOWN)
-        step = node.layer.rf([shapes[i] for i in node.inputs])
         if base.status == WHOLE or step == RFKind.GLOBAL:
             out = RFInfo(status=WHOLE, warnings=base.warnings)
         elif step == RFKind.POINTWISE:

@@ -1,7 +1,11 @@
-"""Activations: elementwise nonlinearities, PReLU, softmax.
+"""Activations: elementwise nonlinearities, PReLU, GLU, softmax — every activation in torch.nn.
 
 Op rule (docs/conventions.md): an activation counts one op per output element whatever
-its cost on hardware; softmax counts three (exp, sum, divide).
+its cost on hardware; softmax (softmin, softmax2d, logsoftmax) counts three (exp, sum,
+divide); GLU two per output element (a sigmoid and a multiply).
+
+``torch_name`` is the torch.nn class name and every field an attribute of that class of the
+same name, so the module frontend maps nn modules to these types by their attributes.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from math import prod
 from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
-from cnnscope.layers.base import Layer, ParamCount, Shape, define, layer_dataclass, register
+from cnnscope.layers._dims import norm_dim
+from cnnscope.layers.base import Layer, ParamCount, RFKind, RFStep, Shape, define, layer_dataclass, register
 from cnnscope.layers.fields import Choice, FieldError, Float, Int, fld
 
 
@@ -36,6 +41,7 @@ _PLAIN = [
     ("hardsigmoid", "Hardsigmoid", "relu6(x + 3)/6"),
     ("softsign", "Softsign", "x / (1 + |x|)"),
     ("tanhshrink", "Tanhshrink", "x − tanh(x)"),
+    ("logsigmoid", "LogSigmoid", "log(sigmoid(x))"),
 ]
 
 
@@ -133,6 +139,84 @@ class PReLU(_Activation):
         return self._params(self.num_parameters)
 
 
+@register
+@layer_dataclass
+class Threshold(_Activation):
+    type_name: ClassVar[str] = "threshold"
+    torch_name: ClassVar[str] = "Threshold"
+    summary: ClassVar[str] = "x where x > threshold, else value"
+    idempotent: ClassVar[bool] = True
+
+    threshold: float = fld(Float(), doc="keep x above this")
+    value: float = fld(Float(), doc="the value elsewhere")
+
+
+@register
+@layer_dataclass
+class Hardshrink(_Activation):
+    type_name: ClassVar[str] = "hardshrink"
+    torch_name: ClassVar[str] = "Hardshrink"
+    summary: ClassVar[str] = "x where |x| > lambd, else 0"
+    idempotent: ClassVar[bool] = True
+
+    lambd: float = fld(Float(), 0.5, "the half-width of the band set to 0")
+
+
+@register
+@layer_dataclass
+class Softshrink(_Activation):
+    type_name: ClassVar[str] = "softshrink"
+    torch_name: ClassVar[str] = "Softshrink"
+    summary: ClassVar[str] = "x − lambd above lambd, x + lambd below −lambd, else 0"
+
+    lambd: float = fld(Float(), 0.5, "the shrinkage (>= 0)")
+
+    def validate(self) -> None:
+        if self.lambd < 0:
+            raise FieldError(f"lambd must be >= 0, got {self.lambd}", field="lambd")
+
+
+@register
+@layer_dataclass
+class RReLU(_Activation):
+    type_name: ClassVar[str] = "rrelu"
+    torch_name: ClassVar[str] = "RReLU"
+    summary: ClassVar[str] = "randomized leaky ReLU; at inference leaky with slope (lower + upper)/2"
+
+    lower: float = fld(Float(), 1.0 / 8, "lowest random slope while training")
+    upper: float = fld(Float(), 1.0 / 3, "highest random slope while training")
+
+    def validate(self) -> None:
+        if self.lower > self.upper:
+            raise FieldError(f"lower ({self.lower}) must not be above upper ({self.upper})", field="lower")
+
+
+@register
+@layer_dataclass
+class GLU(_Activation):
+    type_name: ClassVar[str] = "glu"
+    torch_name: ClassVar[str] = "GLU"
+    summary: ClassVar[str] = "a · sigmoid(b) for the two halves a, b of `dim` (the output has half of it)"
+    ops_per_element: ClassVar[int] = 2  # a sigmoid and a multiply per output element
+
+    dim: int = fld(Int(), -1, "the dim split in two halves (negative: from the end)")
+
+    def check_inputs(self, ins: Sequence[Shape]) -> None:
+        d = norm_dim(self.dim, len(ins[0]))
+        if ins[0][d] % 2:
+            raise ShapeError(
+                "shape-mismatch", f"halves dim {d}, but its size {ins[0][d]} is odd (input {list(ins[0])})"
+            )
+
+    def out_shape(self, ins: Sequence[Shape]) -> Shape:
+        d = norm_dim(self.dim, len(ins[0]))
+        return (*ins[0][:d], ins[0][d] // 2, *ins[0][d + 1 :])
+
+    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
+        # halving a spatial dim pairs position i with position i + n/2: not a sliding window
+        return RFKind.UNSUPPORTED if norm_dim(self.dim, len(ins[0])) >= 2 else RFKind.POINTWISE
+
+
 @layer_dataclass
 class _Softmax(_Activation):
     ops_per_element: ClassVar[int] = 3
@@ -161,3 +245,27 @@ class LogSoftmax(_Softmax):
     type_name: ClassVar[str] = "logsoftmax"
     torch_name: ClassVar[str] = "LogSoftmax"
     summary: ClassVar[str] = "log of softmax along dim"
+
+
+@register
+@layer_dataclass
+class Softmin(_Softmax):
+    type_name: ClassVar[str] = "softmin"
+    torch_name: ClassVar[str] = "Softmin"
+    summary: ClassVar[str] = "softmax(−x) along dim"
+
+
+@register
+@layer_dataclass
+class Softmax2d(_Activation):
+    type_name: ClassVar[str] = "softmax2d"
+    torch_name: ClassVar[str] = "Softmax2d"
+    summary: ClassVar[str] = "softmax over the channels of a (N, C, H, W) or (C, H, W) input, at each position"
+    ops_per_element: ClassVar[int] = 3
+
+    def check_inputs(self, ins: Sequence[Shape]) -> None:
+        if len(ins[0]) not in (3, 4):
+            raise ShapeError("shape-mismatch", f"expects a 3-d or 4-d input, got {len(ins[0])}-d {list(ins[0])}")
+
+    def torch_kwargs(self, ins: Sequence[Shape]) -> dict[str, Any]:
+        return {}

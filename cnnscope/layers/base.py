@@ -58,6 +58,7 @@ class RFKind:
     POINTWISE = "pointwise"  # each output position sees the same input position only
     GLOBAL = "global"  # each output sees the whole input (global pooling, flatten, linear)
     UNSUPPORTED = "unsupported"  # upsampling: positions are not an integer-stride map
+    CONSTANT = "constant"  # depends on no input position (a learned parameter, a class token)
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,11 @@ class Layer:
     def warnings(self, ins: Sequence[Shape], out: Shape) -> list[str]:
         return []
 
+    def cost_known(self) -> bool:
+        """Whether ``macs``/``other_ops`` are the layer's real cost: true for every analyzed
+        type; an opaque op knows it only when the dispatcher measured it at capture."""
+        return not self.opaque
+
     def linear_at_inference(self) -> bool:
         """Linear (affine) at inference, with no weights to speak of: two convolutions with only
         such layers between them compose into one linear map (lint's no-nonlinearity rule)."""
@@ -192,6 +198,19 @@ class Layer:
     def subtracts_channel_mean(self) -> bool:
         """Subtracts a per-channel mean (batch / instance norm), so a bias before it cancels."""
         return False
+
+    def lowpass(self) -> bool:
+        """A fixed low-pass filter: averages a window of neighbouring positions with fixed, positive
+        weights (average pooling with a kernel > 1). Before a strided layer it anti-aliases, as a
+        blur-pool does (`cnnscope shift`, lint's aliased-downsampling rule); learned weights never count."""
+        return False
+
+    def border_fill(self) -> str:
+        """What a window reads beyond the input's border, where this layer pads: ``zeros`` (the
+        default), ``reflect``, ``replicate``, ``circular``, ``-inf`` (max pooling: padding never wins)
+        or ``excluded`` (an average that leaves the padding out). Every fill but ``circular`` tells the
+        network where the border is (`cnnscope shift`)."""
+        return "zeros"
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         return [Step("output shape", f"{self.type_name} keeps its input's shape", _fmt(out))]
@@ -239,7 +258,9 @@ class Layer:
         return out
 
 
-_LIST_FIELDS = {"normalized_shape", "size", "padding4"}
+# whole lists, never one value for all dims: a repeated value must stay a list (reshape's
+# `shape: [0, 0]` is not `shape: 0`)
+_LIST_FIELDS = {"normalized_shape", "size", "padding4", "shape", "sizes", "dims", "shifts"}
 
 
 def _spatial_names(ndim: int) -> str:

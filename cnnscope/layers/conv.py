@@ -154,6 +154,9 @@ class _ConvNd(Layer):
     def rf(self, ins: Sequence[Shape]) -> RFStep | str:
         return RFStep(self.keff(), tuple(self.stride), tuple(lo for lo, _ in self.pads()))
 
+    def border_fill(self) -> str:
+        return str(self.padding_mode)
+
     def warnings(self, ins: Sequence[Shape], out: Shape) -> list[str]:
         return fit_warnings(self.type_name, ins[0][2:], self.keff(), self.stride, self.pads())
 

@@ -204,11 +204,14 @@ class IntList(Kind):
 
     min: int = 1
     length: int | None = None
+    empty: bool = False  # an empty list is a value (the shape of a 0-d tensor)
 
     def coerce(self, value: Any, ndim: int | None) -> tuple[int, ...]:
         if isinstance(value, list):
             if self.length is not None and len(value) != self.length:
                 raise FieldError(f"expected a list of {self.length} integers, got a list of {len(value)}")
+            if not value and self.empty:
+                return ()
             if not value:
                 raise FieldError("expected a non-empty list of integers, got an empty list")
             return _each(value, lambda v: _int(v, f"integers >= {self.min}", self.min))
@@ -269,6 +272,52 @@ class OptInt(Kind):
 
     def describe(self, ndim: int | None) -> str:
         return "an integer or null"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class OptFloat(Float):
+    """A number or null (null: the layer's own default, e.g. attention's 1/sqrt(E) scale)."""
+
+    def coerce(self, value: Any, ndim: int | None) -> float | None:  # type: ignore[override]
+        if value is None:
+            return None
+        return super().coerce(value, ndim)
+
+    def describe(self, ndim: int | None) -> str:
+        return super().describe(ndim) + " or null"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Dims(Kind):
+    """Integers of any sign, one or a list (dims counted from the end when negative, shifts);
+    ``min`` bounds them from below when set (reshape's ``-1``)."""
+
+    min: int | None = None
+    empty: bool = False  # accept an empty list
+
+    def coerce(self, value: Any, ndim: int | None) -> tuple[int, ...]:
+        bound = "" if self.min is None else f" >= {self.min}"
+        if isinstance(value, list):
+            if not value and not self.empty:
+                raise FieldError("expected a non-empty list of integers, got an empty list")
+            return _each(value, lambda v: _int(v, f"integers{bound}", self.min))
+        return (_int(value, f"an integer{bound} or a list of them", self.min),)
+
+    def describe(self, ndim: int | None) -> str:
+        return "an integer or a list of integers" + ("" if self.min is None else f" (>= {self.min})")
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Str(Kind):
+    """A non-empty string (einsum's equation)."""
+
+    def coerce(self, value: Any, ndim: int | None) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise FieldError(f"expected a non-empty string, got {_typename(value)}")
+        return value
+
+    def describe(self, ndim: int | None) -> str:
+        return "a string"
 
 
 def fld(kind: Kind, default: Any = REQUIRED, doc: str = "") -> Any:

@@ -40,7 +40,10 @@ class Linear(Layer):
         return {"bias": prod(out)} if self.bias else {}
 
     def rf(self, ins: Sequence[Shape]) -> RFStep | str:
-        return RFKind.GLOBAL
+        # (N, F): every output sees every feature, the whole input. On a larger input it mixes
+        # the last dim only (the W of an (N, C, H, W) map, the features of (N, L, C) tokens):
+        # no sliding window and not the whole input
+        return RFKind.GLOBAL if len(ins[0]) <= 2 else RFKind.UNSUPPORTED
 
     def torch_kwargs(self, ins: Sequence[Shape]) -> dict[str, Any]:
         return {"in_features": ins[0][-1], "out_features": self.out_features, "bias": self.bias}

@@ -2,8 +2,8 @@
 
 ConvNeXt moves its channels last around a layer norm and two linears and back again; a
 permute is how such a layout change appears in the graph. It moves values without any
-arithmetic: no parameters, no operations. The batch must stay the first dim (a spec
-describes one sample; its batch is a command-line choice).
+arithmetic: no parameters, no operations. Any order torch takes is allowed, the batch's
+too: attention code moves it (``qkv.permute(2, 0, 3, 1, 4)``) and a later op brings it back.
 
 Receptive fields are carried per spatial dim by position, so a permute is pointwise only
 when every spatial dim stays where it was (the identity permutation); any other order makes
@@ -30,7 +30,7 @@ class Permute(Layer):
     torch_name: ClassVar[str] = "Permute"  # not a torch.nn class: to_torch builds cnnscope's own
     family: ClassVar[str] = "reshape"
     linear_map: ClassVar[bool] = True
-    summary: ClassVar[str] = "reorders the dims (batch stays first), e.g. [0, 2, 3, 1] for channels last"
+    summary: ClassVar[str] = "reorders the dims, e.g. [0, 2, 3, 1] for channels last"
 
     dims: tuple[int, ...] = fld(
         IntList(min=0), doc="the input dim each output dim takes, batch included: a permutation of 0..rank-1"
@@ -39,12 +39,6 @@ class Permute(Layer):
     def validate(self) -> None:
         if len(set(self.dims)) != len(self.dims):
             raise FieldError(f"dims {list(self.dims)} repeat a dim: expected a permutation", field="dims")
-        if self.dims[0] != 0:
-            raise FieldError(
-                f"dims {list(self.dims)} move the batch: the first entry must be 0",
-                field="dims",
-                hint="the batch is not part of a spec; only the other dims can be reordered",
-            )
 
     def check_inputs(self, ins: Sequence[Shape]) -> None:
         rank = len(ins[0])
@@ -52,17 +46,16 @@ class Permute(Layer):
             raise ShapeError(
                 "shape-mismatch",
                 f"dims {list(self.dims)} are not a permutation of the {rank} dims of {list(ins[0])}",
-                hint=f"list each of 0..{rank - 1} once, the batch (0) first",
+                hint=f"list each of 0..{rank - 1} once",
             )
-        if self.dims[0] != 0:  # validate() says so for specs; also for layers made directly
-            raise ShapeError("bad-dim", f"dims {list(self.dims)} move the batch: the first entry must be 0")
 
     def out_shape(self, ins: Sequence[Shape]) -> Shape:
         return tuple(ins[0][d] for d in self.dims)
 
     def rf(self, ins: Sequence[Shape]) -> RFStep | str:
         rank = len(ins[0])
-        return RFKind.POINTWISE if tuple(self.dims[2:]) == tuple(range(2, rank)) else RFKind.UNSUPPORTED
+        keeps = tuple(self.dims[2:]) == tuple(range(2, rank)) and self.dims[0] == 0
+        return RFKind.POINTWISE if keeps else RFKind.UNSUPPORTED
 
     def to_torch(self, ins: Sequence[Shape]) -> Any:
         from cnnscope.layers._permute_torch import Permute

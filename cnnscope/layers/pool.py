@@ -92,6 +92,9 @@ class _PoolNd(Layer):
     def rf(self, ins: Sequence[Shape]) -> RFStep | str:
         return RFStep(self.keff(), self._stride, tuple(self.padding))
 
+    def lowpass(self) -> bool:
+        return self.op == "avg" and all(k > 1 for k in self.kernel_size)  # a box filter
+
     def warnings(self, ins: Sequence[Shape], out: Shape) -> list[str]:
         if self.ceil_mode:
             return []
@@ -128,11 +131,17 @@ class _MaxPoolNd(_PoolNd):
     def _dilation(self) -> tuple[int, ...]:
         return tuple(self.dilation)
 
+    def border_fill(self) -> str:
+        return "-inf"
+
 
 @layer_dataclass
 class _AvgPoolNd(_PoolNd):
     op: ClassVar[str] = "avg"
     count_include_pad: bool = fld(Bool(), True, "count padded zeros in the average")
+
+    def border_fill(self) -> str:
+        return "zeros" if self.count_include_pad else "excluded"
 
 
 @layer_dataclass

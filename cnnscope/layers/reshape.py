@@ -125,6 +125,9 @@ class _PadNd(Layer):
         nd = self.ndim or 1
         return RFStep((1,) * nd, (1,) * nd, tuple(lo for lo, _ in self.pads()))
 
+    def border_fill(self) -> str:
+        return self.mode
+
     def torch_kwargs(self, ins: Sequence[Shape]) -> dict[str, Any]:
         return {"padding": tuple(self.padding)}
 
