@@ -34,7 +34,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import cnnscope
-from cnnscope.spec.module import capture
+from cnnscope.frontends.torch.capture import capture
 
 
 def model() -> tuple[torch.nn.Module, str]:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from cnnscope.errors import Location, SpecError
-from cnnscope.spec.expr import evaluate, is_expr, substitute
+from cnnscope.frontends.yaml.expr import evaluate, is_expr, substitute
 
 LOC = Location("net.yaml", 7, 9)
 SCOPE = {"c": 64, "i": 2, "width": 16, "ratio": 0.25, "flag": True, "name": "conv"}
@@ -158,7 +158,7 @@ def test_substitute_walks_lists_and_keeps_plain_values() -> None:
 
 
 def test_located_in_the_spec() -> None:
-    from cnnscope.spec.loader import load_spec
+    from cnnscope.frontends.yaml.loader import load_spec
 
     text = """
 input: [3, 8, 8]

@@ -212,7 +212,7 @@ def test_field_error_carries_field_and_hint() -> None:
 
 def test_messages_reach_the_user_located() -> None:
     from cnnscope.errors import SpecError
-    from cnnscope.spec.loader import load_spec
+    from cnnscope.frontends.yaml.loader import load_spec
 
     text = "input: [3, 8, 8]\nlayers:\n  - {type: conv2d, out_channels: 4, kernel_size: [3, 0]}\n"
     with pytest.raises(SpecError) as info:

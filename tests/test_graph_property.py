@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from cnnscope.analyze.base import analyze
 from cnnscope.analyze.shapes import infer_shapes
+from cnnscope.frontends.yaml.loader import load_spec
 from cnnscope.profile.build import build_module
-from cnnscope.spec.loader import load_spec
 
 torch.set_num_threads(1)
 

@@ -142,7 +142,7 @@ def test_zoo_findings_are_known() -> None:
     # the default --fail-on, while the rules still fire without the spec's selection.
     import yaml
 
-    from cnnscope.spec.sources import builtin_names, builtin_path
+    from cnnscope.frontends.sources import builtin_names, builtin_path
 
     for name in builtin_names():
         assert main(["lint", name]) == 0, name

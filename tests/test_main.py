@@ -103,8 +103,8 @@ def test_the_command_table_matches_what_the_modules_register() -> None:
 def test_defined_family_members_are_frozen_dataclasses() -> None:
     import dataclasses
 
+    from cnnscope.frontends.yaml.loader import make_layer
     from cnnscope.layers import lookup
-    from cnnscope.spec.loader import make_layer
 
     cls = lookup("maxpool2d")
     layer = make_layer(cls, {"kernel_size": 3})

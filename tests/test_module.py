@@ -19,7 +19,7 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 import cnnscope  # noqa: E402
 from cnnscope.analyze.shapes import infer_shapes  # noqa: E402
 from cnnscope.errors import CnnscopeError, SourceError  # noqa: E402
-from cnnscope.spec.module import capture  # noqa: E402
+from cnnscope.frontends.torch.capture import capture  # noqa: E402
 
 # -- the test modules -----------------------------------------------------------------------
 
@@ -169,7 +169,7 @@ class WithUnsupported(nn.Module):
         self.fc = nn.Linear(4, 2)
 
     def forward(self, x: Any) -> Any:
-        x = torch.sin(self.conv(x)) * self.gamma
+        x = torch.cumsum(self.conv(x), dim=1) * self.gamma  # cumsum: no capture rule
         return self.fc(x.mean((2, 3)))
 
 
@@ -293,14 +293,15 @@ def test_leaf_modules_keep_qualified_names() -> None:
     assert graph.node("layer1.1.down").type == "conv2d"
 
 
-def test_unsupported_ops_are_listed_not_zero() -> None:
+def test_ops_without_a_rule_are_opaque_and_measured() -> None:
     model = WithUnsupported()
     graph = capture(model, (3, 8, 8))
-    assert graph.extras["unsupported"] == {"sin": 1, "mul": 1}
-    r = cnnscope.analyze(graph, ["params"])
-    assert r.totals["incomplete"] is True
-    assert len(r.totals["unsupported"]) == 2
-    assert r.totals["params"] == sum(p.numel() for p in model.parameters())  # gamma counted on `mul`
+    assert graph.extras["opaque"] == {"cumsum": 1} and graph.extras["unsupported"] == {}
+    assert graph.node("gamma").type == "parameter" and graph.node("mul").inputs == ("cumsum", "gamma")
+    r = cnnscope.analyze(graph, ["params", "compute"])
+    assert "incomplete" not in r.totals and r.totals["opaque"] == ["cumsum"]
+    assert r.totals["params"] == sum(p.numel() for p in model.parameters())  # gamma on its parameter node
+    assert r.row("gamma")["params"] == 4
     t_macs = torch_figures(model, (3, 8, 8))[2]
     assert analytic(graph)[2] == t_macs
 
@@ -325,11 +326,17 @@ class Unmapped(nn.Module):
         return x.mean(1) + x.mean((1, 2, 3), keepdim=True).flatten(1)[:, :1, None].squeeze(-1)
 
 
-def test_ops_without_an_exact_layer_type_stay_unsupported() -> None:
-    graph = capture(Unmapped(), (3, 4, 4))
-    un = graph.extras["unsupported"]
-    assert un["pad"] == 1 and un["interpolate"] == 1 and un["mean"] == 2
-    assert cnnscope.analyze(graph, ["params"]).totals["incomplete"] is True
+def test_ops_without_an_exact_layer_type_are_opaque() -> None:
+    model = Unmapped()
+    graph = capture(model, (3, 4, 4))
+    assert graph.extras["opaque"] == {"interpolate": 1}  # no layer type antialiases
+    assert graph.node("pad").type == "pad"  # the channels too: the general constant pad
+    assert [graph.node(n).type for n in ("mean", "mean_1", "getitem")] == ["reduce", "reduce", "slice"]
+    r = cnnscope.analyze(graph, ["params", "compute"])
+    assert "incomplete" not in r.totals
+    with torch.no_grad():
+        out = model(torch.randn(1, 3, 4, 4))
+    assert r.row(graph.output)["output_shape"] == list(out.shape)
 
 
 def test_verify_batch_measures_at_that_batch(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -576,9 +583,9 @@ def test_convnext_block_captures_with_every_op_mapped() -> None:
 
 
 def test_convnext_block_exports_and_loads_back() -> None:
+    from cnnscope.export import export_yaml
+    from cnnscope.frontends.yaml.loader import load_spec
     from cnnscope.profile.build import build_module
-    from cnnscope.spec.export import export_yaml
-    from cnnscope.spec.loader import load_spec
 
     model, shape = ConvNeXtish(), (3, 12, 10)
     graph = capture(model, shape)
@@ -607,19 +614,21 @@ class NotALayerScale(nn.Module):
     def forward(self, x: Any) -> Any:
         x = self.conv(x) * self.tied
         x = (x * self.tied) * self.row  # the same γ again: counted once
-        return (x * self.plane).transpose(0, 1)  # moves the batch: no permute layer does that
+        return (x * self.plane).transpose(0, 1)  # moves the batch, as torch allows
 
 
-def test_parameter_products_and_permutes_that_do_not_fit_stay_unsupported() -> None:
+def test_parameter_products_that_are_not_layerscales_take_parameter_nodes() -> None:
     model = NotALayerScale()
     graph = capture(model, (3, 8, 8))
-    assert graph.extras["unsupported"] == {"mul": 1, "transpose": 1}
+    assert graph.extras["opaque"] == {} and graph.extras["unsupported"] == {}
+    assert graph.node("transpose").type == "permute" and graph.node("transpose").layer.dims == (1, 0, 2, 3)
     assert graph.node("mul").type == graph.node("mul_1").type == "layerscale"
     assert graph.node("mul_1").shares == "mul"
     assert graph.node("mul_2").type == "layerscale" and graph.node("mul_2").layer.dim == -1
     r = cnnscope.analyze(graph, ["params"])
     assert r.totals["params"] == sum(p.numel() for p in model.parameters())  # the plane on its `mul`
-    assert r.row("mul_3")["params"] == 36 and r.row("mul_1")["params"] == 0
+    assert r.row("plane")["params"] == 36 and r.row("mul_3")["params"] == 0 and r.row("mul_1")["params"] == 0
+    assert graph.node("mul_3").inputs == ("mul_2", "plane")
 
 
 @pytest.mark.parametrize(
@@ -636,8 +645,8 @@ def test_permute_receptive_field(dims: tuple[int, ...], rf: str) -> None:
 @pytest.mark.torchvision
 def test_torchvision_convnext_tiny(shared: Path) -> None:
     pytest.importorskip("torchvision")
-    from cnnscope.spec.export import export_yaml
-    from cnnscope.spec.loader import load_spec
+    from cnnscope.export import export_yaml
+    from cnnscope.frontends.yaml.loader import load_spec
 
     ref = {m["model"]: m for m in json.loads((shared / "reference" / "torchvision_models.json").read_text())}
     graph = cnnscope.load("torchvision:convnext_tiny")

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 import cnnscope
 from cnnscope.analyze.rf import RFInfo, receptive_fields
+from cnnscope.frontends.sources import builtin_path
 from cnnscope.graph import Graph
-from cnnscope.spec.sources import builtin_path
 
 ROOT = Path(__file__).resolve().parents[1]
 

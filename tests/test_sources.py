@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cnnscope.errors import SourceError
-from cnnscope.spec import sources
+from cnnscope.frontends import sources
 
 
 def refused(source: str) -> SourceError:

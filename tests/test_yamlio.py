@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cnnscope.errors import SpecError
-from cnnscope.spec.yamlio import LList, LMap, load_yaml
+from cnnscope.frontends.yaml.yamlio import LList, LMap, load_yaml
 
 
 def test_locations_of_keys_values_and_items() -> None:

@@ -38,12 +38,15 @@ def _ordered(cats: dict[str, int]) -> dict[str, int]:
 def run(ctx: Context, report: Report) -> None:
     total_macs = 0
     total_other: dict[str, int] = {}
-    opaque: list[str] = []
+    opaque: list[str] = []  # cost unknown: the totals are a lower bound
+    measured: list[str] = []  # no layer type, cost measured by the dispatcher at capture
     for node in ctx.graph.nodes:
         ins = ctx.ins(node)
         out = ctx.shapes[node.name]
-        if node.layer.opaque:
+        if not node.layer.cost_known():
             opaque.append(node.name)
+        elif node.layer.opaque:
+            measured.append(node.name)
         macs = int(node.layer.macs(ins, out))
         other = {k: int(v) for k, v in node.layer.other_ops(ins, out).items() if v}
         row = report.row(node.name)
@@ -69,6 +72,12 @@ def run(ctx: Context, report: Report) -> None:
         Column("flops", "FLOPs (= 2 × MACs)", "flops"),
         Column("other_ops_total", "other ops (bias, norm, activation, pool, merge)", "ops"),
     )
+    if measured:
+        report.totals["opaque"] = measured
+        report.notes.append(
+            f"{len(measured)} layer(s) have no cnnscope layer type; their MACs were measured by the dispatcher "
+            "at capture (no receptive field, explanation or export for them)"
+        )
     if opaque:
         report.totals["incomplete"] = True
         known = list(report.totals.get("unsupported", []))

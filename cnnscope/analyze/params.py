@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from cnnscope.analyze.base import Column, Context, Report, analyzer
 
 
@@ -12,12 +14,9 @@ def run(ctx: Context, report: Report) -> None:
         Column("trainable_params", "trainable"),
         Column("buffers", "buffers"),
     )
-    totals = {"params": 0, "trainable_params": 0, "non_trainable_params": 0, "buffers": 0}
-    opaque = []
+    totals: dict[str, Any] = {"params": 0, "trainable_params": 0, "non_trainable_params": 0, "buffers": 0}
     for node in ctx.graph.nodes:
         row = report.row(node.name)
-        if node.layer.opaque:
-            opaque.append(node.name)
         if node.shares is not None:
             row.update(params=0, trainable_params=0, non_trainable_params=0, buffers=0, shares=node.shares)
             continue
@@ -30,7 +29,18 @@ def run(ctx: Context, report: Report) -> None:
         totals["trainable_params"] += pc.trainable
         totals["non_trainable_params"] += pc.non_trainable
         totals["buffers"] += pc.buffers
+    # parameters the forward pass never reaches (GoogLeNet's aux heads in eval, a branch not
+    # taken) are still the model's: counted in the totals, and named apart
+    unused = ctx.graph.extras.get("unused_params")
+    if unused:
+        totals["params"] += unused["trainable"] + unused["non_trainable"]
+        totals["trainable_params"] += unused["trainable"]
+        totals["non_trainable_params"] += unused["non_trainable"]
+        totals["unused_params"] = unused["trainable"] + unused["non_trainable"]
+        totals["unused_modules"] = dict(unused["modules"])
+        report.notes.append(
+            f"{totals['unused_params']:,} parameters are not reached by the forward pass "
+            f"({', '.join(list(unused['modules'])[:4])}{' …' if len(unused['modules']) > 4 else ''}); "
+            "they are counted in the totals"
+        )
     report.totals.update(totals)
-    if opaque:
-        report.totals["incomplete"] = True
-        report.totals["unsupported"] = opaque

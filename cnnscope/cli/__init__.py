@@ -20,12 +20,16 @@ COMMANDS: dict[str, str] = {
     "summary": "analyze_cmds",
     "flops": "flops_cmd",
     "memory": "memory_cmd",
+    "sweep": "sweep_cmd",
+    "reconcile": "reconcile_cmd",
     "rf": "rf_cmd",
+    "shift": "shift_cmd",
     "explain": "explain_cmd",
     "lint": "lint_cmd",
     "fit": "fit_cmd",
     "check": "check_cmd",
     "diff": "diff_cmd",
+    "draw": "draw_cmd",
     "export": "module_cmds",
     "verify": "module_cmds",
     "profile": "profile_cmd",
@@ -46,6 +50,18 @@ def load(command: str | None = None) -> None:
     names = [COMMANDS[command]] if command in COMMANDS else command_modules()
     for name in names:
         import_module(f"{__name__}.{name}")
+    for info in app.registered_commands:
+        if info.help is None and info.callback is not None and info.callback.__doc__:
+            info.help = reflow(info.callback.__doc__)
 
 
-__all__ = ["COMMANDS", "app", "load"]
+def reflow(doc: str) -> str:
+    """A docstring as help: each paragraph on one line, so the terminal (not the source's line
+    breaks) decides where it wraps; at 80 columns it wraps cleanly."""
+    import inspect
+
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+
+
+__all__ = ["COMMANDS", "app", "load", "reflow"]

@@ -26,18 +26,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cnnscope.errors import CnnscopeError, Location, SpecError, did_you_mean
+from cnnscope.frontends.yaml.expr import substitute
+from cnnscope.frontends.yaml.yamlio import LList, LMap, load_yaml
 from cnnscope.graph import INPUT, Graph, Node
 from cnnscope.layers.base import Layer, lookup, registry
 from cnnscope.layers.fields import FieldError
 from cnnscope.perf import gc_paused
-from cnnscope.spec.expr import substitute
-from cnnscope.spec.yamlio import LList, LMap, load_yaml
 
 TOP_KEYS = ("name", "input", "layers", "blocks", "output", "description", "lint", "budget", "meta")
 ENTRY_KEYS = ("name", "from", "repeat", "when", "shares")
 BLOCK_KEYS = ("args", "layers", "output", "inputs", "description")
-MAX_NODES = 2_000_000
+MAX_NODES = 1_000_000  # refused from the arithmetic (repeat × layers per instance), before expanding
 MAX_BLOCK_DEPTH = 32
+_COUNT_STEPS = 2_000_000  # work the up-front layer count may do before leaving it to the expansion
+# fields that may differ between a layer and the one whose parameters it `shares:`
+SHARE_FREE_FIELDS = frozenset({"stride", "padding", "dilation", "padding_mode", "output_padding", "ceil_mode"})
 
 
 def load_spec(
@@ -206,6 +209,7 @@ class _Ref:
     scope: _Scope
     name: str
     loc: Location | None
+    key: str = "from"  # the key that named it: from, shares
 
 
 @dataclass
@@ -233,6 +237,117 @@ class _Expander:
         self.pending: list[_Pending] = []
         self.stack: list[str] = []
         self.layer_cache: dict[Any, Layer] = {}
+        self.instances: list[tuple[str, str, Location | None]] = []  # (block, instance name, entry loc)
+        self.made: dict[str, tuple[Location | None, str | None]] = {}  # global name -> where, what made it
+        self.min_cache: dict[str, int] = {}
+        self.counts: dict[Any, int] = {}
+        self.counting: set[str] = set()
+        self.steps = 0
+
+    def min_nodes(self, e: Any) -> int:
+        """At least how many layers an entry makes, from its literal `repeat:` and its block's
+        entries (an expression or a `when:` counts 0): the arithmetic that refuses a spec too
+        large before any of it is expanded."""
+        if isinstance(e, str):
+            return self.block_min(e) if e in self.blocks else 1
+        if not isinstance(e, dict) or "when" in e:
+            return 0
+        r = e.get("repeat", 1)
+        if isinstance(r, bool) or not isinstance(r, int) or r < 0:
+            return 0
+        if "block" in e:
+            b = e["block"]
+            return r * self.block_min(b) if isinstance(b, str) and b in self.blocks else 0
+        return r
+
+    def block_min(self, name: str) -> int:
+        if name in self.min_cache:
+            return self.min_cache[name]
+        self.min_cache[name] = 0  # a recursive block is refused when it is instantiated
+        n = 0
+        for x in self.blocks[name].layers:
+            n += self.min_nodes(x)
+            if n > MAX_NODES:
+                break
+        self.min_cache[name] = n
+        return n
+
+    def count(self, entries: Any, vars: Mapping[str, Any], depth: int = 0) -> int | None:
+        """The number of layers ``entries`` make, evaluated (``when``, ``repeat``, block
+        arguments) but not expanded, memoized per block and arguments, so that blocks which
+        multiply each other are counted in a few steps. ``None`` when it cannot tell (an error
+        the expansion will report where it is, or too much work): then only the expansion's
+        own checks apply. Stops early once past MAX_NODES."""
+        total = 0
+        for e in entries:
+            if isinstance(e, str):
+                e = {"block": e} if e in self.blocks else {"type": e}
+            if not isinstance(e, dict) or ("type" in e) == ("block" in e):
+                return None
+            self.steps += 1
+            if self.steps > _COUNT_STEPS or depth > MAX_BLOCK_DEPTH:
+                return None
+            try:
+                if "when" in e:
+                    cond = substitute(e["when"], vars, None)
+                    if not isinstance(cond, bool):
+                        return None
+                    if not cond:
+                        continue
+                r = substitute(e["repeat"], vars, None) if "repeat" in e else 1
+                if isinstance(r, bool) or not isinstance(r, int) or r < 0:
+                    return None
+                if "type" in e:
+                    total += r
+                elif r:
+                    bname = e["block"]
+                    if not isinstance(bname, str) or bname not in self.blocks or bname in self.counting:
+                        return None
+                    bd = self.blocks[bname]
+                    args = {k: v for k, v in e.items() if k not in ("block", *ENTRY_KEYS)}
+                    for i in range(r):
+                        self.steps += 1
+                        if self.steps > _COUNT_STEPS:
+                            return None
+                        ivars = {**vars, "i": i}
+                        bvars = {k: substitute(v, ivars, None) for k, v in args.items()}
+                        for k, v in bd.defaults.items():
+                            if k not in bvars:
+                                bvars[k] = substitute(v, bvars, None)
+                        bvars["i"] = i
+                        key = (bname, _frozen(bvars))
+                        n = self.counts.get(key)
+                        if n is None:
+                            self.counting.add(bname)
+                            try:
+                                n = self.count(bd.layers, bvars, depth + 1)
+                            finally:
+                                self.counting.discard(bname)
+                            if n is None:
+                                return None
+                            self.counts[key] = n
+                        total += n
+                        if total > MAX_NODES:
+                            return total
+            except (CnnscopeError, TypeError):
+                return None
+            if total > MAX_NODES:
+                return total
+        return total
+
+    def refuse_if_too_large(self, entries: LList) -> None:
+        """Refuse a list of entries that makes more than MAX_NODES layers, at the entry where
+        the count crosses it, before expanding any."""
+        n = len(self.pending)
+        for idx, x in enumerate(entries):
+            n += self.min_nodes(x)
+            if n > MAX_NODES:
+                raise SpecError(
+                    "too-large",
+                    f"the spec makes at least {n:,} layers by here; cnnscope takes at most {MAX_NODES:,}",
+                    entries.item_loc(idx),
+                    "`repeat:` multiplies the layers of its block; check the counts",
+                )
 
     def fresh(self, scope: _Scope, base: str) -> str:
         n = scope.counters.get(base, 0) + 1
@@ -278,6 +393,13 @@ class _Expander:
                 eloc,
                 "`cnnscope layers` lists the types",
             )
+        if "block" in e and "shares" in e:
+            raise SpecError(
+                "bad-shares",
+                "`shares:` applies to a layer, not to a block instance",
+                e.key_loc("shares"),
+                "put `shares:` on the layers inside the block",
+            )
         if "when" in e:
             cond = substitute(e["when"], vars, e.val_loc("when"))
             if not isinstance(cond, bool):
@@ -295,7 +417,17 @@ class _Expander:
                 )
             if repeat > MAX_NODES:
                 raise SpecError(
-                    "too-large", f"`repeat: {repeat}` is more layers than cnnscope takes", e.val_loc("repeat")
+                    "too-large",
+                    f"`repeat: {repeat:,}` is more layers than cnnscope takes (at most {MAX_NODES:,})",
+                    e.val_loc("repeat"),
+                )
+            each = self.block_min(e["block"]) if isinstance(e.get("block"), str) and e["block"] in self.blocks else 1
+            if len(self.pending) + repeat * each > MAX_NODES:
+                raise SpecError(
+                    "too-large",
+                    f"`repeat: {repeat:,}` of {each:,} layer{'s' if each != 1 else ''} each makes "
+                    f"{len(self.pending) + repeat * each:,} layers in all; cnnscope takes at most {MAX_NODES:,}",
+                    e.val_loc("repeat"),
                 )
         name = e.get("name")
         templated = isinstance(name, str) and "${" in name  # `name: "block-${i + 1}"`, one per repeat
@@ -371,11 +503,45 @@ class _Expander:
                 "list the branches to merge with `from: [a, b]`" if cls.min_inputs > 1 else None,
             )
         gname = scope.prefix + local
-        shares = _Ref(scope, e["shares"], e.val_loc("shares")) if isinstance(e.get("shares"), str) else None
+        shares = None
+        if "shares" in e:
+            target = substitute(e["shares"], vars, e.val_loc("shares"))
+            if not isinstance(target, str) or not target:
+                raise SpecError(
+                    "wrong-type",
+                    f"`shares` must name one layer, got {_describe(target)}",
+                    e.val_loc("shares"),
+                    "e.g. `shares: conv1`: this layer reuses conv1's parameters",
+                )
+            if target == INPUT or target in ((scope.block and self.blocks[scope.block].inputs) or []):
+                raise SpecError(
+                    "bad-shares", f"`shares: {target}` names an input, which has no parameters", e.val_loc("shares")
+                )
+            if target == local:
+                raise SpecError(
+                    "bad-shares", f"layer `{local}` cannot share its parameters with itself", e.val_loc("shares")
+                )
+            shares = _Ref(scope, target, e.val_loc("shares"), "shares")
+        if gname in self.made:
+            where, what = self.made[gname]
+            mine = self._origin()
+            raise SpecError(
+                "duplicate-name",
+                f"layer name `{gname}`{f' ({mine})' if mine else ''} is used twice",
+                self.instances[0][2] if self.instances else (e.val_loc("name") if "name" in e else e.loc),
+                f"the first `{gname}` is {what or 'the entry'} at {where}" if where else what,
+            )
+        self.made[gname] = (self.instances[0][2] if self.instances else e.loc, self._origin())
         self.pending.append(_Pending(gname, layer, list(inputs), e.loc, scope.block, shares))
         if len(self.pending) > MAX_NODES:
             raise SpecError("too-large", f"the spec expands to more than {MAX_NODES:,} layers", e.loc)
         return gname
+
+    def _origin(self) -> str | None:
+        if not self.instances:
+            return None
+        block, name, _loc = self.instances[0]
+        return f"generated by block `{block}` as instance `{name}`"
 
     def instance(self, e: LMap, local: str, scope: _Scope, vars: Mapping[str, Any], inputs: list[Any]) -> Any:
         bname = e["block"]
@@ -425,10 +591,13 @@ class _Expander:
         for iname, src in zip(bd.inputs, inputs):
             inner.names[iname] = src
         self.stack.append(bname)
+        self.instances.append((bname, scope.prefix + local, e.loc))
         try:
+            self.refuse_if_too_large(bd.layers)
             last = self.expand(bd.layers, inner, bvars, inputs[0])
         finally:
             self.stack.pop()
+            self.instances.pop()
         if bd.output is not None:
             if bd.output not in inner.names:
                 raise SpecError(
@@ -563,6 +732,15 @@ def spec_to_graph(
         raise SpecError("empty-spec", "`layers` is empty: the model has no layers", top.val_loc("layers"))
     ex = _Expander(blocks, file)
     scope = _Scope(prefix="")
+    ex.refuse_if_too_large(layers)
+    n = ex.count(layers, {})
+    if n is not None and n > MAX_NODES:
+        raise SpecError(
+            "too-large",
+            f"the spec makes more than {MAX_NODES:,} layers (counted before expanding); cnnscope takes at most that",
+            top.val_loc("layers"),
+            "`repeat:` multiplies the layers of its block, and a block instance the layers of its blocks",
+        )
     last = ex.expand(layers, scope, {}, INPUT)
     output = top.get("output")
     if output is not None:
@@ -578,13 +756,78 @@ def spec_to_graph(
     else:
         out_name = _resolve(last, set())
     nodes = []
+    share_locs: dict[str, Location | None] = {}
     for p in ex.pending:
         ins = tuple(_resolve(x, set()) for x in p.inputs)
-        shares = _resolve(p.shares, set()) if p.shares is not None else None
+        shares = None
+        if p.shares is not None:
+            shares = _resolve(p.shares, set())
+            share_locs[p.name] = p.shares.loc
         nodes.append(Node(p.name, p.layer, ins, p.loc, p.block, shares))
     extras = {k: top[k] for k in ("lint", "budget", "meta", "description") if k in top}
     extras["locations"] = {"top": top}
-    return Graph.build(name, input_shape, nodes, out_name, source=source or file, file=file, extras=extras)
+    graph = Graph.build(name, input_shape, nodes, out_name, source=source or file, file=file, extras=extras)
+    if share_locs:
+        check_shares(graph, share_locs)
+    return graph
+
+
+def check_shares(graph: Graph, locs: Mapping[str, Location | None]) -> None:
+    """Each `shares:` names a layer of the same type and fields (stride, padding, dilation may
+    differ) that takes as many channels and has the same parameter count, and that does not
+    share itself: tied weights must be the same weights, or the totals would be wrong."""
+    shapes: dict[str, Any] = {INPUT: (1, *graph.input_shape)}
+    try:
+        for n in graph.nodes:
+            shapes[n.name] = n.layer.out_shape([shapes[i] for i in n.inputs])
+    except CnnscopeError:
+        return  # a shape error: the shape analysis reports it, with its location
+    for n in graph.nodes:
+        if n.shares is None:
+            continue
+        loc = locs.get(n.name) or n.loc
+        target = graph.node(n.shares)
+        if target.name == n.name:
+            raise SpecError("bad-shares", f"layer `{n.name}` cannot share its parameters with itself", loc)
+        if target.shares is not None:
+            raise SpecError(
+                "bad-shares",
+                f"`{n.name}` shares `{target.name}`, which itself shares `{target.shares}`",
+                loc,
+                f"share with the layer that owns the parameters: `shares: {target.shares}`"
+                if target.shares != n.name
+                else "two layers cannot share each other's parameters: one of them owns them",
+            )
+        a, b = n.layer, target.layer
+        if a.type_name != b.type_name:
+            raise SpecError(
+                "bad-shares",
+                f"`{n.name}` ({a.type_name}) cannot share the parameters of `{target.name}` ({b.type_name})",
+                loc,
+                "a layer shares the parameters of a layer of its own type",
+            )
+        ca = {k: v for k, v in a.config().items() if k not in SHARE_FREE_FIELDS}
+        cb = {k: v for k, v in b.config().items() if k not in SHARE_FREE_FIELDS}
+        ins_a = [shapes[i] for i in n.inputs]
+        ins_b = [shapes[i] for i in target.inputs]
+        pa, pb = a.params(ins_a), b.params(ins_b)
+        chans_a = [s[1] if len(s) > 1 else None for s in ins_a]
+        chans_b = [s[1] if len(s) > 1 else None for s in ins_b]
+        if ca != cb or chans_a != chans_b or (pa.total, pa.buffers) != (pb.total, pb.buffers):
+            diff = sorted(k for k in {*ca, *cb} if ca.get(k) != cb.get(k))
+            why = (
+                f"their fields differ ({', '.join(diff)})"
+                if diff
+                else f"they take {chans_a} and {chans_b} channels"
+                if chans_a != chans_b
+                else f"they have {pa.total:,} and {pb.total:,} parameters"
+            )
+            raise SpecError(
+                "bad-shares",
+                f"`{n.name}` cannot share the parameters of `{target.name}`: {why}",
+                loc,
+                "tied weights have the same shapes; only stride, padding, dilation and padding mode may differ",
+            )
 
 
 def _resolve(x: Any, seen: set[int]) -> str:
@@ -597,8 +840,8 @@ def _resolve(x: Any, seen: set[int]) -> str:
         if x.name not in x.scope.names:
             known = [n for n in x.scope.names if not n.startswith("_")]
             raise SpecError(
-                "dangling-input",
-                f"`from: {x.name}` names no layer" + did_you_mean(x.name, [*known, INPUT]),
+                "dangling-input" if x.key == "from" else f"dangling-{x.key}",
+                f"`{x.key}: {x.name}` names no layer" + did_you_mean(x.name, [*known, INPUT]),
                 x.loc,
                 "inside a block, names refer to that block's own layers and its inputs" if x.scope.block else None,
             )

@@ -70,7 +70,20 @@ def export_yaml(graph: Graph, flat: bool = False, strict: bool = False) -> str:
             return text
         if strict:
             raise AssertionError(f"block export does not round-trip: {problem}")
-    return _flat(graph)
+    text = _flat(graph)
+    try:
+        problem = _differs(graph, text)
+    except CnnscopeError as exc:
+        where = f" (line {exc.loc.line} of the export)" if exc.loc is not None and exc.loc.line else ""
+        problem = f"error[{exc.kind}]: {exc.message}{where}"
+    if problem is not None:  # never write a spec that does not load back to this graph
+        raise SpecError(
+            "unloadable-export",
+            f"`{graph.source or graph.name}` cannot be written as a spec that loads back: {problem}",
+            hint="layer names must be words without spaces, commas or colons, other than `input`, "
+            "and not `${...}`; rename the submodules, or analyze the module directly",
+        )
+    return text
 
 
 def _flat(graph: Graph) -> str:
@@ -92,7 +105,7 @@ def _flat(graph: Graph) -> str:
 
 
 def _differs(graph: Graph, text: str) -> str | None:
-    from cnnscope.spec.loader import load_spec
+    from cnnscope.frontends.yaml.loader import load_spec
 
     g2 = load_spec(text)
     if len(g2.nodes) != len(graph.nodes):

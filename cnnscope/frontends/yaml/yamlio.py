@@ -12,14 +12,18 @@ their keys and of their items.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import yaml
 
-from cnnscope.errors import Location, SpecError
+from cnnscope.errors import Location, SpecError, clip
 
 MAX_DEPTH = 64
 MAX_SIZE = 5_000_000  # values, counting every alias expansion
+MAX_INT = 10**18  # the largest integer (in magnitude) a spec may hold
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
 
 _SAFE_TAGS = {
     "tag:yaml.org,2002:str",
@@ -126,13 +130,27 @@ class _Builder:
             raise _tag_error(tag, loc)
         if tag == _MERGE:
             return _MergeKey()
+        if tag == _INT_TAG and len(ev.value) > 40:  # refused before Python converts 4,300 digits
+            raise _too_big(ev.value, loc)
         node = yaml.ScalarNode(tag, ev.value, ev.start_mark, ev.end_mark, ev.style)
         try:
-            return self.constructor.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
-            raise SpecError("yaml-syntax", f"bad {tag.rsplit(':', 1)[-1]} value {ev.value!r}: {exc}", loc) from None
+            value = self.constructor.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:
+            raise SpecError(
+                "yaml-syntax", f"bad {tag.rsplit(':', 1)[-1]} value {ev.value[:80]!r}: {clip(str(exc), 200)}", loc
+            ) from None
         finally:
             self.constructor.constructed_objects.clear()
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            raise _too_big(ev.value, loc)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise SpecError(
+                "bad-value",
+                f"`{ev.value[:80]}` is not a finite number",
+                loc,
+                "a spec's numbers are finite (no .inf, .nan, or 1e999)",
+            )
+        return value
 
     def add(self, value: Any, loc: Any, size: int = 1) -> None:
         """Place ``value`` (found at ``loc``: a Location or a parser mark) in its container."""
@@ -210,6 +228,16 @@ class _Builder:
 
 class _MergeKey:
     pass
+
+
+def _too_big(text: str, loc: Location) -> SpecError:
+    digits = sum(c.isdigit() for c in text)
+    return SpecError(
+        "bad-value",
+        f"the integer `{text[:40]}{'…' if len(text) > 40 else ''}` ({digits:,} digits) is too large",
+        loc,
+        "integers in a spec are at most 10^18 in magnitude",
+    )
 
 
 _NOKEY = object()

@@ -1,0 +1,138 @@
+"""Arithmetic: ``+ - * /`` and ``pow`` between tensors (torch's broadcasting), with a Python
+number (a ``scalar`` layer), and ``x * self.gamma`` as a ``layerscale`` when γ has the shape
+a layerscale builds. A parameter operand of any other shape enters as a ``parameter`` node."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cnnscope.frontends.torch.rules import Call, Mapped, make, rule, try_make
+
+_SIG = ("input", "other")
+
+
+def _num(v: Any) -> float:
+    return float(v)
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _binary(call: Call, type_name: str, reverse: str) -> Mapped | None:
+    a, b = call.args.get("input"), call.args.get("other")
+    if call.op in ("add", "sub") and call.args.get("alpha") not in (None, 1):
+        return None
+    if call.is_data(a) and call.is_data(b):
+        if type_name == "add":
+            # strict only where both sides follow the batch with one shape (a residual); a
+            # position embedding's fixed leading 1 broadcasts at any other batch
+            same = call.ins[0] == call.ins[1] and call.follows_batch(0) and call.follows_batch(1)
+            return Mapped([make("add") if same else make("add", broadcast=True)])
+        return Mapped([make(type_name)])
+    if call.is_data(a) and _number(b):
+        layer = try_make("scalar", op=type_name, value=_num(b))
+        return None if layer is None else Mapped([layer])
+    if call.is_data(b) and _number(a):
+        op = type_name if type_name in ("add", "mul") else reverse
+        layer = try_make("scalar", op=op, value=_num(a))
+        return None if layer is None else Mapped([layer])
+    return None
+
+
+@rule("add", sig=_SIG)
+def add(call: Call) -> Mapped | None:
+    return _binary(call, "add", "add")
+
+
+@rule("sub", sig=_SIG)
+def sub(call: Call) -> Mapped | None:
+    return _binary(call, "sub", "rsub")
+
+
+@rule("rsub", sig=_SIG)
+def rsub(call: Call) -> Mapped | None:
+    a, b = call.args.get("input"), call.args.get("other")
+    if call.is_data(a) and _number(b):
+        layer = try_make("scalar", op="rsub", value=_num(b))
+        return None if layer is None else Mapped([layer])
+    return None
+
+
+@rule("div", sig=_SIG)
+def div(call: Call) -> Mapped | None:
+    if call.args.get("rounding_mode") is not None:
+        return None
+    return _binary(call, "div", "rdiv")
+
+
+@rule("rdiv", sig=_SIG)
+def rdiv(call: Call) -> Mapped | None:
+    a, b = call.args.get("input"), call.args.get("other")
+    if call.is_data(a) and _number(b):
+        layer = try_make("scalar", op="rdiv", value=_num(b))
+        return None if layer is None else Mapped([layer])
+    return None
+
+
+@rule("pow", sig=("input", "exponent"))
+def pow_(call: Call) -> Mapped | None:
+    e = call.args.get("exponent")
+    if call.is_data(call.args.get("input")) and _number(e):
+        layer = try_make("scalar", op="pow", value=_num(e))
+        return None if layer is None else Mapped([layer])
+    return None
+
+
+@rule("neg", sig=("input",))
+def neg(call: Call) -> Mapped | None:
+    layer = try_make("scalar", op="mul", value=-1.0)
+    return None if layer is None else Mapped([layer])
+
+
+@rule("mul", sig=_SIG)
+def mul(call: Call) -> Mapped | None:
+    scale = _layer_scale(call)
+    if scale is not None:
+        return scale
+    return _binary(call, "mul", "mul")
+
+
+def _layer_scale(call: Call) -> Mapped | None:
+    """``x * self.gamma`` (either order, or ``torch.mul``) as a ``layerscale``, the parameter
+    counted on it: when γ has exactly the shape a layerscale would build, ``(C, 1, ..., 1)``
+    with C the size of one dim after the batch (``(C, 1, 1)`` channels first, ``(C,)`` channels
+    last). Other shapes, even ones that broadcast the same way, enter as parameter nodes."""
+    if len(call.data) != 1 or len(call.params) != 1:
+        return None
+    p = next(iter(call.params.values()))
+    rank = len(call.ins[0])
+    d = rank - p.dim()
+    if p.dim() < 1 or d < 1 or int(p.shape[0]) != call.ins[0][d] or any(int(k) != 1 for k in p.shape[1:]):
+        return None
+    layer = make("layerscale", dim=d if d == 1 else d - rank, trainable=bool(p.requires_grad))
+    return Mapped([layer], params=[p])
+
+
+_UNARY = ("exp", "log", "sqrt", "rsqrt", "abs", "sin", "cos", "erf", "reciprocal", "square", "sign", "floor", "ceil",
+          "round", "trunc", "log1p", "expm1")  # fmt: skip
+
+
+@rule(*_UNARY, sig=("input",))
+def unary(call: Call) -> Mapped | None:
+    if len(call.data) != 1 or (call.op == "round" and call.args.get("decimals")):
+        return None
+    layer = try_make("unary", op=call.op)
+    return None if layer is None else Mapped([layer])
+
+
+@rule("clamp", "clip", "clamp_min", "clamp_max", sig=("input", "min", "max"))
+def clamp(call: Call) -> Mapped | None:
+    b = call.args
+    lo, hi = b.get("min"), b.get("max")
+    if call.op == "clamp_max":
+        lo, hi = None, lo
+    if (lo is not None and not _number(lo)) or (hi is not None and not _number(hi)) or len(call.data) != 1:
+        return None
+    layer = try_make("clamp", min=lo, max=hi)
+    return None if layer is None else Mapped([layer])

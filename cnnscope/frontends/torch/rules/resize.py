@@ -1,0 +1,40 @@
+"""Resizing and padding: ``F.interpolate`` / ``F.upsample*`` and ``F.pad``."""
+
+from __future__ import annotations
+
+from cnnscope.frontends.torch.rules import Call, Mapped, make, rule, try_make
+from cnnscope.layers.base import registry
+
+_INTERP = ("input", "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor", "antialias")
+
+
+@rule("interpolate", "upsample", "upsample_nearest", "upsample_bilinear", sig=_INTERP)
+def interpolate(call: Call) -> Mapped | None:
+    b = call.args
+    if b.get("antialias"):
+        return None
+    name = call.op
+    mode = str(b.get("mode") or ("bilinear" if name == "upsample_bilinear" else "nearest"))
+    corners = True if name == "upsample_bilinear" else b.get("align_corners")
+    raw = {"mode": mode, "align_corners": corners}
+    for k in ("size", "scale_factor"):
+        if b.get(k) is not None:
+            raw[k] = b[k]
+    return Mapped([make("upsample", **raw)])
+
+
+@rule("pad", sig=("input", "pad", "mode", "value"))
+def pad(call: Call) -> Mapped | None:
+    b = call.args
+    pads = [int(p) for p in b["pad"]]
+    nd = call.rank - 2
+    mode = str(b.get("mode") or "constant")
+    family = {"constant": "zeropad", "reflect": "reflectionpad", "replicate": "replicationpad"}.get(mode)
+    spatial = family is not None and 1 <= nd <= 3 and not len(pads) % 2 and len(pads) <= 2 * nd
+    fits = spatial and not b.get("value") and (mode == "constant" or len(pads) == 2 * nd)
+    if fits and f"{family}{nd}d" in registry():
+        return Mapped([make(f"{family}{nd}d", padding=pads + [0] * (2 * nd - len(pads)))])
+    if mode == "constant":  # channels-last maps, channels, or a fill value: the general pad
+        layer = try_make("pad", pad=pads, value=float(b.get("value") or 0.0))
+        return None if layer is None else Mapped([layer])
+    return None

@@ -1,0 +1,2 @@
+"""The YAML frontend: located YAML reading (``yamlio``), ``${...}`` expressions (``expr``) and
+the spec language (``loader``). Never imports torch."""

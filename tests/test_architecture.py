@@ -1,0 +1,93 @@
+"""The import contract of docs/architecture.md, checked on the source (every import, lazy
+ones inside functions included), and the paths that page names exist."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PKG = ROOT / "cnnscope"
+
+# part -> the parts it may import (itself always allowed). Parts are top-level names under
+# cnnscope/ (a package or a module). Anything not listed here may import anything.
+CONTRACT: dict[str, set[str]] = {
+    "errors": set(),
+    "perf": set(),
+    "layers": {"errors"},
+    "graph": {"errors", "layers"},
+    "frontends": {"errors", "graph", "layers", "perf"},
+    "analyze": {"errors", "graph", "layers", "perf"},
+    "render": {"errors", "graph", "layers", "analyze"},
+    # profile builds and times modules from a graph; it also reports the analyzers' figures
+    # beside the measured ones (per-layer MACs, roofline, ERF against the theoretical RF)
+    "profile": {"errors", "graph", "layers", "perf", "analyze"},
+}
+
+
+def _part(path: Path) -> str:
+    rel = path.relative_to(PKG)
+    return rel.parts[0].removesuffix(".py")
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "cnnscope" and len(parts) > 1:
+                out.add(parts[1])
+            elif parts[0] == "cnnscope" and isinstance(node, ast.ImportFrom):
+                out.update(a.name for a in node.names)
+    return out
+
+
+def _violations() -> list[str]:
+    bad = []
+    for path in sorted(PKG.rglob("*.py")):
+        part = _part(path)
+        allowed = CONTRACT.get(part)
+        if allowed is None:
+            continue
+        for imp in sorted(_imports(path) - allowed - {part}):
+            bad.append(f"{path.relative_to(ROOT)} ({part}) imports cnnscope.{imp}")
+    return bad
+
+
+def test_imports_follow_the_contract() -> None:
+    assert _violations() == []
+
+
+def test_the_contract_check_bites(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a layer module importing the analyzers must be reported
+    fake = tmp_path / "cnnscope" / "layers"
+    fake.mkdir(parents=True)
+    (fake / "x.py").write_text("from cnnscope.analyze.base import analyze\n")
+    monkeypatch.setattr(sys.modules[__name__], "PKG", tmp_path / "cnnscope")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert _violations() == ["cnnscope/layers/x.py (layers) imports cnnscope.analyze"]
+
+
+def test_paths_in_the_architecture_page_exist() -> None:
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    paths = set(re.findall(r"`((?:cnnscope|tests|bench|specs|docs)/[\w./-]*)`", text))
+    assert paths, "the page names no paths"
+    missing = sorted(p for p in paths if not (ROOT / p.rstrip("/")).exists())
+    assert missing == []
+
+
+def test_the_torch_frontend_has_no_layer_type_table() -> None:
+    # capture rules live in rules/, one file per op family; the builder knows no op by name
+    src = (PKG / "frontends" / "torch" / "builder.py").read_text(encoding="utf-8")
+    assert "registry()" not in src and '"conv' not in src
