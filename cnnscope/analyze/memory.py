@@ -6,12 +6,14 @@ buffer is an int64 (8 bytes) whatever the dtype, as in PyTorch after ``module.to
 
 from __future__ import annotations
 
+import dataclasses
 from math import prod
 from typing import Any
 
-from cnnscope.analyze.base import Column, Context, Report, analyzer
+from cnnscope.analyze.base import Column, Context, Report, analyze, analyzer
+from cnnscope.analyze.shapes import infer_shapes
 from cnnscope.errors import UsageError, did_you_mean
-from cnnscope.graph import INPUT
+from cnnscope.graph import INPUT, Graph
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
 INT64_BYTES = 8
@@ -110,3 +112,112 @@ def training_breakdown(report: Report) -> list[tuple[str, Any]]:
         ("total", "total_bytes"),
     ]
     return [(label, t.get(key)) for label, key in labels]
+
+
+# -- peaks and the largest batch that fits (memory --fit-memory, profile --find-max-batch) ----
+#
+# Both peaks are exactly ``fixed + per_sample · batch``: the weights (and, training, their
+# gradients and optimizer state) do not depend on the batch, and every activation's element
+# count is proportional to it. So the largest batch under a limit is ``⌊(limit − fixed) /
+# per_sample⌋``, checked by analyzing that batch and the next. Training: the estimate above.
+# Inference: weights + buffers + the most activation bytes alive at once when each tensor is
+# freed after its last consumer (what the profiler's module does), the input included.
+
+INFERENCE_NOTE = (
+    "inference peak ({dtype}) = parameters + buffers + the largest set of activations alive at once, each "
+    "tensor freed after its last consumer (the input kept throughout); no autograd state (inference mode); "
+    "kernel workspaces and allocator overhead not counted"
+)
+
+
+def inference_parts(graph: Graph, batch: int, dtype: str) -> dict[str, int]:
+    """Weights, buffers and the peak of live activations for one forward pass."""
+    size = DTYPE_BYTES[dtype]
+    shapes = infer_shapes(graph, batch)
+    last: dict[str, int] = {}
+    for k, node in enumerate(graph.nodes):
+        for i in node.inputs:
+            last[i] = k
+    last[graph.output] = len(graph.nodes)
+    last[INPUT] = len(graph.nodes)  # the caller holds the input
+    live = {INPUT: prod(shapes[INPUT]) * size}
+    peak = live[INPUT]
+    for k, node in enumerate(graph.nodes):
+        live[node.name] = prod(shapes[node.name]) * size
+        peak = max(peak, sum(live.values()))
+        for i in {*node.inputs, node.name}:
+            if last.get(i, -1) <= k:
+                live.pop(i, None)
+    r = analyze(graph, ["memory"], batch=batch, dtype=dtype)
+    parts = {
+        "param_bytes": r.totals["param_bytes"],
+        "buffer_bytes": r.totals["buffer_bytes"],
+        "activation_bytes": peak,
+    }
+    parts["total_bytes"] = sum(parts.values())
+    return parts
+
+
+def training_parts(graph: Graph, batch: int, dtype: str, optimizer: str) -> dict[str, int]:
+    r = analyze(graph, ["memory"], batch=batch, dtype=dtype, optimizer=optimizer)
+    return dict(r.totals["training"])
+
+
+def peak(graph: Graph, batch: int, dtype: str, optimizer: str, train: bool) -> dict[str, int]:
+    return training_parts(graph, batch, dtype, optimizer) if train else inference_parts(graph, batch, dtype)
+
+
+@dataclasses.dataclass
+class FitResult:
+    model: str
+    limit_bytes: int
+    dtype: str
+    optimizer: str | None  # None for inference
+    train: bool
+    fixed_bytes: int  # what batch 0 would need
+    per_sample_bytes: int
+    max_batch: int  # 0: not even one sample fits
+    at_max: dict[str, int] | None  # breakdown at max_batch
+    next_bytes: int  # predicted peak at max_batch + 1 (over the limit)
+    notes: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def fit_memory(
+    graph: Graph, limit: int, dtype: str = "float32", optimizer: str = "adam", train: bool = True
+) -> FitResult:
+    if dtype not in DTYPE_BYTES or optimizer not in OPTIMIZER_STATES:
+        raise UsageError("bad-option", f"unknown dtype `{dtype}` or optimizer `{optimizer}`")
+    one = peak(graph, 1, dtype, optimizer, train)["total_bytes"]
+    two = peak(graph, 2, dtype, optimizer, train)["total_bytes"]
+    per = two - one
+    fixed = one - per
+    best = max(0, (limit - fixed) // per) if per > 0 else 0
+    at = peak(graph, best, dtype, optimizer, train) if best else None
+    after = peak(graph, best + 1, dtype, optimizer, train)["total_bytes"]
+    # the peak is affine in the batch: the analyzer at best and best + 1 agrees with the line
+    assert after == fixed + per * (best + 1), "peak memory is not affine in the batch"
+    assert at is None or at["total_bytes"] <= limit < after
+    note = (
+        TRAINING_NOTE.format(optimizer=optimizer, dtype=dtype, states=OPTIMIZER_STATES[optimizer])
+        if train
+        else INFERENCE_NOTE.format(dtype=dtype)
+    )
+    notes = [note, f"peak = {fixed:,} B + {per:,} B × batch (exact: every activation is proportional to the batch)"]
+    if not best:
+        notes.append(
+            "not even batch 1 fits: " + ("the fixed part alone" if fixed > limit else "one sample") + " is over"
+        )
+    return FitResult(graph.name, limit, dtype, optimizer if train else None, train, fixed, per, best, at, after, notes)
+
+
+BREAKDOWN = (
+    ("parameters", "param_bytes"),
+    ("buffers", "buffer_bytes"),
+    ("gradients", "gradient_bytes"),
+    ("optimizer state", "optimizer_bytes"),
+    ("activations kept", "activation_bytes"),
+    ("total", "total_bytes"),
+)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from typing import Annotated
+
+import typer
 
 from cnnscope.analyze.base import analyze
 from cnnscope.analyze.memory import training_breakdown
@@ -33,13 +37,29 @@ def memory(
     dtype: DtypeOpt = "float32",
     optimizer: OptimizerOpt = "adam",
     kwargs: KwargsOpt = None,
+    fit_memory: Annotated[
+        str | None,
+        typer.Option(
+            "--fit-memory", help="the largest batch whose predicted peak fits this budget: 24GiB", show_default=False
+        ),
+    ] = None,
+    train: Annotated[
+        bool, typer.Option("--train/--inference", help="with --fit-memory: a training step or a forward pass")
+    ] = True,
 ) -> None:
     """Bytes of every layer's output at --batch and --dtype, weight bytes, and training memory for one step."""
     check_format(format)
     check_memory_options(dtype, optimizer)
     if batch < 1:
         raise UsageError("bad-option", f"--batch must be a positive integer, got {batch}")
-    graph = load_graph(source, input, kwargs)
+    if fit_memory is not None:
+        from cnnscope.whatif.fitmem import parse_bytes
+
+        limit = parse_bytes(fit_memory)
+        graph = load_graph(source, input, kwargs)
+        _fit(graph, limit, dtype, optimizer, train, format)
+        return
+    graph = load_graph(source, input, kwargs, batch)
     report = analyze(graph, ["memory"], batch=batch, dtype=dtype, optimizer=optimizer, detail=True)
     render(report, format, sys.stdout, sys.stderr)
     lines = [(label, fmt(value, "bytes")) for label, value in training_breakdown(report)]
@@ -53,3 +73,36 @@ def memory(
         sys.stdout.write("| part | bytes |\n|---|---:|\n")
         for label, value in lines:
             sys.stdout.write(f"| {label} | {value} |\n")
+
+
+def _fit(graph: object, limit: int, dtype: str, optimizer: str, train: bool, format: str) -> None:
+    from cnnscope.whatif.fitmem import BREAKDOWN, fit_memory
+
+    res = fit_memory(graph, limit, dtype, optimizer, train)  # type: ignore[arg-type]
+    if format == "json":
+        sys.stdout.write(json.dumps(res.to_json(), indent=2) + "\n")
+        return
+    at = res.at_max or {}
+    lines = [(label, at.get(key)) for label, key in BREAKDOWN if key in at]
+    if not train:  # the peak of a forward pass: what is alive at once, not what backward keeps
+        lines = [("activations alive at peak" if k == "activations kept" else k, v) for k, v in lines]
+    if format == "csv":
+        sys.stdout.write("part,bytes\n" + "".join(f"{label},{v}\n" for label, v in lines))
+        sys.stdout.write(f"max_batch,{res.max_batch}\n")
+        return
+    mode = f"training step ({optimizer}, {dtype})" if train else f"inference ({dtype})"
+    head = f"largest batch that fits {fmt(limit, 'bytes')} ({limit:,} B), {mode}: {res.max_batch}"
+    nxt = f"batch {res.max_batch + 1} would need {fmt(res.next_bytes, 'bytes')} ({res.next_bytes:,} B)"
+    if format == "markdown":
+        sys.stdout.write(f"**{head}** ({nxt})\n\n| part | bytes |\n|---|---:|\n")
+        sys.stdout.write("".join(f"| {label} | {fmt(v, 'bytes')} |\n" for label, v in lines))
+        sys.stdout.write("\n" + "".join(f"> {n}\n" for n in res.notes))
+        return
+    sys.stdout.write(f"{graph.name}: {head}\n  {nxt}\n")  # type: ignore[attr-defined]
+    if lines:
+        width = max(len(label) for label, _ in lines)
+        sys.stdout.write(f"at batch {res.max_batch}:\n")
+        for label, v in lines:
+            sys.stdout.write(f"  {label:<{width}}  {fmt(v, 'bytes'):>12}  ({v:,} B)\n")
+    for n in res.notes:
+        sys.stdout.write(f"note: {n}\n")

@@ -20,7 +20,7 @@ from cnnscope.cli.app import app
 from cnnscope.cli.common import FormatOpt, InputOpt, KwargsOpt, check_format, load_graph
 from cnnscope.errors import UsageError
 from cnnscope.render.table import console
-from cnnscope.render.units import fmt, get_path
+from cnnscope.render.units import fmt, get_path, plural
 
 if TYPE_CHECKING:
     from cnnscope.profile.runner import BatchResult, ProfileResult
@@ -40,7 +40,7 @@ SUMMARY: list[Col] = [
     ("throughput_per_s", "samples/s", "per_s"),
     ("roofline.achieved_flops_per_s", "achieved", "flops_rate"),
     ("roofline.pct_of_peak_flops", "% peak", "percent"),
-    ("roofline.intensity_flop_per_byte", "FLOP/B", "float"),
+    ("roofline.intensity_flop_per_byte", "FLOP/B", "intensity"),
     ("roofline.bound", "bound", "text"),
     ("peak_memory_bytes", "peak mem", "bytes"),
     ("first_call_ms", "first call", "ms"),
@@ -54,7 +54,7 @@ LAYERS: list[Col] = [
     ("flops", "FLOPs", "flops"),
     ("achieved_flops_per_s", "achieved", "flops_rate"),
     ("achieved_bytes_per_s", "bandwidth", "bytes_rate"),
-    ("intensity_flop_per_byte", "FLOP/B", "float"),
+    ("intensity_flop_per_byte", "FLOP/B", "intensity"),
     ("bound", "bound", "text"),
     ("pct_of_roof", "% roof", "percent"),
 ]
@@ -116,7 +116,8 @@ def _headline(result: ProfileResult) -> list[str]:
     lines = [
         f"{result.model} · input {fmt(list(result.input_shape), 'shape')} · {result.device} ({result.device_name}), "
         f"{result.threads} threads · " + ", ".join(flags),
-        f"timer: {result.timer}; warm-up {o.warmup}, at least {o.iters} blocks and {o.min_time_s:g} s per batch size",
+        f"timer: {result.timer}; warm-up {o.warmup}, at least {plural(o.iters, 'block')} "
+        f"and {o.min_time_s:g} s per batch size",
         f"device peak: {fmt(result.peak.flops_per_s, 'flops_rate')}, {fmt(result.peak.bytes_per_s, 'bytes_rate')} "
         f"({result.peak.source})",
     ]
@@ -263,9 +264,44 @@ def profile_cmd(
         typer.Option("--peak-gbps", help="device peak memory GB/s (overrides the table)", show_default=False),
     ] = None,
     format: FormatOpt = "table",
+    find_max_batch: Annotated[
+        bool,
+        typer.Option(
+            "--find-max-batch", help="bisect real passes for the largest batch that fits (see --memory-limit)"
+        ),
+    ] = False,
+    train: Annotated[
+        bool, typer.Option("--train", help="with --find-max-batch: forward + backward + optimizer step")
+    ] = False,
+    optimizer: Annotated[str, typer.Option("--optimizer", help="with --train: sgd | sgd-momentum | adam")] = "adam",
+    memory_limit: Annotated[
+        str | None,
+        typer.Option(
+            "--memory-limit",
+            help="with --find-max-batch: the budget, e.g. 2GiB (needed on the CPU)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Time real forward passes: latency (median, p10/p90), throughput, peak memory, roofline."""
     check_format(format)
+    if find_max_batch:
+        from cnnscope.cli.common import check_choice
+        from cnnscope.whatif.fitmem import parse_bytes
+
+        check_choice("--optimizer", optimizer, ("sgd", "sgd-momentum", "adam"))
+        limit = parse_bytes(memory_limit, "--memory-limit") if memory_limit is not None else None
+        src, _why = resolve_source(source)
+        graph = load_graph(src, input, kwargs)
+        from cnnscope.profile.maxbatch import find_max_batch as run_find
+        from cnnscope.render.maxbatch_text import emit_max_batch
+
+        err = console(sys.stderr, stderr=True)
+        res = run_find(
+            graph, device, dtype, train, optimizer, limit, progress=lambda m: err.print(Text(m, style="dim"))
+        )
+        emit_max_batch(res, format)
+        return
     batches = parse_batches(batch)
     if top is not None and top < 1:
         raise UsageError("bad-option", f"--top must be at least 1, got {top}")
