@@ -26,6 +26,8 @@ from typing import Any
 
 from cnnscope.analyze.rf import UNKNOWN_TEXT, WHOLE_TEXT, RFInfo, dim_names, input_rf, receptive_fields
 from cnnscope.analyze.shapes import infer_shapes
+from cnnscope.analyze.shift import explain_step as shift_explain_step
+from cnnscope.analyze.shift import shift_infos
 from cnnscope.errors import Location, UsageError, did_you_mean
 from cnnscope.fit import node_fits
 from cnnscope.graph import Graph, Node
@@ -170,6 +172,11 @@ _WHY = {
         "a dense layer from the same input to the same output learns a separate weight for every pair "
         "of input and output values"
     ),
+    ("any", "shifts"): (
+        "convolution and pooling slide one window over every position, so a shifted input gives a shifted "
+        "output; but a stride keeps one position in s, so only shifts by multiples of the cumulative stride "
+        "commute (Zhang 2019): `cnnscope shift` measures the rest"
+    ),
     ("any", "weight sharing saves"): (
         "the convolution reuses one small filter at every position, so a pattern learned in one place "
         "is found everywhere; a dense layer would have to learn it at each position again"
@@ -233,6 +240,7 @@ def explain(graph: Graph, batch: int = 1, layer: str | None = None) -> list[Laye
         )
     shapes = infer_shapes(graph, batch)
     fields = receptive_fields(graph, shapes)
+    shifts = shift_infos(graph, shapes) if len(graph.input_shape) > 1 else None  # none without positions
     spatial = graph.input_shape[1:]
     out = []
     for node in graph.nodes:
@@ -261,6 +269,8 @@ def explain(graph: Graph, batch: int = 1, layer: str | None = None) -> list[Laye
                 )
         steps.extend(rf_steps(node, node.layer.rf(list(ins)), fields, spatial))
         values["rf"] = fields[node.name].to_json(spatial)
+        if shifts is not None:
+            steps.append(shift_explain_step(node, shifts))
         share, extra = sharing_steps(node, ins, o, values["params"])
         steps.extend(share)
         values.update(extra)
