@@ -23,7 +23,7 @@ from cnnscope.cli.check_cmd import human
 from cnnscope.cli.common import BatchOpt, InputOpt, check_choice, load_graph, parse_input
 from cnnscope.errors import Location, SourceError, UsageError
 from cnnscope.graph import Graph, Node
-from cnnscope.render.units import percent, shape
+from cnnscope.render.units import count, percent, shape
 
 DIFF_FORMATS = ("table", "json", "markdown")
 LAYER_FIGURES = ("params", "macs", "activation_bytes")  # per-layer deltas, where the report has them
@@ -116,7 +116,7 @@ def _layer_changes(a: Node, b: Node, ra: dict[str, Any], rb: dict[str, Any]) -> 
     if ra.get("output_shape") != rb.get("output_shape"):
         out.append(f"output {shape(ra.get('output_shape'))} → {shape(rb.get('output_shape'))}")
     if ra.get("params") != rb.get("params") and not out:
-        out.append(f"params {ra.get('params')} → {rb.get('params')}")
+        out.append(f"params {count(ra.get('params'))} → {count(rb.get('params'))}")
     return out
 
 
@@ -166,7 +166,7 @@ def diff_graphs(old: Graph, new: Graph, batch: int = 1) -> ArchDiff:
 
 def load_at_revision(source: str, rev: str, input_shape: tuple[int, ...] | None = None) -> Graph:
     """The spec file ``source`` as it was at git revision ``rev`` (``git show REV:./file``)."""
-    from cnnscope.spec.loader import load_spec
+    from cnnscope.frontends.yaml.loader import load_spec
 
     path = Path(source)
     if not path.is_file():
@@ -174,7 +174,11 @@ def load_at_revision(source: str, rev: str, input_shape: tuple[int, ...] | None 
     folder = path.resolve().parent
     try:
         proc = subprocess.run(
-            ["git", "show", f"{rev}:./{path.name}"], cwd=folder, capture_output=True, timeout=60, check=False
+            ["git", "cat-file", "blob", "--end-of-options", f"{rev}:./{path.name}"],  # REV is never an option
+            cwd=folder,
+            capture_output=True,
+            timeout=60,
+            check=False,
         )
     except FileNotFoundError:
         raise UsageError("no-git", "--against needs git, which is not on PATH") from None
@@ -254,7 +258,7 @@ def render_table(d: ArchDiff, out: TextIO, show_all: bool) -> None:
     con.print(tt)
 
 
-def render_markdown(d: ArchDiff, out: TextIO, show_all: bool) -> None:
+def render_markdown(d: ArchDiff, out: TextIO, show_all: bool, picture: str | None = None) -> None:
     figs = [f for f in LAYER_FIGURES if any(f in x.deltas for x in d.layers)]
     lines = [f"### cnnscope diff: {_headline(d)}", ""]
     shown = [x for x in d.layers if show_all or x.status != "unchanged"]
@@ -282,7 +286,40 @@ def render_markdown(d: ArchDiff, out: TextIO, show_all: bool) -> None:
             f"| {k} | {human(o, u)} | {human(n, u)} | {_signed(_sub(n, o), u)} | "
             f"{'' if p is None else ('+' if p > 0 else '') + percent(p / 100)} |"
         )
+    if picture:  # GitHub renders mermaid: the changed layers and their neighbours, drawn
+        lines += ["", "<details><summary>what changed, drawn</summary>", "", picture.rstrip("\n"), "", "</details>"]
     out.write("\n".join(lines) + "\n")
+
+
+# -- pictures (cnnscope.draw) --------------------------------------------------------------
+
+MAX_PICTURE_BOXES = 200  # GitHub's mermaid gives up on much larger charts
+
+
+def union_picture(d: ArchDiff, old: Graph, new: Graph, batch: int, with_explain: bool = True) -> Any:
+    from cnnscope.draw.diffview import union_picture as union
+
+    status = {x.name: (x.status, x.changes) for x in d.layers}
+    return union(old, new, d.old, d.new, [x.name for x in d.layers], status, batch, with_explain)
+
+
+def changes_mermaid(d: ArchDiff, old: Graph, new: Graph, batch: int) -> str | None:
+    """A fenced mermaid chart of the changed layers and their neighbours (None: nothing changed)."""
+    from cnnscope.draw.diffview import changed_boxes
+    from cnnscope.draw.mermaid import to_mermaid
+    from cnnscope.draw.scene import scene
+
+    sc = scene(union_picture(d, old, new, batch, with_explain=False), with_layout=False)
+    marked = {
+        bid
+        for bid, b in sc.main.boxes.items()
+        if b.kind != "input" and any(sc.items[m].status in ("added", "removed", "changed") for m in b.members)
+    }
+    if not marked:
+        return None
+    rank = {k: i for i, k in enumerate(sc.main.boxes)}
+    keep = sorted(changed_boxes(sc.main.boxes, sc.main.edges, marked), key=rank.__getitem__)
+    return to_mermaid(sc, keep[:MAX_PICTURE_BOXES], fenced=True)
 
 
 @app.command(rich_help_panel="CI")
@@ -302,11 +339,26 @@ def diff(
     format: Annotated[str, typer.Option("--format", "-f", help="table | json | markdown")] = "table",
     all_layers: Annotated[bool, typer.Option("--all", help="list unchanged layers too")] = False,
     exit_code: Annotated[bool, typer.Option("--exit-code", help="exit 1 when the architectures differ")] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="also draw the union of both graphs, changes marked (.html .svg .png .dot .mmd)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> int:
     """What changed between two architectures: layers added, removed, changed; deltas and totals."""
     check_choice("--format", format, DIFF_FORMATS)
     if batch < 1:
         raise UsageError("bad-option", f"--batch must be a positive integer, got {batch}")
+    draw_fmt = None
+    if output is not None:
+        from cnnscope.cli.draw_cmd import check_writable, output_format
+
+        draw_fmt = output_format(output, None)
+        check_writable(output)
     if against is not None:
         if new is not None:
             raise UsageError(
@@ -325,10 +377,15 @@ def diff(
             )
         g_old, g_new = load_graph(old, input), load_graph(new, input)
     d = diff_graphs(g_old, g_new, batch)
+    if output is not None and draw_fmt is not None:
+        from cnnscope.cli.draw_cmd import emit
+        from cnnscope.draw import render
+
+        emit(output, render(union_picture(d, g_old, g_new, batch), draw_fmt, batch=batch), draw_fmt)
     if format == "json":
         sys.stdout.write(json.dumps(d.to_json(), indent=2) + "\n")
     elif format == "markdown":
-        render_markdown(d, sys.stdout, all_layers)
+        render_markdown(d, sys.stdout, all_layers, changes_mermaid(d, g_old, g_new, batch))
     else:
         render_table(d, sys.stdout, all_layers)
     return 1 if exit_code and d.differs else 0
