@@ -80,6 +80,8 @@ def parse_quantity(value: Any, what: str = "budget", loc: Location | None = None
     if scale is None:
         raise UsageError("bad-quantity", f"{what}: unknown unit `{unit}` in `{value}`", loc, hint)
     num = Decimal(num_text)  # exact: 1.1G is 1_100_000_000, not 1_100_000_000.0000002
+    if num != 0 and num.adjusted() > 30:  # 1e999999 would be a million-digit int
+        raise UsageError("bad-quantity", f"{what}: `{value[:80]}` is out of range (at most 10^30)", loc, hint)
     if unit == "%":
         num /= 100
     else:
@@ -104,9 +106,15 @@ def _unit_scale(unit: str) -> int | None:
     return _SI.get(unit)
 
 
+MAX_QUANTITY = 10**30
+
+
 def _checked(v: Number, what: str, text: str, loc: Location | None, hint: str) -> Number:
+    text = text[:80]
     if isinstance(v, float) and not math.isfinite(v):
         raise UsageError("bad-quantity", f"{what} must be finite, got `{text}`", loc, hint)
+    if v > MAX_QUANTITY:
+        raise UsageError("bad-quantity", f"{what}: `{text}` is out of range (at most 10^30)", loc, hint)
     if v < 0:
         raise UsageError("bad-quantity", f"{what} must not be negative, got `{text}`", loc, hint)
     return v
@@ -130,6 +138,7 @@ class Budget:
     kind: str = "max"  # or "min"
     origin: str = "command line"  # where it was set, for messages
     loc: Location | None = None  # where it was set, when that is a spec line
+    percent: bool = False  # written as a percentage (`50%`): only for a fraction figure
 
 
 def make_budget(name: str, raw: Any, origin: str = "command line", loc: Location | None = None) -> Budget:
@@ -154,7 +163,8 @@ def make_budget(name: str, raw: Any, origin: str = "command line", loc: Location
             loc,
             f"drop the `B`, e.g. {str(raw).rstrip('Bb').rstrip('i')}, or budget a *_bytes figure",
         )
-    return Budget(key, figure, limit, kind, origin, loc)
+    percent = isinstance(raw, str) and raw.strip().endswith("%")
+    return Budget(key, figure, limit, kind, origin, loc, percent)
 
 
 def parse_assignment(text: str) -> tuple[str, str]:
@@ -165,15 +175,16 @@ def parse_assignment(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
-def budgets_from_mapping(data: Any, origin: str, loc: Location | None = None) -> dict[str, Budget]:
-    """A ``budget:`` mapping (spec or config) -> budgets by name, with each key's location."""
+def budgets_from_mapping(data: Any, origin: str, loc: Location | None = None, key_loc: Any = None) -> dict[str, Budget]:
+    """A ``budget:`` mapping (spec or config) -> budgets by name, with each key's location
+    (``key_loc(key)`` finds it where the mapping does not carry locations itself)."""
     if data is None:
         return {}
     if not isinstance(data, Mapping):
         raise UsageError("bad-budget", f"`budget` in {origin} must be a mapping of max_<figure>: limit", loc)
     out: dict[str, Budget] = {}
     for k, v in data.items():
-        kloc = data.key_loc(k) if hasattr(data, "key_loc") else loc
+        kloc = data.key_loc(k) if hasattr(data, "key_loc") else (key_loc(str(k)) if key_loc else None) or loc
         b = make_budget(str(k), v, origin, kloc)
         out[b.name] = b
     return out
@@ -321,6 +332,20 @@ def evaluate(graph: Graph, report: Report, budgets: Mapping[str, Budget], top_n:
         raw = get_path(report.totals, b.figure)
         if b.kind == "min" and isinstance(raw, (list, tuple)) and actual is not None:
             actual = min(raw)  # every axis must reach the minimum
+        unit = unit_of(report, b.figure)
+        if b.percent and actual is not None and unit != "percent":
+            raise UsageError(
+                "bad-quantity",
+                f"budget `{b.name}` ({b.origin}) is a percentage, but `{b.figure}` is a {unit}, not a fraction",
+                b.loc,
+                "a percent limit applies to a fraction figure (rf.coverage...); give a count: 12M, 1.5G, 64MiB",
+            )
+        if actual is not None and isinstance(actual, float) and not math.isfinite(actual):
+            raise UsageError(
+                "budget-unknown",
+                f"budget `{b.name}` ({b.origin}) cannot be evaluated: `{b.figure}` of `{report.model}` is {actual}",
+                b.loc,
+            )
         if actual is None:
             known = sorted(totals)
             raise UsageError(
@@ -340,6 +365,15 @@ def evaluate(graph: Graph, report: Report, budgets: Mapping[str, Budget], top_n:
             over = max(b.limit - actual, 0)
             headroom = actual - b.limit
         ok = over == 0
+        if ok and report.totals.get("incomplete") and _lower_bound(b.figure):
+            unsupported = list(report.totals.get("unsupported", []))
+            raise UsageError(
+                "budget-unknown",
+                f"budget `{b.name}` ({b.origin}) cannot be evaluated: `{report.model}` has {len(unsupported)} "
+                f"layer(s) whose cost cnnscope cannot count, so {b.figure} = {actual:,} is only a lower bound",
+                b.loc,
+                "unsupported: " + ", ".join(unsupported[:10]) + (" …" if len(unsupported) > 10 else ""),
+            )
         pct = None if b.limit == 0 else over / b.limit * 100
         if b.limit == 0 and ok:
             pct = 0.0
@@ -362,6 +396,11 @@ def evaluate(graph: Graph, report: Report, budgets: Mapping[str, Budget], top_n:
             )
         )
     return check
+
+
+def _lower_bound(figure: str) -> bool:
+    """A figure that layers of unknown cost leave low (they count 0 toward it)."""
+    return figure in ("macs", "flops") or figure.startswith("other_ops")
 
 
 def _basis(figure: str, m: Mapping[str, Any] | None) -> str | None:
@@ -428,7 +467,16 @@ class MeasureOptions:
                 f"--latency-statistic must be one of {', '.join(LATENCY_STATISTICS)}, got `{self.statistic}`",
             )
         if re.fullmatch(r"cpu|cuda(?::\d+)?", self.device.strip().lower()) is None:
-            raise UsageError("bad-option", f"--device must be cpu, cuda or cuda:N, got `{self.device}`")
+            raise UsageError("bad-option", f"--device must be cpu, cuda or cuda:N, got `{self.device[:80]}`")
+        if not (math.isfinite(self.min_time_s) and 0 <= self.min_time_s <= 3600):
+            raise UsageError(
+                "bad-option", f"--min-time must be a number of seconds from 0 to 3600, got {self.min_time_s}"
+            )
+        for name, v in (("--warmup", self.warmup), ("--iters", self.iters)):
+            if not 0 <= v <= 1_000_000:
+                raise UsageError("bad-option", f"{name} must be from 0 to 1,000,000, got {v}")
+        if self.threads is not None and not 1 <= self.threads <= 4096:
+            raise UsageError("bad-option", f"--threads must be from 1 to 4096, got {self.threads}")
 
 
 MEASURE_KEYS = {
@@ -445,7 +493,7 @@ def measure_options(config: Config | None, dtype: str = "float32", **given: Any)
     """Timing settings: a command-line value (not None) wins, then ``[tool.cnnscope.measure]``,
     then the defaults. A CI runner can so pin its device and threads in pyproject.toml."""
     table: Any = config.get("measure", {}) if config is not None else {}
-    where = Location(str(config.path)) if config is not None and config.path is not None else None
+    where = config.loc("measure") if config is not None else None
     if not isinstance(table, Mapping):
         raise UsageError("bad-config", "[tool.cnnscope.measure] must be a table", where)
     for key, value in table.items():
@@ -454,7 +502,7 @@ def measure_options(config: Config | None, dtype: str = "float32", **given: Any)
             raise UsageError(
                 "bad-config",
                 f"[tool.cnnscope.measure] has no key `{key}`{did_you_mean(str(key), MEASURE_KEYS)}",
-                where,
+                config.loc(str(key)) if config is not None else where,
                 "keys: " + ", ".join(MEASURE_KEYS),
             )
         ok = (
@@ -464,7 +512,13 @@ def measure_options(config: Config | None, dtype: str = "float32", **given: Any)
         )
         if not ok or isinstance(value, bool):
             raise UsageError(
-                "bad-config", f"[tool.cnnscope.measure] `{key}` must be {kind.__name__}, got {value!r}", where
+                "bad-config",
+                f"[tool.cnnscope.measure] `{key}` must be {kind.__name__}, got {value!r}",
+                config.loc(str(key)) if config is not None else where,
+            )
+        if kind is float and not (math.isfinite(value) and value >= 0):
+            raise UsageError(
+                "bad-config", f"[tool.cnnscope.measure] `{key}` must be a finite number, got {value}", where
             )
 
     def pick(key: str, default: Any) -> Any:
@@ -568,7 +622,7 @@ def config_targets(config: Config, sources: list[str] | None = None) -> list[Tar
     """
     where = config.path.name if config.path else "the config"
     origin = f"[tool.cnnscope.budget] in {where}"
-    glob = budgets_from_mapping(config.get("budget"), origin, Location(where) if config.path else None)
+    glob = budgets_from_mapping(config.get("budget"), origin, config.loc("budget"), config.loc)
     per_model: dict[str, dict[str, Any]] = {}
     listed: list[str] = []
     model = config.get("model")
@@ -578,27 +632,32 @@ def config_targets(config: Config, sources: list[str] | None = None) -> list[Tar
         elif isinstance(model, list) and all(isinstance(m, str) for m in model):
             listed.extend(model)
         else:
-            raise UsageError("bad-config", f"`model` in {where} must be a path or a list of paths")
+            raise UsageError("bad-config", f"`model` in {where} must be a path or a list of paths", config.loc("model"))
     models = config.get("models")
     if isinstance(models, list):
         if not all(isinstance(m, str) for m in models):
-            raise UsageError("bad-config", f"`models` in {where} must be a list of paths or a table of models")
+            raise UsageError(
+                "bad-config", f"`models` in {where} must be a list of paths or a table", config.loc("models")
+            )
         listed.extend(models)
     elif isinstance(models, Mapping):
         for path, entry in models.items():
             if not isinstance(entry, Mapping):
-                raise UsageError("bad-config", f'[tool.cnnscope.models."{path}"] in {where} must be a table')
+                raise UsageError(
+                    "bad-config", f'[tool.cnnscope.models."{path}"] in {where} must be a table', config.loc(str(path))
+                )
             unknown = set(entry) - {"budget", "input", "batch"}
             if unknown:
                 raise UsageError(
                     "bad-config",
                     f'[tool.cnnscope.models."{path}"] has unknown key(s) ' + ", ".join(sorted(unknown)),
+                    config.loc(str(sorted(unknown)[0])),
                     hint="known keys: budget, input, batch",
                 )
             per_model[path] = dict(entry)
             listed.append(path)
     elif models is not None:
-        raise UsageError("bad-config", f"`models` in {where} must be a list of paths or a table of models")
+        raise UsageError("bad-config", f"`models` in {where} must be a list of paths or a table", config.loc("models"))
 
     def key_of(p: str) -> str:
         q = Path(p)
@@ -611,15 +670,29 @@ def config_targets(config: Config, sources: list[str] | None = None) -> list[Tar
         _p, entry = entries.get(key_of(src), (src, {}))
         t = Target(src, dict(glob))
         if entry:
-            t.model_budgets = budgets_from_mapping(entry.get("budget"), f'[tool.cnnscope.models."{_p}"] in {where}')
+            t.model_budgets = budgets_from_mapping(
+                entry.get("budget"), f'[tool.cnnscope.models."{_p}"] in {where}', config.loc(_p), config.loc
+            )
             if "input" in entry:
                 inp = entry["input"]
-                if not isinstance(inp, list) or not all(isinstance(d, int) and d > 0 for d in inp):
-                    raise UsageError("bad-config", f'`input` for model "{_p}" in {where} must be a list of sizes')
+                if (
+                    not isinstance(inp, list)
+                    or not 1 <= len(inp) <= 4
+                    or not all(isinstance(d, int) and not isinstance(d, bool) and 0 < d <= 10**18 for d in inp)
+                ):
+                    raise UsageError(
+                        "bad-config",
+                        f'`input` for model "{_p}" in {where} must be a list of sizes',
+                        config.loc("input"),
+                    )
                 t.input_shape = tuple(inp)
             if "batch" in entry:
-                if not isinstance(entry["batch"], int) or entry["batch"] < 1:
-                    raise UsageError("bad-config", f'`batch` for model "{_p}" in {where} must be a positive integer')
+                if not isinstance(entry["batch"], int) or isinstance(entry["batch"], bool) or entry["batch"] < 1:
+                    raise UsageError(
+                        "bad-config",
+                        f'`batch` for model "{_p}" in {where} must be a positive integer',
+                        config.loc("batch"),
+                    )
                 t.batch = entry["batch"]
         out.append(t)
     return out
@@ -640,7 +713,7 @@ def check_target(
     ``measure`` (default: :class:`MeasureOptions`) and those figures join the report's totals.
     """
     from cnnscope.analyze.base import analyze
-    from cnnscope.spec.sources import load
+    from cnnscope.frontends.sources import load
 
     graph = load(target.source, input_shape or target.input_shape)
     budgets = merge(target.config_budgets, spec_budgets(graph), target.model_budgets, cli_budgets or {})

@@ -20,12 +20,32 @@ class Location(NamedTuple):
     col: int | None = None
 
     def __str__(self) -> str:
-        parts = [self.file or "<input>"]
+        parts = [_shown_file(self.file)]
         if self.line is not None:
             parts.append(str(self.line))
             if self.col is not None:
                 parts.append(str(self.col))
         return ":".join(parts)
+
+
+def _shown_file(file: str | None) -> str:
+    """A built-in spec's file as ``builtin:NAME`` (not this machine's install path)."""
+    if not file:
+        return "<input>"
+    if file.endswith((".yaml", ".yml")) and _builtin_dir(file):
+        stem = file.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        return f"builtin:{stem}"
+    return file
+
+
+def _builtin_dir(file: str) -> bool:
+    """Whether ``file`` lies in the built-in specs folder (``specs/`` beside the package, or
+    ``cnnscope/specs`` installed)."""
+    import os
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    folder = os.path.dirname(os.path.abspath(file))
+    return folder in (os.path.join(here, "specs"), os.path.join(os.path.dirname(here), "specs"))
 
 
 class CnnscopeError(Exception):
@@ -57,15 +77,31 @@ class CnnscopeError(Exception):
         return self
 
     def render(self) -> str:
-        lines = [f"error[{self.kind}]: {self.message}"]
+        """The diagnostic; each part quotes at most :data:`MAX_QUOTE` characters of its text."""
+        lines = [f"error[{self.kind}]: {clip(self.message)}"]
         if self.loc is not None:
-            lines.append(f"  --> {self.loc}")
+            lines.append(f"  --> {clip(str(self.loc))}")
         if self.hint:
-            lines.append(f"  help: {self.hint}")
+            lines.append(f"  help: {clip(self.hint)}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.render()
+
+
+MAX_QUOTE = 1000  # characters a diagnostic's message, location or hint may show
+
+
+def clip(text: str, limit: int = MAX_QUOTE) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, as the CLI's SIGINT handler raises it: a KeyboardInterrupt raised by a user's
+    module code instead is that code's failure, not an interruption."""
 
 
 class SpecError(CnnscopeError):
@@ -85,7 +121,9 @@ class SourceError(CnnscopeError):
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """`` (did you mean `x`?)`` or the empty string."""
+    """`` (did you mean `x`?)`` or the empty string (also for a word too long to be a typo)."""
+    if len(word) > 100:
+        return ""
     close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
     if not close:
         return ""

@@ -231,7 +231,7 @@ def render_json(checks: list[ModelCheck], out: TextIO) -> None:
         "exceeded": sum(1 for c in checks for r in c.results if not r.ok),
         "models": [c.to_json() for c in checks],
     }
-    out.write(json.dumps(doc, indent=2) + "\n")
+    out.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
 
 
 RENDERERS = {"table": render_table, "json": render_json, "github": render_github, "markdown": render_markdown}
@@ -382,6 +382,11 @@ def check(
                 'nothing to check: name a spec, or set `model = "path"` in [tool.cnnscope]',
                 hint="e.g. cnnscope check net.yaml --max-params 12M",
             )
-    checks = [check_target(t, flags, shape, batch, top, measure, dtype=dtype, optimizer=optimizer) for t in targets]
+    from cnnscope.render.progress import working
+
+    checks = []
+    for t in targets:  # a module's capture or a measured budget takes seconds: a spinner on a TTY
+        with working(f"checking {t.source}"):
+            checks.append(check_target(t, flags, shape, batch, top, measure, dtype=dtype, optimizer=optimizer))
     RENDERERS[format](checks, sys.stdout)
     return 0 if all(c.ok for c in checks) else 1

@@ -12,21 +12,116 @@ from cnnscope.errors import UsageError, did_you_mean
 from cnnscope.graph import Graph
 from cnnscope.render import FORMATS, render
 
+# What SOURCE may be, said the same way in every command's help (typer folds it at 80 columns).
+SOURCE_HELP = (
+    "What to analyze: a YAML spec file (net.yaml), a built-in spec name (resnet18; `cnnscope zoo` "
+    "lists them) or a PyTorch module (pkg.mod:Net, path/file.py:build, torchvision:resnet50, timm:NAME)."
+)
+
+# --dtype: one vocabulary for every command (memory figures, budgets, sweeps and profiles)
+DTYPE_ALIASES = {
+    "float32": "float32",
+    "fp32": "float32",
+    "f32": "float32",
+    "float": "float32",
+    "single": "float32",
+    "float16": "float16",
+    "fp16": "float16",
+    "f16": "float16",
+    "half": "float16",
+    "bfloat16": "bfloat16",
+    "bf16": "bfloat16",
+}
+DTYPE_HELP = "float32 | float16 | bfloat16; also fp32, float, fp16, half, bf16"
+
+
+def normalize_dtype(value: str) -> str:
+    """``bf16`` -> ``bfloat16``; an unknown spelling is refused with the known ones."""
+    d = DTYPE_ALIASES.get(value.strip().lower())
+    if d is None:
+        raise UsageError(
+            "bad-option",
+            f"--dtype must be one of float32, float16, bfloat16 (or {DTYPE_HELP.split('; also ')[1]}), "
+            f"got `{value}`{did_you_mean(value, tuple(DTYPE_ALIASES))}",
+        )
+    return d
+
+
+def _dtype_callback(value: str | None) -> str | None:
+    """Spell --dtype one way before a command sees it; an unknown value is refused by the command."""
+    if value is None:
+        return None
+    return DTYPE_ALIASES.get(value.strip().lower(), value)
+
+
+# ---- shell completion (typer's --install-completion / --show-completion) ----------------
+
+
+def complete_source(incomplete: str) -> list[str]:
+    """Built-in spec names and YAML files in the current folder."""
+    from pathlib import Path
+
+    from cnnscope.frontends.sources import builtin_names
+
+    out = [n for n in builtin_names() if n.startswith(incomplete)]
+    try:
+        here = Path(incomplete).parent if "/" in incomplete else Path(".")
+        for p in sorted(here.iterdir()):
+            text = str(p) if "/" in incomplete else p.name
+            if text.startswith(incomplete) and (p.is_dir() or p.suffix.lower() in (".yaml", ".yml")):
+                out.append(text + ("/" if p.is_dir() else ""))
+    except OSError:
+        pass
+    return out
+
+
+def complete_format(incomplete: str) -> list[str]:
+    return [f for f in FORMATS if f.startswith(incomplete)]
+
+
+def complete_dtype(incomplete: str) -> list[str]:
+    return [d for d in DTYPE_ALIASES if d.startswith(incomplete)]
+
+
+def complete_layer_type(incomplete: str) -> list[str]:
+    from cnnscope.layers import registry
+
+    return sorted(t for t in registry() if t.startswith(incomplete))
+
+
+def complete_optimizer(incomplete: str) -> list[str]:
+    from cnnscope.analyze.memory import OPTIMIZER_STATES
+
+    return [o for o in OPTIMIZER_STATES if o.startswith(incomplete)]
+
+
 SourceArg = Annotated[
     str,
-    typer.Argument(
-        help="a YAML spec file, a built-in spec name (resnet18), or a module (pkg.mod:Net, file.py:Net)",
-        show_default=False,
-    ),
+    typer.Argument(help=SOURCE_HELP, show_default=False, autocompletion=complete_source),
 ]
 InputOpt = Annotated[
     str | None,
-    typer.Option("--input", "-i", help="input shape without batch, channels first: 3,224,224", show_default=False),
+    typer.Option(
+        "--input",
+        "-i",
+        help="Input shape without batch, channels first: 3,224,224 (or 3x224x224).",
+        show_default=False,
+    ),
 ]
-BatchOpt = Annotated[int, typer.Option("--batch", "-b", help="batch size")]
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table | json | csv | markdown")]
-DtypeOpt = Annotated[str, typer.Option("--dtype", help="float32 | float16 | bfloat16 (memory figures)")]
-OptimizerOpt = Annotated[str, typer.Option("--optimizer", help="sgd | sgd-momentum | adam (training memory)")]
+BatchOpt = Annotated[int, typer.Option("--batch", "-b", help="Batch size.")]
+FormatOpt = Annotated[
+    str, typer.Option("--format", "-f", help="table | json | csv | markdown", autocompletion=complete_format)
+]
+DtypeOpt = Annotated[
+    str,
+    typer.Option(
+        "--dtype", help=DTYPE_HELP + " (memory figures).", callback=_dtype_callback, autocompletion=complete_dtype
+    ),
+]
+OptimizerOpt = Annotated[
+    str,
+    typer.Option("--optimizer", help="sgd | sgd-momentum | adam (training memory).", autocompletion=complete_optimizer),
+]
 KwargsOpt = Annotated[
     str | None,
     typer.Option("--kwargs", help="JSON object of arguments for a module class or factory", show_default=False),
@@ -34,17 +129,17 @@ KwargsOpt = Annotated[
 
 
 def parse_input(text: str | None) -> tuple[int, ...] | None:
+    """``3,224,224`` (or ``3x224x224``) -> (3, 224, 224): 1 to 4 positive integers of at most
+    10^18, each separator between two of them (``3,,224`` and ``1,x`` are refused)."""
     if text is None:
         return None
-    parts = [p.strip() for p in text.replace("x", ",").replace("×", ",").split(",") if p.strip()]
-    try:
-        dims = tuple(int(p) for p in parts)
-    except ValueError:
-        dims = ()
-    if not dims or any(d < 1 for d in dims) or len(dims) > 4:
+    parts = [p.strip() for p in text.strip().replace("×", ",").replace("x", ",").replace("X", ",").split(",")]
+    ok = 1 <= len(parts) <= 4 and all(p.isascii() and p.isdigit() and len(p) <= 19 for p in parts)
+    dims = tuple(int(p) for p in parts) if ok else ()
+    if not dims or any(d < 1 or d > 10**18 for d in dims):
         raise UsageError(
             "bad-input-shape",
-            f"--input must be 1 to 4 positive integers, channels first, got `{text}`",
+            f"--input must be 1 to 4 positive integers (at most 10^18), channels first, got `{text[:80]}`",
             hint="e.g. --input 3,224,224 (no batch; use --batch for that)",
         )
     return dims
@@ -60,9 +155,9 @@ def check_choice(option: str, value: str, choices: tuple[str, ...]) -> str:
 
 def check_memory_options(dtype: str, optimizer: str) -> None:
     """--dtype and --optimizer against the memory analyzer's own tables (one list, not three)."""
-    from cnnscope.analyze.memory import DTYPE_BYTES, OPTIMIZER_STATES
+    from cnnscope.analyze.memory import OPTIMIZER_STATES
 
-    check_choice("--dtype", dtype, tuple(DTYPE_BYTES))
+    normalize_dtype(dtype)
     check_choice("--optimizer", optimizer, tuple(OPTIMIZER_STATES))
 
 
@@ -70,13 +165,25 @@ def check_format(value: str, extra: tuple[str, ...] = ()) -> str:
     return check_choice("--format", value, FORMATS + extra)
 
 
-def load_graph(source: str, input_text: str | None = None, kwargs: str | None = None) -> Graph:
-    from cnnscope.spec.sources import load
+def load_graph(source: str, input_text: str | None = None, kwargs: str | None = None, batch: int = 1) -> Graph:
+    """The graph of ``source``; a module's capture (seconds of torch work) shows a spinner on a TTY.
+
+    A module is captured at ``batch``, the batch it is then analyzed at: a reshape that folds the
+    batch behind another dim (MViT's pooled attention) is only known at the batch it ran with."""
+    from cnnscope.frontends.sources import is_module_source, load
 
     opts: dict[str, Any] = {}
     if kwargs is not None:
         opts["kwargs"] = kwargs
-    return load(source, parse_input(input_text), **opts)
+    shape = parse_input(input_text)
+    if not is_module_source(source):
+        return load(source, shape, **opts)
+    if batch > 1:
+        opts["batch"] = batch
+    from cnnscope.render.progress import working
+
+    with working(f"capturing {source} with torch"):
+        return load(source, shape, **opts)
 
 
 def run_report(
@@ -92,7 +199,7 @@ def run_report(
     check_format(fmt)
     if batch < 1:
         raise UsageError("bad-option", f"--batch must be a positive integer, got {batch}")
-    graph = load_graph(source, input_text, kwargs)
+    graph = load_graph(source, input_text, kwargs, batch)
     report = analyze(graph, analyzers, batch=batch, **options)
     render(report, fmt, sys.stdout, sys.stderr, title)
     return report
