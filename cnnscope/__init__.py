@@ -6,6 +6,10 @@ Public API (small; re-exports only)::
     g = cnnscope.load("resnet18")             # a spec file, a built-in name, or pkg.mod:Net
     r = cnnscope.analyze(g, batch=8)          # a Report: rows per layer, totals, warnings
     r.totals["params"]
+
+    cnnscope.summary(model, input_size=(1, 3, 224, 224))   # an nn.Module you hold (torchinfo's call)
+    cnnscope.flops("resnet18").to_pandas()                  # or a source; also params, memory, rf, shapes
+    cnnscope.check_budget(model, input_size=(3, 32, 32), max_params="12M").ok
 """
 
 from __future__ import annotations
@@ -13,17 +17,18 @@ from __future__ import annotations
 from typing import Any
 
 from cnnscope.analyze.base import Report, analyze
+from cnnscope.api import ModelReport, check_budget, flops, memory, params, rf, shapes, summary
 from cnnscope.errors import CnnscopeError, ShapeError, SourceError, SpecError, UsageError
+from cnnscope.frontends.sources import load
+from cnnscope.frontends.yaml.loader import load_spec
 from cnnscope.graph import Graph, Node
-from cnnscope.spec.loader import load_spec
-from cnnscope.spec.sources import load
 
 __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
     # the budget helpers load the budget machinery only when a test suite asks for them
-    if name in ("assert_within_budget", "check_budget"):
+    if name == "assert_within_budget":
         from cnnscope import testing
 
         return getattr(testing, name)
@@ -33,6 +38,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "CnnscopeError",
     "Graph",
+    "ModelReport",
     "Node",
     "Report",
     "ShapeError",
@@ -42,6 +48,12 @@ __all__ = [
     "analyze",
     "assert_within_budget",
     "check_budget",
+    "flops",
     "load",
     "load_spec",
+    "memory",
+    "params",
+    "rf",
+    "shapes",
+    "summary",
 ]

@@ -308,6 +308,41 @@ def _rf_too_small(ctx: LintContext) -> Iterator[Hit]:
             )
 
 
+@rule(
+    "aliased-downsampling",
+    "info",
+    "strided layers without a low-pass filter, before a head that pools for shift invariance",
+    "Global pooling makes the head claim shift invariance, but a strided conv or pool keeps one position in s "
+    "with nothing removing the frequencies above the new sampling rate: they alias, so the network is invariant "
+    "only to shifts by multiples of its cumulative stride, and a one-pixel shift of the image can change the "
+    "prediction (Zhang, ICML 2019; `cnnscope shift --empirical` measures it). Published CNNs do this, hence info.",
+    "Anti-alias each downsampling step (blur-pool): a fixed low-pass filter just before the stride — an avgpool "
+    "with kernel 2–3 and stride 1, then the strided layer (for max-pooling: max-pool with stride 1, blur, then "
+    "subsample) — or downsample with an avgpool whose kernel is at least its stride.",
+)
+def _aliased_downsampling(ctx: LintContext) -> Iterator[Hit]:
+    from cnnscope.analyze.shift import ALIASING, POOLING_FAMILIES, pixels, shift_infos
+
+    heads = [n for n in _global_collapses(ctx) if n.layer.family in POOLING_FAMILIES]
+    if not heads or len(ctx.graph.input_shape) < 2:
+        return
+    infos = shift_infos(ctx.graph, ctx.shapes)
+    for head in heads:
+        info = infos[head.name]
+        strided = [ctx.graph.node(n) for n in info.set_by]
+        aliased = [n for n in strided if infos[n.name].aliasing == ALIASING]
+        if not aliased:
+            continue
+        first = aliased[0]
+        more = f" and {len(aliased) - 1} more strided layer(s)" if len(aliased) > 1 else ""
+        yield Hit(
+            first,
+            f"`{first.name}`{more} subsample{'' if more else 's'} without a low-pass filter before "
+            f"{'them' if more else 'it'}, yet `{head.name}` pools "
+            f"for shift invariance: the network is invariant only to shifts of {pixels(info.lattice)}",
+        )
+
+
 def _convs(ctx: LintContext) -> list[Node]:
     return [n for n in ctx.graph.nodes if n.layer.family == "conv"]
 
@@ -505,6 +540,52 @@ def _feature_map(ctx: LintContext, node: Node) -> Shape | None:
             return None
         cur = p
     return None
+
+
+_KEEPS_LAYOUT = ("activation", "dropout", "norm", "scale", "elementwise")
+
+
+def _channels_first_source(ctx: LintContext, node: Node) -> str | None:
+    """The conv / pool (or the model input) whose channels-first map reaches ``node`` unchanged."""
+    cur = node
+    while len(cur.inputs) == 1:
+        src = cur.inputs[0]
+        if src == INPUT:
+            return "the input" if len(ctx.shapes[INPUT]) >= 4 else None
+        p = ctx.graph.node(src)
+        if p.layer.family in ("conv", "pool"):
+            return f"`{p.name}`"
+        if p.layer.family not in _KEEPS_LAYOUT:
+            return None
+        cur = p
+    return None
+
+
+@rule(
+    "linear-on-feature-map",
+    "warning",
+    "a linear layer applied straight to a convolutional feature map (a missing flatten)",
+    "nn.Linear acts on the last dim only: on an N×C×H×W map it mixes the W positions of each row and keeps "
+    "C and H apart, so the shapes pass and the classifier silently sees one row at a time. Its receptive "
+    "field is then one row of the map, not the whole input.",
+    "Add `flatten` before the linear (in_features becomes C·H·W), or pool first: "
+    "`{type: adaptiveavgpool2d, output_size: 1}`, then `flatten`, then the linear.",
+)
+def _linear_on_feature_map(ctx: LintContext) -> Iterator[Hit]:
+    for node in ctx.graph.nodes:
+        if node.layer.family != "linear" or len(node.inputs) != 1:
+            continue
+        shape = ctx.shapes[node.inputs[0]]
+        if len(shape) < 3:
+            continue
+        src = _channels_first_source(ctx, node)
+        if src is None:
+            continue
+        yield Hit(
+            node,
+            f"`{node.name}` ({node.type}) gets the {'×'.join(map(str, shape[1:]))} map of {src} and mixes only "
+            f"its last dim ({shape[-1]}); a flatten is missing before it",
+        )
 
 
 # -- running -----------------------------------------------------------------------------

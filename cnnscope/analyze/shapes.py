@@ -27,8 +27,26 @@ def _locate(exc: CnnscopeError, node: Node, ins: list[Shape]) -> CnnscopeError:
     hint = exc.hint or f"its input{'s' if len(ins) > 1 else ''}: {src}"
     if exc.hint:
         hint = f"{exc.hint}; its input{'s' if len(ins) > 1 else ''}: {src}"
+    cl = _channels_last_hint(node, ins)
+    if cl:
+        hint = f"{hint}; {cl}"
     err = ShapeError(exc.kind, msg, node.loc, hint)
     return err
+
+
+def _channels_last_hint(node: Node, ins: list[Shape]) -> str | None:
+    """``input: [32, 32, 3]`` is an image written channels last; cnnscope's (and PyTorch's)
+    input is channels first. Said when the layer that fails reads the model input."""
+    for name, shape in zip(node.inputs, ins, strict=False):
+        dims = shape[1:]  # without the batch
+        if name != INPUT or len(dims) < 3:
+            continue
+        if dims[-1] <= 4 < dims[0] and all(d > 4 for d in dims[:-1]):
+            fixed = [dims[-1], *dims[:-1]]
+            return (
+                f"the input {list(dims)} looks channels-last; cnnscope's input is channels first, as PyTorch's: {fixed}"
+            )
+    return None
 
 
 @analyzer("shapes", order=0, doc="output shape of every layer")

@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 
 from cnnscope.cli.app import app
-from cnnscope.cli.common import BatchOpt, InputOpt, KwargsOpt, SourceArg, check_choice, load_graph
+from cnnscope.cli.common import BatchOpt, FormatOpt, InputOpt, KwargsOpt, SourceArg, check_choice, load_graph
 
-EXPLAIN_FORMATS = ("table", "json", "markdown")
+EXPLAIN_FORMATS = ("table", "json", "csv", "markdown")
 WHY_WIDTH = 72  # the formula column wraps the reasons at this width
 
 
@@ -27,7 +27,7 @@ def explain(
     ] = None,
     input: InputOpt = None,
     batch: BatchOpt = 1,
-    format: Annotated[str, typer.Option("--format", "-f", help="table | json | markdown")] = "table",
+    format: FormatOpt = "table",
     why: Annotated[bool, typer.Option("--why/--no-why", help="a short reason under each step")] = True,
     kwargs: KwargsOpt = None,
 ) -> None:
@@ -47,6 +47,15 @@ def explain(
             "layers": [e.to_json() for e in items],
         }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return
+    if format == "csv":
+        import csv
+
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(["layer", "type", "what", "formula", "result", "why"])
+        for e in items:
+            for s in e.steps:
+                w.writerow([e.name, e.type, s.what, s.formula, s.result, e.why.get(s.what, "")])
         return
     if format == "markdown":
         lines = [f"### {graph.name}", ""]

@@ -9,10 +9,10 @@ from typing import Annotated, Any
 import typer
 
 from cnnscope.cli.app import app
-from cnnscope.cli.common import BatchOpt, InputOpt, KwargsOpt, SourceArg, check_choice, load_graph
+from cnnscope.cli.common import BatchOpt, FormatOpt, InputOpt, KwargsOpt, SourceArg, check_choice, load_graph
 from cnnscope.errors import UsageError
 
-FIT_FORMATS = ("table", "json")
+FIT_FORMATS = ("table", "json", "csv", "markdown")
 # the per-dim options, by the dim names of a 1-d / 2-d / 3-d input (L; H, W; D, H, W)
 DIM_OPTIONS = {"L": "--length", "D": "--depth", "H": "--height", "W": "--width"}
 
@@ -98,7 +98,7 @@ def fit(
     all_: Annotated[bool, typer.Option("--all", help="list every size, not only those that fit")] = False,
     input: InputOpt = None,
     batch: BatchOpt = 1,
-    format: Annotated[str, typer.Option("--format", "-f", help="table | json")] = "table",
+    format: FormatOpt = "table",
     kwargs: KwargsOpt = None,
 ) -> int:
     """Input sizes for which every window fits: no dropped pixels, no ceil-mode partial windows.
@@ -131,43 +131,60 @@ def fit(
         }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return 0 if ok else 1
-    from rich.table import Table
-    from rich.text import Text
-
-    from cnnscope.render.table import console
-
-    con = console(sys.stdout)
-    t = Table(
-        title=f"{graph.name}: input sizes " + ", ".join(f"{d.dim} {d.lo}..{d.hi}" for d in res.dims),
-        header_style="bold",
-        caption="last map: the dim's size after the last window; * a parameter count changes (flatten → linear)",
-    )
     rows = (
         [(d.dim, r) for d in res.dims for r in d.results]
         if res.per_dim
         else [("×".join(d.dim for d in res.dims), r) for r in res.combos]
     )
-    for col in ("dim", "size", "fits", "last map", "first problem"):
-        t.add_column(col)
-    for dim, r in rows:
-        if not (r.fits or all_):
-            continue
+    shown = [(dim, r) for dim, r in rows if r.fits or all_]
+    problems = any(_problem(r) for _, r in shown)  # without --all every row fits: no problem column
+    heads = ["dim", "size", "fits", "last map"] + (["first problem"] if problems else [])
+    cells = []
+    for dim, r in shown:
         size = str(r.size) if res.per_dim else "×".join(map(str, r.input))
         final = "–" if r.final is None and r.output_shape is None else str(r.final if r.final is not None else "")
-        t.add_row(
-            Text(dim),
-            Text(size),
-            Text("yes" if r.fits else "no"),
-            Text(final + (" *" if r.params_change else "")),
-            Text(_problem(r)),
-        )
-    con.print(t)
-    con.print(res.note[0].upper() + res.note[1:] + ".")
+        line = [dim, size, "yes" if r.fits else "no", final + (" *" if r.params_change else "")]
+        cells.append(line + ([_problem(r)] if problems else []))
+    summary = [res.note[0].upper() + res.note[1:] + "."]
     for d in res.dims:
         n = d.hi - d.lo + 1
-        con.print(f"{d.dim}: {len(d.fits)} of {n} sizes fit" + (": " + ", ".join(map(str, d.fits)) if d.fits else ""))
+        summary.append(
+            f"{d.dim}: {len(d.fits)} of {n} sizes fit" + (": " + ", ".join(map(str, d.fits)) if d.fits else "")
+        )
     if res.example:
-        con.print("fits exactly, e.g. " + "×".join(map(str, res.example)) + " (checked with every dim set)")
+        summary.append("fits exactly, e.g. " + "×".join(map(str, res.example)) + " (checked with every dim set)")
     else:
-        con.print("no input in these ranges fits every window")
+        summary.append("no input in these ranges fits every window")
+    if format == "csv":
+        import csv
+
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow([h.replace(" ", "_") for h in heads])
+        w.writerows(cells)
+        return 0 if ok else 1
+    title = f"{graph.name}: input sizes " + ", ".join(f"{d.dim} {d.lo}..{d.hi}" for d in res.dims)
+    caption = "last map: the dim's size after the last window; * a parameter count changes (flatten → linear)"
+    if format == "markdown":
+        lines = [f"### {title}", "", "| " + " | ".join(heads) + " |", "|" + "|".join("---" for _ in heads) + "|"]
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
+        lines += ["", f"_{caption}_", ""] + [f"- {x}" for x in summary]
+        sys.stdout.write("\n".join(lines) + "\n")
+        return 0 if ok else 1
+    from rich.text import Text
+
+    from cnnscope.render.table import Col, console, fitted_table, hidden_line, width_of
+
+    con = console(sys.stdout)
+    cols = [
+        Col(h, [row[j] for row in cells], priority=100 - j, wrap=h == "first problem", min_width=20, justify="left")
+        for j, h in enumerate(heads)
+    ]
+    t, lay = fitted_table(cols, width_of(con), header_style="bold")
+    con.print(Text(title, style="bold"))  # above the table, not squeezed into its width
+    con.print(t)
+    con.print(Text(caption, style="dim"))
+    for sentence in summary:
+        con.print(Text(sentence))
+    if lay.hidden:
+        con.print(Text(hidden_line(lay.hidden, lay.needed), style="dim"))
     return 0 if ok else 1

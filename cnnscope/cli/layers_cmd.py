@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from cnnscope.cli.app import app
-from cnnscope.cli.common import FormatOpt, check_format
+from cnnscope.cli.common import FormatOpt, check_format, complete_layer_type
 
 
 def layer_catalog(only: str | None = None) -> list[dict[str, Any]]:
@@ -47,7 +47,12 @@ def layer_catalog(only: str | None = None) -> list[dict[str, Any]]:
 
 @app.command(rich_help_panel="Reference")
 def layers(
-    type_name: Annotated[str | None, typer.Argument(metavar="[TYPE]", help="show one type's fields")] = None,
+    type_name: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[TYPE]", help="Show one type's fields (e.g. conv2d).", autocompletion=complete_layer_type
+        ),
+    ] = None,
     format: FormatOpt = "table",
 ) -> None:
     """The layer types a spec may use, with their fields."""
@@ -85,10 +90,20 @@ def layers(
             t.add_row(Text(f["name"]), Text(f["accepts"]), Text(default), Text(f["doc"]))
         con.print(t)
         return
-    t = Table(title="layer types", header_style="bold", caption="* required; every type also takes `trainable`")
-    for col in ("type", "family", "fields", "summary"):
-        t.add_column(col)
-    for c in cat:
-        fields = ", ".join(f["name"] + ("*" if f["required"] else "") for f in c["fields"] if f["name"] != "trainable")
-        t.add_row(Text(c["type"]), Text(c["family"]), Text(fields), Text(c["summary"]))
+    from cnnscope.render.table import NEVER, Col, fitted_table, hidden_line, width_of
+
+    field_lists = [
+        ", ".join(f["name"] + ("*" if f["required"] else "") for f in c["fields"] if f["name"] != "trainable")
+        for c in cat
+    ]
+    cols = [
+        Col("type", [c["type"] for c in cat], priority=NEVER, justify="left", wrap=True, min_width=12),
+        Col("family", [c["family"] for c in cat], priority=40, justify="left"),
+        Col("fields", field_lists, priority=80, justify="left", wrap=True, min_width=24),
+        Col("summary", [c["summary"] for c in cat], priority=60, justify="left", wrap=True, min_width=24),
+    ]
+    t, lay = fitted_table(cols, width_of(con), title="layer types", header_style="bold")
     con.print(t)
+    con.print(Text("* required; every type also takes `trainable`", style="dim"))
+    if lay.hidden:
+        con.print(Text(hidden_line(lay.hidden, lay.needed), style="dim"))

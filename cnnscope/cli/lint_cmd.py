@@ -9,10 +9,10 @@ from typing import Annotated, Any
 import typer
 
 from cnnscope.cli.app import app
-from cnnscope.cli.common import BatchOpt, InputOpt, KwargsOpt, check_choice, load_graph
+from cnnscope.cli.common import SOURCE_HELP, BatchOpt, InputOpt, KwargsOpt, check_choice, complete_source, load_graph
 from cnnscope.errors import UsageError
 
-LINT_FORMATS = ("table", "json", "github")
+LINT_FORMATS = ("table", "json", "csv", "markdown", "github")
 FAIL_ON = ("info", "warning", "error")
 _GITHUB_LEVEL = {"info": "notice", "warning": "warning", "error": "error"}
 
@@ -46,6 +46,13 @@ def _list_rules(fmt: str) -> None:
     from cnnscope.lint import rules
 
     rs = sorted(rules().values(), key=lambda r: r.id)
+    if fmt not in ("table", "json", "github"):
+        import csv
+
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(["id", "severity", "summary", "why", "fix"])
+        w.writerows([r.id, r.severity, r.summary, r.why, r.fix] for r in rs)
+        return
     if fmt == "json":
         doc = [{"id": r.id, "severity": r.severity, "summary": r.summary, "why": r.why, "fix": r.fix} for r in rs]
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
@@ -57,9 +64,11 @@ def _list_rules(fmt: str) -> None:
 @app.command(rich_help_panel="Learn")
 def lint(
     source: Annotated[
-        str | None, typer.Argument(help="a YAML spec file, a built-in spec name, or a module", show_default=False)
+        str | None, typer.Argument(help=SOURCE_HELP, show_default=False, autocompletion=complete_source)
     ] = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="table | json | github")] = "table",
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="table | json | csv | markdown | github (workflow annotations)")
+    ] = "table",
     fail_on: Annotated[
         str, typer.Option("--fail-on", help="exit 1 on findings at or above: info | warning | error")
     ] = "warning",
@@ -105,6 +114,46 @@ def lint(
             "findings": [f.to_json() for f in findings],
         }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    elif format == "csv":
+        import csv
+
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(["rule", "severity", "layer", "file", "line", "column", "message", "why", "fix"])
+        for f in findings:
+            loc = f.loc
+            w.writerow(
+                [
+                    f.rule,
+                    f.severity,
+                    f.layer or "",
+                    loc.file if loc else "",
+                    loc.line if loc else "",
+                    loc.col if loc else "",
+                    f.message,
+                    f.why,
+                    f.fix,
+                ]
+            )
+    elif format == "markdown":
+        lines = [
+            f"### {graph.name}: lint",
+            "",
+            "| severity | rule | layer | where | finding | fix |",
+            "|---|---|---|---|---|---|",
+        ]
+        for f in findings:
+            cells = [
+                f.severity,
+                f"`{f.rule}`",
+                f"`{f.layer}`" if f.layer else "",
+                str(f.loc) if f.loc else "",
+                f.message,
+                f.fix,
+            ]
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items() if n)
+        lines += ["", f"{graph.name}: " + (summary if findings else "clean")]
+        sys.stdout.write("\n".join(lines) + "\n")
     elif format == "github":
         for f in findings:
             props = [f"title={_gh_escape(f'cnnscope {f.rule}', True)}"]

@@ -31,7 +31,7 @@ def export(
     flat: Annotated[bool, typer.Option("--flat", help="one entry per layer, no blocks")] = False,
 ) -> None:
     """Write the model as a YAML spec on stdout (its layer names; blocks where it repeats itself)."""
-    from cnnscope.spec.export import export_yaml
+    from cnnscope.export import export_yaml
 
     sys.stdout.write(export_yaml(load_graph(source, input, kwargs), flat=flat))
 
@@ -45,12 +45,14 @@ def verify(
     kwargs: KwargsOpt = None,
 ) -> None:
     """Run one real forward pass and compare every analytic figure with torch's (exit 1 on a mismatch)."""
-    check_choice("--format", format, ("table", "json"))
+    check_choice("--format", format, ("table", "json", "csv", "markdown"))
     if batch < 1:
         raise UsageError("bad-option", f"--batch must be a positive integer, got {batch}")
-    from cnnscope.spec.module import verify as run_verify
+    from cnnscope.render.progress import working
+    from cnnscope.verify import verify as run_verify
 
-    graph, checks = run_verify(source, parse_input(input), kwargs, batch)
+    with working(f"verifying {source}: one real forward pass against every analytic figure"):
+        graph, checks = run_verify(source, parse_input(input), kwargs, batch)
     ok = all(c.ok for c in checks)
     if format == "json":
         doc = {
@@ -61,9 +63,26 @@ def verify(
             "checks": [c.to_json() for c in checks],
         }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    elif format in ("csv", "markdown"):
+        rows = [["check", "layer", "analytic", "torch", "ok"]]
+        rows += [[c.what, c.layer or "", str(c.analytic), str(c.torch), "yes" if c.ok else "NO"] for c in checks]
+        if format == "csv":
+            import csv
+
+            csv.writer(sys.stdout, lineterminator="\n").writerows(rows)
+        else:
+            lines = [
+                f"### {graph.name}: analytic vs torch",
+                "",
+                "| " + " | ".join(rows[0]) + " |",
+                "|---|---|---:|---:|---|",
+            ]
+            lines += ["| " + " | ".join(x.replace("|", "\\|") for x in r) + " |" for r in rows[1:]]
+            sys.stdout.write("\n".join(lines) + "\n")
     else:
-        from rich.console import Console
         from rich.table import Table
+
+        from cnnscope.render.table import console as make_console
 
         shape_checks = [c for c in checks if c.what == "shape"]
         bad = [c for c in shape_checks if not c.ok]
@@ -78,7 +97,7 @@ def verify(
         for c in checks:
             if c.what != "shape":
                 table.add_row(c.what, count(c.analytic), count(c.torch), "yes" if c.ok else "NO")
-        console = Console(file=sys.stdout, width=120)
+        console = make_console(sys.stdout)
         console.print(table)
         for c in checks:
             if c.note:

@@ -58,8 +58,10 @@ def rf(
     erf_result = None
     if erf:
         from cnnscope.profile.erf import effective_rf
+        from cnnscope.render.progress import working
 
-        erf_result = effective_rf(graph, layer, draws=draws, seed=seed)
+        with working(f"measuring the effective receptive field ({draws} random initializations)"):
+            erf_result = effective_rf(graph, layer, draws=draws, seed=seed)
         report.meta["erf"] = erf_result.to_json()
     if format == "json":
         render(report, "json", sys.stdout, sys.stderr)
@@ -144,14 +146,15 @@ def _print_extras(report: Report, spatial: list[int], erf: Any) -> None:
     from rich.text import Text
 
     from cnnscope.render.rf_chart import erf_heatmap, erf_summary, growth_chart
-    from cnnscope.render.table import console
+    from cnnscope.render.table import console, terminal_columns
 
     con = console(sys.stdout)
+    columns = terminal_columns(sys.stdout)
     con.print()
-    con.print(growth_chart(report.rows, spatial))
+    con.print(growth_chart(report.rows, spatial, columns=columns))
     if erf is not None:
         lines = erf_summary(erf.to_json())
         con.print(Text(lines[0], style="bold"))
         for line in lines[1:]:
             con.print(Text(line))
-        con.print(erf_heatmap(erf.grid))
+        con.print(erf_heatmap(erf.grid, max_cols=min(64, (columns or 80) - 2)))

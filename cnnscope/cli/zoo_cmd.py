@@ -59,7 +59,7 @@ def zoo_rows() -> list[dict[str, Any]]:
     """One row of plain numbers per built-in spec, sorted by name."""
     from cnnscope.analyze.base import analyze
     from cnnscope.analyze.shapes import infer_shapes
-    from cnnscope.spec.sources import builtin_names, builtin_path, load
+    from cnnscope.frontends.sources import builtin_names, builtin_path, load
 
     rows = []
     for name in builtin_names():
@@ -112,19 +112,37 @@ def render_zoo(rows: list[dict[str, Any]], fmt_name: str, out: TextIO) -> None:
         lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
         out.write("\n".join(lines) + "\n")
         return
-    from rich.table import Table
     from rich.text import Text
 
-    from cnnscope.render.table import console
+    from cnnscope.render.table import NEVER, Col, console, fitted_table, hidden_line, width_of
+    from cnnscope.render.units import compact
 
-    t = Table(
-        title="built-in specs",
-        caption="RF: receptive field of the last layer that still maps to an "
-        "input window (size, stride in input pixels)",
-        header_style="bold",
+    con = console(out)
+    cols = []
+    for j, (key, title, unit) in enumerate(COLUMNS):
+        text = unit in ("text", "shape")
+        cols.append(
+            Col(
+                title,
+                [row[j] for row in cells],
+                compact_cells=None if text else [compact(get_path(r, key), unit) for r in rows],
+                priority=NEVER if j == 0 else PRIORITY.get(key, 50),
+                wrap=unit == "text",
+                min_width=12 if j == 0 else 10,
+                justify="left" if text else "right",
+            )
+        )
+    t, lay = fitted_table(cols, width_of(con), title="built-in specs", header_style="bold")
+    con.print(t)
+    con.print(
+        Text(
+            "RF: receptive field of the last layer that still maps to an input window (size, stride in input pixels)",
+            style="dim",
+        )
     )
-    for _, title, unit in COLUMNS:
-        t.add_column(title, justify="left" if unit in ("text", "shape") else "right", no_wrap=True)
-    for row in cells:
-        t.add_row(*(Text(c) for c in row))
-    console(out).print(t)
+    if lay.hidden:
+        con.print(Text(hidden_line(lay.hidden, lay.needed), style="dim"))
+
+
+# which columns stay when the terminal is narrow (higher stays longer)
+PRIORITY = {"params": 90, "macs": 90, "input_shape": 80, "rf.size": 70, "rf.stride": 50, "rf.layer": 40, "title": 30}

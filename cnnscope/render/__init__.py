@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import sys
 from typing import Any, TextIO
 
@@ -32,14 +33,33 @@ def render(
 
 
 def to_json(report: Report) -> str:
-    """Indented JSON with one line per layer: readable, diffable, and fast on huge graphs."""
+    """Indented JSON with one line per layer: readable, diffable, and fast on huge graphs.
+
+    Always strict JSON: a figure that is not a finite number (a measured error of 0/0) is null."""
+    try:
+        return _json(Report.to_json(report))
+    except ValueError:  # NaN or infinity somewhere: written as null, not as NaN
+        return _json(_finite(Report.to_json(report)))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _json(doc: dict[str, Any]) -> str:
     parts = []
-    for key, value in report.to_json().items():
+    for key, value in doc.items():  # the dict, also for api.ModelReport
         if key == "layers" and value:
-            rows = ",\n".join("    " + json.dumps(r, separators=(", ", ": ")) for r in value)
+            rows = ",\n".join("    " + json.dumps(r, separators=(", ", ": "), allow_nan=False) for r in value)
             text = "[\n" + rows + "\n  ]"
         else:
-            text = json.dumps(value, indent=2).replace("\n", "\n  ")
+            text = json.dumps(value, indent=2, allow_nan=False).replace("\n", "\n  ")
         parts.append(f"  {json.dumps(key)}: {text}")
     return "{\n" + ",\n".join(parts) + "\n}\n"
 

@@ -21,34 +21,71 @@ SHADES = " .:-=+*#%@"
 
 
 def growth_entries(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows where the field changes (or becomes whole / unknown): what the chart shows."""
+    """The rows where the field grows (or becomes whole / unknown): what the chart shows.
+
+    Along one path a receptive field never shrinks; a row whose field is smaller than one
+    already shown is a side branch (a ResNet ``downsample``), not a step of the growth, and
+    is left out, so the curve does not dip through every shortcut."""
     out: list[dict[str, Any]] = []
     prev: tuple[Any, ...] | None = None
+    top: list[int] | None = None
     for row in rows:
         rf = row.get("rf")
         if rf is None:
             continue
-        key = (rf["status"], tuple(rf["size"] or ()), tuple(rf["stride"] or ()))
+        size = list(rf["size"] or ())
+        smaller = (
+            rf["status"] == "ok"
+            and top is not None
+            and len(size) == len(top) > 0
+            and size != top
+            and all(a <= b for a, b in zip(size, top, strict=True))
+        )
+        if smaller:
+            continue  # smaller than a field already shown: a side branch
+        key = (rf["status"], tuple(size), tuple(rf["stride"] or ()))
         if key != prev:
             out.append(row)
             prev = key
+        if rf["status"] == "ok" and size:
+            top = size if top is None or len(top) != len(size) else [max(a, b) for a, b in zip(size, top, strict=True)]
     return out
 
 
-def growth_chart(rows: Sequence[dict[str, Any]], input_spatial: Sequence[int], width: int = BAR_WIDTH) -> Text:
-    """One bar per layer where the field grows; `┃` marks the input's size."""
+def shorten_middle(name: str, width: int) -> str:
+    """``layer4.1.downsample.0`` -> ``layer4…ownsample.0``: both ends of a name stay readable."""
+    if len(name) <= width:
+        return name
+    if width < 3:
+        return name[:width]
+    head = (width - 1) // 2
+    return name[:head] + "…" + name[-(width - 1 - head) :]
+
+
+def growth_chart(
+    rows: Sequence[dict[str, Any]],
+    input_spatial: Sequence[int],
+    width: int = BAR_WIDTH,
+    columns: int | None = None,
+) -> Text:
+    """One bar per layer where the field grows; `┃` marks the input's size. ``columns``: the
+    terminal's width, which the bars shrink to fit (a line never wraps)."""
     entries = growth_entries(rows)
     sizes = [max(e["rf"]["size"]) for e in entries if e["rf"]["size"]]
     full = max(input_spatial) if input_spatial else 1
     top = max([full, *sizes]) or 1
-    mark = round(full / top * width)
     name_w = min(28, max([len(e["name"]) for e in entries] + [5]))
+    if columns is not None:
+        tails = [_tail(e["rf"]) for e in entries] or [""]
+        tail_w = max(len(t) for t in tails)
+        name_w = min(name_w, max(12, columns // 4))
+        width = max(8, min(width, columns - name_w - tail_w - 3))
+    mark = round(full / top * width)
     text = Text()
     text.append(f"receptive-field growth (largest dim; ┃ = input {'×'.join(map(str, input_spatial))})\n", style="bold")
     for e in entries:
         rf = e["rf"]
-        name = e["name"] if len(e["name"]) <= name_w else "…" + e["name"][-(name_w - 1) :]
-        text.append(f"{name:<{name_w}} ")
+        text.append(f"{shorten_middle(e['name'], name_w):<{name_w}} ")
         if rf["status"] == "ok":
             n = max(1, round(max(rf["size"]) / top * width))
             bar = "".join("█" if i < n else " " for i in range(width + 1))
@@ -68,8 +105,16 @@ def growth_chart(rows: Sequence[dict[str, Any]], input_spatial: Sequence[int], w
     return text
 
 
+def _tail(rf: dict[str, Any]) -> str:
+    if rf["status"] == "ok":
+        stride = f"  (stride {'×'.join(map(str, rf['stride']))})" if rf["stride"] else ""
+        return " " + "×".join(map(str, rf["size"])) + stride
+    return " " + ("whole input" if rf["status"] == "whole_input" else UNKNOWN_TEXT)
+
+
 def erf_heatmap(grid: Sequence[Sequence[float]], max_cols: int = 64, max_rows: int = 32) -> Text:
-    """The effective-RF map, block-averaged to fit the terminal (a cell is about twice as tall as wide)."""
+    """The effective-RF map, block-averaged to fit the terminal (a cell is about twice as tall as
+    wide), cropped to the rows and columns where some gradient shows (no blank rows)."""
     rows = len(grid)
     cols = len(grid[0]) if rows else 0
     if not rows or not cols:
@@ -84,12 +129,23 @@ def erf_heatmap(grid: Sequence[Sequence[float]], max_cols: int = 64, max_rows: i
             line.append(sum(block) / len(block))
         cells.append(line)
     peak = max(max(line) for line in cells) or 1.0
+    shade = [[min(len(SHADES) - 1, int(v / peak * (len(SHADES) - 1) + 0.5)) for v in line] for line in cells]
+    live_rows = [i for i, line in enumerate(shade) if any(line)]
+    live_cols = [j for j in range(len(shade[0])) if any(line[j] for line in shade)]
+    if not live_rows:
+        return Text("(no gradient above the lowest shade)\n")
+    r_lo, r_hi, c_lo, c_hi = live_rows[0], live_rows[-1], live_cols[0], live_cols[-1]
     text = Text()
-    for line in cells:
-        for v in line:
-            k = min(len(SHADES) - 1, int(v / peak * (len(SHADES) - 1) + 0.5))
-            text.append(SHADES[k])
+    for ks in shade[r_lo : r_hi + 1]:
+        text.append("".join(SHADES[k] for k in ks[c_lo : c_hi + 1]).rstrip() or ".")
         text.append("\n")
+    if (r_lo, r_hi, c_lo, c_hi) != (0, len(shade) - 1, 0, len(shade[0]) - 1):
+        y0, y1 = r_lo * rstep, min(rows, (r_hi + 1) * rstep) - 1
+        x0, x1 = c_lo * cstep, min(cols, (c_hi + 1) * cstep) - 1
+        text.append(
+            f"(input rows {y0}–{y1}, columns {x0}–{x1} of {rows}×{cols}; the rest is below the lowest shade)\n",
+            style="dim",
+        )
     return text
 
 

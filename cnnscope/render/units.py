@@ -19,9 +19,11 @@ def count(n: Any) -> str:
 
 
 def si(n: Any, unit: str = "", digits: int = 2) -> str:
-    """1823525888 -> '1.82 G' + unit."""
+    """1823525888 -> '1.82 G' + unit; zero is a bare ``0`` (beside a ``–`` that means "does not apply")."""
     if n is None:
         return "–"
+    if n == 0:
+        return "0"
     for scale, prefix in _SI:
         if abs(n) >= scale:
             return f"{n / scale:.{digits}f} {prefix}{unit}".rstrip()
@@ -92,12 +94,50 @@ FORMATTERS: dict[str, Callable[[Any], str]] = {
     "bytes_rate": lambda x: si(x, "B/s"),
     "per_s": lambda x: "–" if x is None else f"{x:,.1f}/s",
     "float": lambda x: "–" if x is None else f"{x:.3g}",
+    # arithmetic intensity, FLOP per byte: one fixed number of decimals down a column
+    "intensity": lambda x: "–" if x is None else f"{x:,.2f}",
     "text": lambda x: "" if x is None else (", ".join(map(str, x)) if isinstance(x, (list, tuple)) else str(x)),
 }
 
 
 def fmt(value: Any, unit: str) -> str:
     return FORMATTERS.get(unit, FORMATTERS["text"])(value)
+
+
+def sig3(n: Any, unit: str = "", table: Sequence[tuple[int, str]] = _SI, sep: str = " ") -> str:
+    """Three significant digits with a prefix: 11,689,512 -> '11.7 M', 118,013,952 -> '118 M'."""
+    if n is None:
+        return "–"
+    if n == 0:
+        return "0"
+    for scale, prefix in table:
+        if abs(n) >= scale:
+            v = n / scale
+            text = f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+            return f"{text}{sep}{prefix}{unit}".rstrip()
+    return f"{n:,}{sep}{unit}".rstrip() if isinstance(n, int) else f"{n:.3g}{sep}{unit}".rstrip()
+
+
+_COMPACT: dict[str, Callable[[Any], str]] = {
+    "count": lambda n: count(n) if n is None or isinstance(n, float) or abs(n) < 10_000 else sig3(n),
+    "macs": lambda n: sig3(n, "MAC"),
+    "flops": lambda n: sig3(n, "FLOP"),
+    "ops": lambda n: sig3(n, "op"),
+    "bytes": lambda n: "–" if n is None else (f"{n:,} B" if abs(n) < 1024 else sig3(n, "", _BIN)),
+    "flops_rate": lambda x: sig3(x, "FLOP/s"),
+    "bytes_rate": lambda x: sig3(x, "B/s"),
+}
+
+
+def compact(value: Any, unit: str) -> str:
+    """The narrow form of :func:`fmt` for a terminal that cannot fit the exact one; never cut."""
+    f = _COMPACT.get(unit)
+    return f(value) if f is not None else fmt(value, unit)
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 row``, ``3 rows``: a count and its noun, agreeing."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
 
 
 def get_path(row: Mapping[str, Any], key: str) -> Any:
