@@ -51,11 +51,11 @@ class Case:
         import torch
 
         g = torch.Generator().manual_seed(0)
-        x = torch.rand((1, *self.shape), generator=g)
+        x = torch.randn((1, *self.shape), generator=g)
         if self.kind == "detection":
             return ([x[0]],)  # a list of images in eval
         if self.kind == "flow":
-            return (x, torch.rand((1, *self.shape), generator=g))  # RAFT: two frames
+            return (x, torch.randn((1, *self.shape), generator=g))  # RAFT: two frames
         return (x,)
 
 

@@ -283,6 +283,11 @@ def _run_fx(model: nn.Module, builder: Builder, xs: Sequence[torch.Tensor], anal
         traced: bool = False
 
         def call_function(self, target: Any, args: Any, kwargs: Any) -> Any:
+            if analytic and target in _SAME_SHAPE and args and isinstance(args[0], torch.Tensor):
+                # a normalization keeps its input's shape and has no multiply-adds; on fake
+                # tensors its decomposition costs more than the rest of the capture
+                self.zero = True
+                return torch.empty_like(args[0])
             if not _helper(target) or not builder.reads_data(args):
                 return super().call_function(target, args, kwargs)
             # a Python helper that fx kept whole (torch.fx.wrap: torchvision's shifted window
@@ -302,11 +307,11 @@ def _run_fx(model: nn.Module, builder: Builder, xs: Sequence[torch.Tensor], anal
             return super().call_module(target, args, kwargs)
 
         def run_node(self, n: fx.Node) -> Any:
-            self.skipped = self.traced = False
+            self.skipped = self.traced = self.zero = False
             self.scope = _scope_of(n)
             mark = meter.mark()
             out = super().run_node(n)
-            macs = None if self.skipped else meter.since(mark)
+            macs = None if self.skipped else 0 if self.zero else meter.since(mark)
             if self.traced:
                 return out
             if n.op in ("call_module", "call_function", "call_method"):
@@ -325,6 +330,15 @@ def _run_fx(model: nn.Module, builder: Builder, xs: Sequence[torch.Tensor], anal
 
     with meter.active():
         return Interp(gm).run(*xs)
+
+
+def _same_shape() -> frozenset[Any]:
+    import torch.nn.functional as F
+
+    return frozenset(f for f in (F.batch_norm, F.layer_norm, F.group_norm, F.instance_norm) if f is not None)
+
+
+_SAME_SHAPE = _same_shape()
 
 
 def _helper(target: Any) -> bool:
