@@ -657,3 +657,46 @@ def test_torchvision_convnext_tiny(shared: Path) -> None:
     assert params == ref["convnext_tiny"]["num_params"] == 28_589_128
     assert round(macs / 1e9, 3) == pytest.approx(ref["convnext_tiny"]["gflops"], abs=0.0015)
     assert analytic(load_spec(export_yaml(graph, strict=True))) == analytic(graph)
+
+
+class GrowsInForward(nn.Module):
+    """Registers a submodule and counts its calls in a buffer during forward: impure."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.register_buffer("calls", torch.zeros(()))
+
+    def forward(self, x: Any) -> Any:
+        self.calls += 1
+        if not hasattr(self, "late"):
+            self.late = nn.Conv2d(4, 4, 1)
+        return self.late(self.conv(x))
+
+
+def _corpus() -> list[type[nn.Module]]:
+    """Every module class of this file that builds without arguments and takes a 3-channel map."""
+    out = []
+    for obj in list(globals().values()):
+        if isinstance(obj, type) and issubclass(obj, nn.Module) and obj.__module__ == __name__:
+            try:
+                m = obj()
+                with torch.no_grad():
+                    m.eval()(torch.randn(1, 3, 16, 16))
+            except Exception:
+                continue
+            out.append(obj)
+    return out
+
+
+@pytest.mark.parametrize("cls", [*_corpus(), GrowsInForward], ids=lambda c: c.__name__)
+def test_every_corpus_module_is_left_as_it_was(cls: type[nn.Module]) -> None:
+    model = cls().train()
+    before = _state(model)
+    tree = [(n, id(m)) for n, m in model.named_modules()]
+    params = [(n, id(p)) for n, p in model.named_parameters()]
+    for measure in ("fake", "real"):
+        capture(model, (3, 16, 16), measure=measure)
+        assert _same(before, _state(model)), measure
+        assert [(n, id(m)) for n, m in model.named_modules()] == tree, measure  # no module added or replaced
+        assert [(n, id(p)) for n, p in model.named_parameters()] == params, measure  # the same parameter objects
