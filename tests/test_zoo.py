@@ -200,6 +200,7 @@ def _output_shapes(model, x) -> tuple[dict[str, tuple[int, ...]], tuple[int, ...
     return shapes, tuple(y.shape)
 
 
+@pytest.mark.torchvision
 @pytest.mark.parametrize("name", _tv_names())
 def test_layer_shapes_match_torchvision(name: str) -> None:
     pytest.importorskip("torch")
