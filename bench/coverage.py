@@ -561,7 +561,8 @@ def summary(results: list[dict[str, Any]], peers: tuple[str, ...], version: str)
         [
             f"## cnnscope coverage ({version})\n",
             "Exact = params equal and MACs within 0.5 % of FlopCounterMode / 2 (sdpa counted, MHA fast path off);",
-            "for cnnscope also no unsupported or opaque node.\n",
+            "for cnnscope also a complete graph: no node of unknown cost (opaque nodes, whose MACs the\n"
+            "dispatcher measured, are counted apart).\n",
             table(results, peers),
             f"\n{timings(results)}\n",
             "### cnnscope failures\n",
