@@ -884,3 +884,12 @@ def pad_any(draw: Draw, name: str) -> Case:
     if draw(st.booleans()):
         fields["value"] = draw(st.sampled_from([0.0, 1.5, -1.0]))
     return fields, [shape]
+
+
+@strategy("normalize")
+def normalize(draw: Draw, name: str) -> Case:
+    shape = _any_shape(draw, 1, 3)
+    rank = len(shape) + 1
+    fields: dict[str, Any] = {"dim": draw(st.integers(-rank - 1, rank))}  # one past either end: refused
+    _maybe(draw, fields, "p", draw(st.sampled_from([1.0, 2.0, 3.0])), 2.0)
+    return fields, [shape]

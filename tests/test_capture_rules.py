@@ -155,6 +155,12 @@ def conv_t(draw: Any) -> tuple[Fn, dict[str, Any], tuple[int, ...]]:
 
 @case("linear")
 def linear(draw: Any) -> tuple[Fn, dict[str, Any], tuple[int, ...]]:
+    if draw(st.booleans()):  # a bias computed in the forward, as BEiT's q/v bias with a zero middle
+        return (
+            lambda m, x: F.linear(x, m.w, torch.cat([m.qb, torch.zeros_like(m.qb), m.qb])),
+            {"w": P(6, 6), "qb": P(2)},
+            S,
+        )
     bias = draw(st.booleans())
     params = {"w": P(5, 6)} | ({"b": P(5)} if bias else {})
     return (lambda m, x: F.linear(x, m.w, m.b if bias else None)), params, S
@@ -393,3 +399,6 @@ def test_rule_agrees_with_torch(op: str, data: st.DataObject) -> None:
         ref = oracle(model, (x,))
         assert report.totals["params"] == ref["params"], op
         assert report.totals["macs"] == ref["macs"], (op, batch)
+
+
+CASES["normalize"] = lambda draw: (lambda m, x, d=draw(st.sampled_from([1, -1])): F.normalize(x, dim=d), {}, S)

@@ -308,3 +308,12 @@ class Pad(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return nn.functional.pad(x, self.pad, value=self.value)
+
+
+class Normalize(nn.Module):
+    def __init__(self, p: float, dim: int, eps: float) -> None:
+        super().__init__()
+        self.p, self.dim, self.eps = p, dim, eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.normalize(x, self.p, self.dim, self.eps)

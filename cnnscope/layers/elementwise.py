@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from math import prod
 from typing import Any, ClassVar
 
-from cnnscope.layers.base import Layer, Shape, Step, _fmt, layer_dataclass, register
-from cnnscope.layers.fields import Choice, FieldError, Float, OptFloat, fld
+from cnnscope.errors import ShapeError
+from cnnscope.layers.base import Layer, RFKind, RFStep, Shape, Step, _fmt, layer_dataclass, register
+from cnnscope.layers.fields import Choice, FieldError, Float, Int, OptFloat, fld
 
 ELEMENTWISE_OPS_PER_ELEMENT = 1
 
@@ -130,3 +131,33 @@ class Clamp(Layer):
         from cnnscope.layers import _torch_ops
 
         return _torch_ops.Clamp(self.min, self.max)
+
+
+@register
+@layer_dataclass
+class Normalize(Layer):
+    type_name: ClassVar[str] = "normalize"
+    torch_name: ClassVar[str] = "Normalize"  # cnnscope's own module (F.normalize)
+    family: ClassVar[str] = "norm"
+    summary: ClassVar[str] = "x / max(‖x‖_p along dim, eps), as F.normalize (cosine attention)"
+
+    p: float = fld(Float(min=0.0, min_open=True), 2.0, "the norm's exponent")
+    dim: int = fld(Int(), 1, "the dim along which each vector is normalized")
+    eps: float = fld(Float(min=0.0), 1e-12, "the smallest norm divided by")
+
+    def check_inputs(self, ins: Sequence[Shape]) -> None:
+        rank = len(ins[0])
+        if not -rank <= self.dim < rank:
+            raise ShapeError("bad-dim", f"dim {self.dim} is out of range for a {rank}-d input {list(ins[0])}")
+
+    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
+        # a power and a sum per element for the norm, a division per element
+        return {"norm": 3 * prod(out)}
+
+    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
+        return RFKind.UNSUPPORTED if self.dim % len(ins[0]) >= 2 else RFKind.POINTWISE
+
+    def to_torch(self, ins: Sequence[Shape]) -> Any:
+        from cnnscope.layers import _torch_ops
+
+        return _torch_ops.Normalize(self.p, self.dim, self.eps)

@@ -52,7 +52,8 @@ class Constant(Layer):
     type_name: ClassVar[str] = "constant"
     torch_name: ClassVar[str] = "Constant"  # cnnscope's own module
     family: ClassVar[str] = "source"
-    summary: ClassVar[str] = "a tensor computed from no input (a mask, an index table); `from:` is nominal"
+    summary: ClassVar[str] = "a tensor computed from no input (a mask, a gathered table); `from:` is nominal"
+    max_inputs: ClassVar[int | None] = None  # what it was computed from (parameters, other constants)
 
     shape: tuple[int, ...] = fld(IntList(min=0, empty=True), doc="its shape (it does not follow the batch)")
 

@@ -221,10 +221,12 @@ class Builder:
         if not data and not loose:
             if kind == "module" and measured and any(True for _ in target.parameters()):
                 # a module with weights run on constants alone (Swin-v2's position-bias MLP on
-                # its coordinate table): a source node, so its cost and what it feeds count
-                self._opaque(
-                    type(target).__name__, scope, [], outs, "computed from constants alone", measured, module=target
-                )
+                # its coordinate table): its inputs enter as constant nodes, so its cost and
+                # what it feeds count
+                consts = [t for t in flat if id(t) not in self.params]
+                for t in consts:
+                    self.source_node(t)
+                self._add_module(target, scope, args, kwargs, outs, consts, measured)
             return  # a constant: literals or buffers alone
         if kind == "module":
             self._add_module(target, scope, args, kwargs, outs, data, measured)
@@ -265,13 +267,15 @@ class Builder:
                 continue
             src = self.tensors[id(t)]
             name = self.unique(f"{src}.base")
-            layer = Unsupported(
+            layer: Layer = Unsupported(
                 op="view-write",
                 shape=_shape(base),
                 measured_macs=0,
                 in0=self._in0((src,)),
                 reason="an in-place write into a view of this tensor",
             )
+            if src in self.fixed:  # a parameter's copy with a slice zeroed (Swin-v2's qkv bias)
+                layer = make("constant", shape=list(base.shape))
             self._append(Pending(name, layer, (src,), None, _shape(base)))
             self._map_out(base, name)
 
@@ -356,6 +360,7 @@ class Builder:
         cur = ins
         for k, layer in enumerate(mapped.layers):
             last = k == len(mapped.layers) - 1
+            cur = [*cur, *(call.ins[i] for i in mapped.joins.get(k, ()))]
             try:
                 layer.check_inputs(cur)
                 got = tuple(layer.out_shape(cur))
@@ -367,7 +372,8 @@ class Builder:
         return None
 
     def _emit(self, base: str, mapped: Mapped, data: list[Any], outs: list[Any], measured: int | None) -> None:
-        ins = [self.tensors[id(t)] if id(t) in self.tensors else self.source_node(t) for t in data]
+        all_ins = [self.tensors[id(t)] if id(t) in self.tensors else self.source_node(t) for t in data]
+        ins = list(all_ins)
         if mapped.inputs is not None:
             ins = [ins[i] for i in mapped.inputs]
         pset = [p for p in mapped.params if isinstance(p, torch.Tensor)]
@@ -385,6 +391,7 @@ class Builder:
             name = self.unique(base if k == 0 else f"{first}.{layer.type_name}")
             if k == 0:
                 first = name
+            cur = (*cur, *(all_ins[i] for i in mapped.joins.get(k, ())))
             shape = _shape(outs[0]) if last else tuple(layer.out_shape([self._shape_of(i) for i in cur]))
             self._append(Pending(name, layer, cur, shares if k == 0 else None, shape))
             if k == 0:
@@ -409,6 +416,19 @@ class Builder:
         layer = Unsupported(op=f"{name}[{k}]", shape=_shape(t), measured_macs=0, in0=self._in0(ins))
         self._append(Pending(extra, layer, ins, None, _shape(t)))
         self._map_out(t, extra)
+
+    def _constant_result(self, ins: tuple[str, ...], params: Sequence[Any], outs: list[Any]) -> bool:
+        """An op with no rule whose every input is fixed (a relative-position table gathered by
+        a constant index, ``table[index]``) and that costs no multiply-adds: its result is a
+        ``constant`` node fed by those inputs, so the graph keeps a layer type and the shapes
+        hold at any batch. Its parameters enter as ``parameter`` nodes, counted there."""
+        srcs = list(ins) + [self.param_node(p) for p in params]
+        if not srcs or len(outs) != 1 or not all(i in self.fixed for i in srcs):
+            return False
+        name = self.unique(f"{srcs[0]}.derived" if not ins else f"{ins[0]}.derived")
+        self._append(Pending(name, make("constant", shape=list(outs[0].shape)), tuple(srcs), None, _shape(outs[0])))
+        self._map_out(outs[0], name)
+        return True
 
     def _in0(self, ins: Sequence[str]) -> int:
         return self._shape_of(ins[0])[0] if ins and self._shape_of(ins[0]) else 1
@@ -497,6 +517,8 @@ class Builder:
         module: nn.Module | None = None,
     ) -> None:
         ins = tuple(self.tensors[id(t)] if id(t) in self.tensors else self.source_node(t) for t in data)
+        if module is None and measured == 0 and self._constant_result(ins, params, outs):
+            return  # computed from parameters and constants alone, at no cost: a constant node
         own = list(module.parameters()) if module is not None else list(params)
         pset = {id(p) for p in own}
         n_params = sum(p.numel() for p in own if id(p) not in self.owner)

@@ -64,12 +64,14 @@ class Mapped:
     """What a rule gives: ``layers`` in a chain (each feeding the next), or one per output
     when ``per_output``; ``params`` are the parameter tensors the layer counts (a conv's
     weight and bias). ``inputs``: which data inputs (indices into ``Call.data``) feed the
-    first layer, when not all of them."""
+    first layer, when not all of them; ``joins`` gives a later layer of the chain further data
+    inputs (a linear's computed bias added after it)."""
 
     layers: list[Layer]
     params: list[Any] = field(default_factory=list)
     per_output: bool = False
     inputs: list[int] | None = None
+    joins: dict[int, list[int]] = field(default_factory=dict)  # chain layer k also takes these data inputs
 
 
 RuleFn = Callable[[Call], "Mapped | Layer | None"]

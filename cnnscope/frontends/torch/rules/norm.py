@@ -52,3 +52,12 @@ def group_norm(call: Call) -> Mapped | None:
     if b.get("eps") is not None:
         raw["eps"] = b["eps"]
     return Mapped([make("groupnorm", **raw)], params=_affine(call))
+
+
+@rule("normalize", sig=("input", "p", "dim", "eps"))
+def normalize(call: Call) -> Mapped | None:
+    b = call.args
+    if len(call.data) != 1 or b.get("out") is not None:
+        return None
+    raw = {k: float(b[k]) if k != "dim" else int(b[k]) for k in ("p", "dim", "eps") if b.get(k) is not None}
+    return Mapped([make("normalize", **raw)])
