@@ -270,6 +270,7 @@ CASES["t"] = plain(lambda m, x: x.flatten(1).t())
 for _op in ("contiguous", "clone", "detach", "float"):
     CASES[_op] = plain(lambda m, x, op=_op: getattr(x, op)() * 2)
 CASES["to"] = plain(lambda m, x: x.to(torch.float64))
+CASES["cpu"] = plain(lambda m, x: x.cpu() * 2)
 CASES["double"] = plain(lambda m, x: x.double())
 CASES["half"] = plain(lambda m, x: x.half())
 CASES["bfloat16"] = plain(lambda m, x: x.bfloat16())
@@ -374,7 +375,7 @@ def sdpa(draw: Any) -> tuple[Fn, dict[str, Any], tuple[int, ...]]:
 
 # -- the checks -------------------------------------------------------------------------------------
 
-_EXEMPT: dict[str, str] = {}
+_EXEMPT: dict[str, str] = {"cuda": "needs a CUDA device; the same no-op rule as `cpu`"}
 
 
 def test_every_rule_has_a_case() -> None:

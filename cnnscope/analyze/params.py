@@ -38,9 +38,10 @@ def run(ctx: Context, report: Report) -> None:
         totals["non_trainable_params"] += unused["non_trainable"]
         totals["unused_params"] = unused["trainable"] + unused["non_trainable"]
         totals["unused_modules"] = dict(unused["modules"])
+        mods = list(unused["modules"])
         report.notes.append(
-            f"{totals['unused_params']:,} parameters are not reached by the forward pass "
-            f"({', '.join(list(unused['modules'])[:4])}{' …' if len(unused['modules']) > 4 else ''}); "
-            "they are counted in the totals"
+            "parameters the forward pass never reaches are counted in the totals (unused_params): "
+            + ", ".join(mods[:4])
+            + (" …" if len(mods) > 4 else "")
         )
     report.totals.update(totals)

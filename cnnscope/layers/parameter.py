@@ -33,7 +33,7 @@ class Parameter(Layer):
     )
 
     shape: tuple[int, ...] = fld(
-        IntList(empty=True), doc="the parameter's own shape (with batched: true, it starts with 1)"
+        IntList(min=0, empty=True), doc="the parameter's own shape (with batched: true, it starts with 1)"
     )
     batched: bool = fld(
         Bool(), False, "expand the first dim (1) to the batch of the input, as cls_token.expand(B, -1, -1)"

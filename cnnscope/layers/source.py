@@ -25,7 +25,7 @@ class ExtraInput(Layer):
     family: ClassVar[str] = "source"
     summary: ClassVar[str] = "another input of the model, of `shape` (no batch); `from:` sets the batch only"
 
-    shape: tuple[int, ...] = fld(IntList(min=1), doc="the input's shape without the batch, channels first")
+    shape: tuple[int, ...] = fld(IntList(min=1, empty=True), doc="the input's shape without the batch")
 
     def check_inputs(self, ins: Sequence[Shape]) -> None:
         if not ins[0]:

@@ -21,6 +21,7 @@ from torch.utils._pytree import tree_flatten
 from cnnscope.errors import CnnscopeError
 from cnnscope.frontends.torch.leaves import layer_from_module
 from cnnscope.frontends.torch.rules import Call, Mapped, Rule, bind, find, find_module, make
+from cnnscope.frontends.torch.rules.shape import NO_OPS
 from cnnscope.graph import INPUT
 from cnnscope.layers.base import Layer, Shape
 from cnnscope.layers.opaque import Unsupported
@@ -63,20 +64,6 @@ _CONSTRUCTORS = {
     "ones",
     "full",
     "empty",
-}
-_NO_OPS = {
-    "contiguous",
-    "clone",
-    "detach",
-    "float",
-    "to",
-    "type_as",
-    "type",
-    "double",
-    "half",
-    "bfloat16",
-    "cpu",
-    "cuda",
 }
 
 
@@ -286,7 +273,7 @@ class Builder:
         op = op_name(target)
         if op == "getitem":
             return bool(args) and not isinstance(args[0], torch.Tensor)
-        return op in _NO_OPS
+        return op in NO_OPS
 
     def _operands(self, args: Sequence[Any], kwargs: dict[str, Any], extra: Sequence[Any] = ()) -> list[Any]:
         """The data tensors of a call, in argument order, counting ``extra`` parameters (and,

@@ -65,20 +65,15 @@ def t(call: Call) -> Mapped | None:
     return Mapped([make("permute", dims=list(range(call.rank))[::-1])])
 
 
-@rule(
-    "contiguous",
-    "clone",
-    "detach",
-    "float",
-    "to",
-    "type_as",
-    "requires_grad",
-    "type",
-    "double",
-    "half",
-    "bfloat16",
-    sig=("input",),
-)
+# conversions that hand back their input when they change nothing (x.contiguous() on a
+# contiguous tensor, x.float() on a float one): the builder then makes no node at all
+NO_OPS = (
+    "contiguous", "clone", "detach", "float", "to", "type_as", "requires_grad", "type", "double", "half",
+    "bfloat16", "cpu", "cuda",
+)  # fmt: skip
+
+
+@rule(*NO_OPS, sig=("input",))
 def no_op(call: Call) -> Mapped | None:
     if call.out != call.ins[0]:
         return None
