@@ -29,7 +29,7 @@ from torch.utils._pytree import tree_flatten
 from cnnscope.errors import CnnscopeError, SourceError, SpecError
 from cnnscope.frontends.torch.builder import Builder
 from cnnscope.frontends.torch.leaves import is_leaf, layer_from_module
-from cnnscope.frontends.torch.sources import resolve_model
+from cnnscope.frontends.torch.sources import refuse_uncapturable, resolve_model
 from cnnscope.graph import INPUT, Graph, Node
 from cnnscope.layers.opaque import Unsupported
 
@@ -139,7 +139,7 @@ def preserved(model: nn.Module) -> Iterator[None]:
     """Eval mode inside; after, also after an error, the model is as it was: every module's
     mode, its submodules, parameters and buffers (the objects, and the buffers' values: a
     forward may count its calls in one), and its hooks."""
-    _refuse_lazy(model)
+    refuse_uncapturable(model, "the model")  # lazy or TorchScript: say so, for live modules too
     saved: list[tuple[nn.Module, bool, dict[str, Any], dict[str, Any], dict[str, Any], dict[str, dict[Any, Any]]]] = []
     for m in model.modules():
         hooks = {k: dict(v) for k, v in vars(m).items() if k.endswith("hooks") and isinstance(v, dict)}
@@ -169,24 +169,6 @@ def preserved(model: nn.Module) -> Iterator[None]:
             for buf, old in values.values():
                 if buf.shape == old.shape and not torch.equal(buf, old):
                     buf.copy_(old)
-
-
-def _refuse_lazy(model: nn.Module) -> None:
-    from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
-
-    lazy = [
-        n
-        for n, p in [*model.named_parameters(), *model.named_buffers()]
-        if isinstance(p, (UninitializedParameter, UninitializedBuffer))
-    ]
-    if lazy:
-        raise SourceError(
-            "lazy-module",
-            f"the model has lazy modules whose shapes are not known yet (`{lazy[0]}`"
-            + (f" and {len(lazy) - 1} more" if len(lazy) > 1 else "")
-            + ")",
-            hint="run one forward pass on a real input first, so torch materializes them; then analyze it",
-        )
 
 
 # -- the two capture paths ---------------------------------------------------------------------

@@ -65,7 +65,7 @@ def resolve_model(
         model = _from_timm(attr, kw)
     else:
         model = _instantiate(_import_attr(prefix, attr), kw, source)
-    _refuse_uncapturable(model, source)
+    refuse_uncapturable(model, source)
     if input_shape is None and prefix == "torchvision":
         input_shape = _torchvision_shape(attr, model)
     shape = input_shape or _declared_shape(model, prefix, source)
@@ -110,7 +110,7 @@ def _seeded(build: Callable[[], Any]) -> Callable[[], Any]:
     return run
 
 
-def _refuse_uncapturable(model: nn.Module, source: str) -> None:
+def refuse_uncapturable(model: nn.Module, source: str) -> None:
     """Lazy modules (no weights yet) and TorchScript modules (no Python forward) cannot be
     captured; say so rather than count them wrong."""
     import torch
