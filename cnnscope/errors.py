@@ -8,44 +8,12 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from typing import NamedTuple
 
-
-class Location(NamedTuple):
-    """A place in a source file; ``line`` and ``col`` are 1-based. (A tuple: cheap to make,
-    and a spec of 100,000 layers makes a million of them.)"""
-
-    file: str | None
-    line: int | None = None
-    col: int | None = None
-
-    def __str__(self) -> str:
-        parts = [_shown_file(self.file)]
-        if self.line is not None:
-            parts.append(str(self.line))
-            if self.col is not None:
-                parts.append(str(self.col))
-        return ":".join(parts)
-
-
-def _shown_file(file: str | None) -> str:
-    """A built-in spec's file as ``builtin:NAME`` (not this machine's install path)."""
-    if not file:
-        return "<input>"
-    if file.endswith((".yaml", ".yml")) and _builtin_dir(file):
-        stem = file.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0]
-        return f"builtin:{stem}"
-    return file
-
-
-def _builtin_dir(file: str) -> bool:
-    """Whether ``file`` lies in the built-in specs folder (``specs/`` beside the package, or
-    ``cnnscope/specs`` installed)."""
-    import os
-
-    here = os.path.dirname(os.path.abspath(__file__))
-    folder = os.path.dirname(os.path.abspath(file))
-    return folder in (os.path.join(here, "specs"), os.path.join(os.path.dirname(here), "specs"))
+# re-exported: errors are located, and their text form is the diagnostic's
+from cnnscope.diagnostics import MAX_QUOTE as MAX_QUOTE
+from cnnscope.diagnostics import Diagnostic as Diagnostic
+from cnnscope.diagnostics import Location as Location
+from cnnscope.diagnostics import clip as clip
 
 
 class CnnscopeError(Exception):
@@ -76,27 +44,16 @@ class CnnscopeError(Exception):
             self.loc = loc
         return self
 
+    def diagnostic(self) -> Diagnostic:
+        """This error as the one diagnostic type every output format writes."""
+        return Diagnostic(self.kind, "error", self.message, self.loc, fix=self.hint or "")
+
     def render(self) -> str:
-        """The diagnostic; each part quotes at most :data:`MAX_QUOTE` characters of its text."""
-        lines = [f"error[{self.kind}]: {clip(self.message)}"]
-        if self.loc is not None:
-            lines.append(f"  --> {clip(str(self.loc))}")
-        if self.hint:
-            lines.append(f"  help: {clip(self.hint)}")
-        return "\n".join(lines)
+        """The diagnostic's text; each part quotes at most :data:`MAX_QUOTE` characters."""
+        return self.diagnostic().text()
 
     def __str__(self) -> str:
         return self.render()
-
-
-MAX_QUOTE = 1000  # characters a diagnostic's message, location or hint may show
-
-
-def clip(text: str, limit: int = MAX_QUOTE) -> str:
-    """``text`` cut to ``limit`` characters, saying how much was left out."""
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
 
 
 class Interrupted(KeyboardInterrupt):

@@ -16,9 +16,10 @@ PKG = ROOT / "cnnscope"
 # part -> the parts it may import (itself always allowed). Parts are top-level names under
 # cnnscope/ (a package or a module). Anything not listed here may import anything.
 CONTRACT: dict[str, set[str]] = {
-    "errors": set(),
+    "diagnostics": set(),
+    "errors": {"diagnostics"},
     "perf": set(),
-    "layers": {"errors"},
+    "layers": {"diagnostics", "errors"},
     "graph": {"errors", "layers"},
     "frontends": {"errors", "graph", "layers", "perf"},
     "analyze": {"errors", "graph", "layers", "perf"},
