@@ -282,6 +282,29 @@ def measure_reference(case: Case, peers: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+def measure_speed(case: Case, rounds: int) -> dict[str, Any]:
+    """cnnscope's capture + analyze against fvcore's ``FlopCountAnalysis(...).total()`` on one
+    built model (the build is neither's cost), alternating round by round; minima over rounds."""
+    import cnnscope
+    from cnnscope.frontends.torch.capture import capture
+
+    try:
+        with time_limit(STAGE_TIMEOUT_S), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = case.build()
+            args = case.args()
+            ours: list[float] = []
+            theirs: list[float] = []
+            for _ in range(rounds):
+                t0 = time.perf_counter()
+                cnnscope.analyze(capture(model, case.shape), batch=1)
+                ours.append(time.perf_counter() - t0)
+                theirs.append(float(guarded(run_fvcore, model, args)["time_s"]))
+    except Exception as exc:
+        return {"error": _err(exc)}
+    return {"cnnscope_s": round(min(ours), 4), "fvcore_s": round(min(theirs), 4), "rounds": rounds}
+
+
 def _count(value: Any) -> int:
     """A count from graph.extras: an int, or a dict of them (``{"trainable": n, "non_trainable": m}``)."""
     if isinstance(value, dict):
@@ -452,6 +475,15 @@ def timings(results: list[dict[str, Any]]) -> str:
     ]
     build = [r["build_s"] for r in results if r.get("build_s") is not None]
     parts = []
+    paired = [r["speed"] for r in results if "cnnscope_s" in (r.get("speed") or {})]
+    if paired:
+        ratios = [p["cnnscope_s"] / p["fvcore_s"] for p in paired if p["fvcore_s"] > 0]
+        parts.append(
+            f"side by side on the built model (--speed, min of rounds): cnnscope capture + analyze median "
+            f"{statistics.median(p['cnnscope_s'] for p in paired):.3f} s, fvcore "
+            f"{statistics.median(p['fvcore_s'] for p in paired):.3f} s; cnnscope / fvcore per model: median "
+            f"{statistics.median(ratios):.2f}, {sum(r <= 0.5 for r in ratios)} of {len(ratios)} at or below 0.5"
+        )
     if cs:
         parts.append(f"cnnscope load (build + capture) + analyze: median {statistics.median(cs):.2f} s over {len(cs)}")
     if build:
@@ -497,6 +529,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     ap.add_argument("--results", type=Path, default=RESULTS)
     ap.add_argument("--report", action="store_true", help="print the tables of the results file; run nothing")
+    ap.add_argument(
+        "--speed",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="also time capture + analyze against fvcore on each built model, alternating ROUNDS rounds",
+    )
     a = ap.parse_args(argv)
     if a.report:
         saved = load_json(a.results)
@@ -544,6 +583,10 @@ def main(argv: list[str] | None = None) -> int:
             save_json(CACHE, cache)
         res = {"group": case.group, "name": case.name, "source": case.source, "shape": list(case.shape), **ref}
         res["cnnscope"] = measure_cnnscope(case) if "build_error" not in ref else {"error": "not built"}
+        if a.speed and "build_error" not in ref:
+            res["speed"] = measure_speed(case, a.speed)
+        elif (previous.get((case.group, case.name)) or {}).get("speed"):
+            res["speed"] = previous[(case.group, case.name)]["speed"]  # kept from the last --speed run
         ok, why = cnnscope_reasons(res)
         res["cnnscope_exact"] = ok
         results.append(res)
