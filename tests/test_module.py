@@ -639,7 +639,7 @@ def test_permute_receptive_field(dims: tuple[int, ...], rf: str) -> None:
     from cnnscope.layers import registry
 
     layer = registry()["permute"](dims=dims)
-    assert layer.rf([(1, 3, 4, 5)]) == rf
+    assert layer.rf([(1, 3, 4, 5)]).kind.value == rf
 
 
 @pytest.mark.torchvision
@@ -700,3 +700,60 @@ def test_every_corpus_module_is_left_as_it_was(cls: type[nn.Module]) -> None:
         assert _same(before, _state(model)), measure
         assert [(n, id(m)) for n, m in model.named_modules()] == tree, measure  # no module added or replaced
         assert [(n, id(p)) for n, p in model.named_parameters()] == params, measure  # the same parameter objects
+
+
+TWO_INPUTS = (
+    "import torch.nn as nn\n"
+    "class Two(nn.Module):\n"
+    "    def __init__(self):\n"
+    "        super().__init__()\n"
+    "        self.a = nn.Conv2d(3, 8, 3)\n"
+    "        self.b = nn.Conv2d(1, 8, 5, padding=1)\n"
+    "    def forward(self, x, mask):\n"
+    "        return self.a(x) * self.b(mask)\n"
+)
+
+
+def test_repeated_input_gives_each_forward_argument_its_shape(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from cnnscope.cli.main import main
+
+    p = tmp_path / "two.py"
+    p.write_text(TWO_INPUTS)
+    assert main(["summary", f"{p}:Two", "-i", "3,16,16", "-i", "1,16,16", "--batch", "2", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    rows = {r["name"]: r for r in doc["layers"]}
+    ns: dict[str, Any] = {}
+    exec(TWO_INPUTS, ns)  # the oracle: the same class, run by torch
+    model = ns["Two"]()
+    with torch.no_grad():
+        out = model(torch.randn(2, 3, 16, 16), torch.randn(2, 1, 16, 16))
+    assert rows["mask"]["type"] == "extrainput" and rows["mask"]["output_shape"] == [2, 1, 16, 16]
+    assert doc["layers"][-1]["output_shape"] == list(out.shape) == [2, 8, 14, 14]
+    assert doc["totals"]["params"] == sum(q.numel() for q in model.parameters()) == (3 * 9 + 1) * 8 + (25 + 1) * 8
+    # MACs at batch 2: a is 14*14*8 outputs of 27 MACs, b the same outputs of 25 MACs, and the product
+    assert doc["totals"]["macs"] == 2 * 14 * 14 * 8 * (27 + 25)
+
+
+@pytest.mark.parametrize(
+    ("args", "kind"),
+    [
+        (["summary", "{p}:Two", "-i", "3,16,16", "-i", "1,16,16", "-i", "1,16,16"], "unsupported-model"),
+        (["summary", "{p}:Two", "-i", "3,16,16"], "forward-failed"),  # the mask gets x's 3 channels
+        (["summary", "resnet18", "-i", "3,32,32", "-i", "3,32,32"], "bad-option"),
+        (["verify", "{p}:Two", "-i", "3,16,16", "-i", "1,16,16"], "bad-option"),
+    ],
+)
+def test_input_count_errors_are_one_diagnostic(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str], kind: str
+) -> None:
+    from cnnscope.cli.main import main
+
+    p = tmp_path / "two.py"
+    p.write_text(TWO_INPUTS)
+    assert main([a.format(p=p) for a in args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error[{kind}]") and "Traceback" not in err, err
+    if kind == "forward-failed":
+        assert "forward takes 2 inputs (x, mask)" in err

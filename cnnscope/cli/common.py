@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
@@ -100,11 +101,12 @@ SourceArg = Annotated[
     typer.Argument(help=SOURCE_HELP, show_default=False, autocompletion=complete_source),
 ]
 InputOpt = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
         "--input",
         "-i",
-        help="Input shape without batch, channels first: 3,224,224 (or 3x224x224).",
+        help="Input shape without batch, channels first: 3,224,224 (or 3x224x224). Repeat it for a "
+        "module whose forward takes several inputs, in the forward's order.",
         show_default=False,
     ),
 ]
@@ -128,11 +130,30 @@ KwargsOpt = Annotated[
 ]
 
 
-def parse_input(text: str | None) -> tuple[int, ...] | None:
+def parse_inputs(texts: str | Sequence[str] | None) -> list[tuple[int, ...]]:
+    """Every ``--input`` given, parsed, in order (a module's forward takes them in that order)."""
+    if texts is None:
+        return []
+    if isinstance(texts, str):
+        texts = [texts]
+    return [_parse_shape(t) for t in texts]
+
+
+def parse_input(texts: str | Sequence[str] | None) -> tuple[int, ...] | None:
+    """The one ``--input`` of a command that takes one (None when none was given)."""
+    shapes = parse_inputs(texts)
+    if len(shapes) > 1:
+        raise UsageError(
+            "bad-option",
+            f"--input was given {len(shapes)} times; this command takes one input shape",
+            hint="repeat --input only for a module whose forward takes several inputs (summary, shapes, params, ...)",
+        )
+    return shapes[0] if shapes else None
+
+
+def _parse_shape(text: str) -> tuple[int, ...]:
     """``3,224,224`` (or ``3x224x224``) -> (3, 224, 224): 1 to 4 positive integers of at most
     10^18, each separator between two of them (``3,,224`` and ``1,x`` are refused)."""
-    if text is None:
-        return None
     parts = [p.strip() for p in text.strip().replace("×", ",").replace("x", ",").replace("X", ",").split(",")]
     ok = 1 <= len(parts) <= 4 and all(p.isascii() and p.isdigit() and len(p) <= 19 for p in parts)
     dims = tuple(int(p) for p in parts) if ok else ()
@@ -165,7 +186,9 @@ def check_format(value: str, extra: tuple[str, ...] = ()) -> str:
     return check_choice("--format", value, FORMATS + extra)
 
 
-def load_graph(source: str, input_text: str | None = None, kwargs: str | None = None, batch: int = 1) -> Graph:
+def load_graph(
+    source: str, input_text: str | Sequence[str] | None = None, kwargs: str | None = None, batch: int = 1
+) -> Graph:
     """The graph of ``source``; a module's capture (seconds of torch work) shows a spinner on a TTY.
 
     A module is captured at ``batch``, the batch it is then analyzed at: a reshape that folds the
@@ -175,9 +198,18 @@ def load_graph(source: str, input_text: str | None = None, kwargs: str | None = 
     opts: dict[str, Any] = {}
     if kwargs is not None:
         opts["kwargs"] = kwargs
-    shape = parse_input(input_text)
+    shapes = parse_inputs(input_text)
+    shape = shapes[0] if shapes else None
     if not is_module_source(source):
+        if len(shapes) > 1:
+            raise UsageError(
+                "bad-option",
+                f"--input was given {len(shapes)} times; a YAML spec has one input",
+                hint="give --input once (several inputs are for a module whose forward takes them)",
+            )
         return load(source, shape, **opts)
+    if len(shapes) > 1:
+        opts["inputs"] = shapes[1:]
     if batch > 1:
         opts["batch"] = batch
     from cnnscope.render.progress import working
@@ -189,7 +221,7 @@ def load_graph(source: str, input_text: str | None = None, kwargs: str | None = 
 def run_report(
     source: str,
     analyzers: list[str] | None,
-    input_text: str | None,
+    input_text: str | Sequence[str] | None,
     batch: int,
     fmt: str,
     title: str | None = None,

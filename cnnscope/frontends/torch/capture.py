@@ -15,6 +15,7 @@ left as it was: modes are restored and every hook and mode is removed, also afte
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -39,13 +40,18 @@ SEED = 0  # the recorded path's input: the same model always takes the same path
 def load_module(source: str, input_shape: tuple[int, ...] | None = None, **opts: Any) -> Graph:
     """Resolve ``source`` to an ``nn.Module`` and capture its graph.
 
-    ``kwargs``: JSON arguments of the class or factory; ``measure``: ``fake`` (default) or ``real``.
+    ``kwargs``: JSON arguments of the class or factory; ``measure``: ``fake`` (default) or ``real``;
+    ``inputs``: the shapes (no batch) of the forward's further required inputs, in order.
     """
     kwargs = opts.get("kwargs")
     model, shape = resolve_model(source, input_shape, str(kwargs) if kwargs is not None else None)
     measure = str(opts.get("measure", "fake"))
     batch = int(opts.get("batch", 1))
-    return capture(model, shape, name=source.rsplit(":", 1)[-1], source=source, measure=measure, batch=batch)
+    extra = opts.get("inputs")  # the shapes of the forward's further inputs (a repeated --input)
+    inputs = [tuple(int(d) for d in s) for s in extra] if isinstance(extra, (list, tuple)) else None
+    return capture(
+        model, shape, name=source.rsplit(":", 1)[-1], source=source, measure=measure, batch=batch, inputs=inputs
+    )
 
 
 def _sdpa_cpu_flops(q: Any, k: Any, v: Any, *args: Any, out_shape: Any = None, **kwargs: Any) -> int:
@@ -95,40 +101,90 @@ _FUSED = (
 
 
 class _Meter:
-    """Per-call MACs: the difference of the counter's total around one call, or None when a
-    fused kernel the count cannot see ran inside it."""
+    """Per-call MACs, counted as ``FlopCounterMode`` counts them, in one dispatch mode.
 
-    def __init__(self, counter: Any) -> None:
+    The counts come from torch's own flop formulas (``torch.utils.flop_counter``'s registry,
+    plus the CPU attention kernel), applied the way ``FlopCounterMode`` applies them: a
+    composite op decomposes first, shape queries pass through. One mode instead of a
+    ``FlopCounterMode`` beside a watch mode halves the Python dispatch cost of every op of a
+    capture, and needs no module tracker. A call's MACs are the difference of the total
+    around it, or None when a fused kernel the count cannot see ran inside it.
+    (``tests/test_capture_rules.py`` and ``tests/test_real_models.py`` hold the result
+    against ``FlopCounterMode`` itself.)"""
+
+    def __init__(self) -> None:
         from torch.utils._python_dispatch import TorchDispatchMode
+        from torch.utils.flop_counter import flop_registry, shape_wrapper
 
-        self.counter = counter
+        self.flops = 0
         self.fused = 0
         meter = self
-        fused = {getattr(torch.ops.aten, n) for n in _FUSED if hasattr(torch.ops.aten, n)}
+        aten = torch.ops.aten
+        registry: dict[Any, Any] = dict(flop_registry)
+        for name in ("_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_fused_attention_overrideable"):
+            op = getattr(aten, name, None)
+            if op is not None:
+                registry[op] = shape_wrapper(_sdpa_cpu_flops)
+        fused = {getattr(aten, n) for n in _FUSED if hasattr(aten, n)}
+        queries = {
+            getattr(aten, n).default
+            for n in (
+                "sym_is_contiguous",
+                "is_contiguous",
+                "is_strides_like_format",
+                "is_non_overlapping_and_dense",
+                "size",
+                "sym_size",
+                "stride",
+                "sym_stride",
+                "storage_offset",
+                "sym_storage_offset",
+                "numel",
+                "sym_numel",
+                "dim",
+            )
+            if hasattr(aten, n)
+        }
+        queries |= {aten.is_contiguous.memory_format, torch.ops.prim.layout.default}
+        device = torch.ops.prim.device.default
+        composite = torch._C.DispatchKey.CompositeImplicitAutograd
 
-        class Watch(TorchDispatchMode):  # type: ignore[no-untyped-call]
+        class Count(TorchDispatchMode):  # type: ignore[no-untyped-call]
             def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
-                if func.overloadpacket in fused:
+                kwargs = kwargs or {}
+                if func in queries:
+                    return NotImplemented
+                packet = func._overloadpacket
+                if packet in fused:
                     meter.fused += 1
-                return func(*args, **(kwargs or {}))
+                if func is not device and func.has_kernel_for_dispatch_key(composite):
+                    with self:  # as FlopCounterMode: a composite op counts as its parts
+                        r = func.decompose(*args, **kwargs)
+                    if r is not NotImplemented:
+                        return r
+                out = func(*args, **kwargs)
+                formula = registry.get(packet)
+                if formula is not None:
+                    meter.flops += int(formula(*args, **kwargs, out_val=out))
+                return out
 
-        self.watch = Watch()  # type: ignore[no-untyped-call]
+        self.mode = Count()  # type: ignore[no-untyped-call]
 
     @contextmanager
     def active(self) -> Iterator[None]:
-        with self.counter, self.watch:
+        with self.mode:
             yield
 
     def total(self) -> int:
-        return int(self.counter.get_total_flops())
+        return self.flops
 
     def mark(self) -> tuple[int, int]:
-        return self.total(), self.fused
+        return self.flops, self.fused
 
     def since(self, mark: tuple[int, int]) -> int | None:
         if self.fused != mark[1]:
             return None
-        return (self.total() - mark[0]) // 2
+        return (self.flops - mark[0]) // 2
 
 
 # -- keeping the user's model as it was ------------------------------------------------------
@@ -174,9 +230,80 @@ def preserved(model: nn.Module) -> Iterator[None]:
 # -- the two capture paths ---------------------------------------------------------------------
 
 
+class _Proxy(fx.Proxy):
+    """fx's proxy, with the unpacking check (``q, k, v = qkv.unbind(0)``) read from a cached
+    disassembly: fx disassembles the calling function on every unpack."""
+
+    def __iter__(self) -> Iterator[fx.Proxy]:
+        import inspect
+
+        frame = inspect.currentframe()
+        caller = frame.f_back if frame is not None else None
+        if caller is not None:
+            count = _unpack_count(caller.f_code, caller.f_lasti)
+            if count is not None:
+                return (self[i] for i in range(count))
+        return self.tracer.iter(self)  # type: ignore[no-any-return]
+
+
+@functools.lru_cache(maxsize=4096)
+def _instructions(code: Any) -> tuple[list[int], list[Any]]:
+    import dis
+
+    insts = list(dis.get_instructions(code))
+    return [i.offset for i in insts], insts
+
+
+def _unpack_count(code: Any, lasti: int) -> int | None:
+    """How many values the instruction at ``lasti`` unpacks, or None when it unpacks none."""
+    import bisect
+
+    offsets, insts = _instructions(code)
+    at = bisect.bisect_left(offsets, lasti)
+    if at < len(insts) and insts[at].opname == "UNPACK_SEQUENCE":
+        return int(insts[at].argval)
+    return None
+
+
 class _Tracer(fx.Tracer):
+    """fx's tracer with leaf modules of known types, and an attribute lookup by identity.
+
+    fx finds the name of a parameter a forward reads by scanning the root's
+    ``named_parameters()`` on every read, which is quadratic in the model's size (timm's
+    norm-act layers read four tensors each). The names are the same, taken once: the first
+    name of each tensor, parameters before buffers, as the scan would find them."""
+
+    _names: dict[int, str]
+    _buffer_names: dict[int, str]
+
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         return is_leaf(m)
+
+    def proxy(self, node: fx.Node) -> fx.Proxy:
+        return _Proxy(node, self)
+
+    def trace(self, root: Any, concrete_args: dict[str, Any] | None = None) -> fx.Graph:
+        self._names = {}
+        if isinstance(root, nn.Module):
+            for n, p in root.named_parameters():
+                self._names.setdefault(id(p), n)
+            self._buffer_names = {}
+            for n, b in root.named_buffers():
+                self._buffer_names.setdefault(id(b), n)
+        return super().trace(root, concrete_args)
+
+    def getattr(self, attr: str, attr_val: Any, parameter_proxy_cache: dict[str, Any]) -> Any:
+        if isinstance(attr_val, torch.nn.Parameter):
+            name = self._names.get(id(attr_val))
+        elif self.proxy_buffer_attributes and isinstance(attr_val, torch.Tensor):
+            name = self._buffer_names.get(id(attr_val))
+        else:
+            return attr_val
+        if name is None:
+            return super().getattr(attr, attr_val, parameter_proxy_cache)  # not the root's: fx decides
+        if name not in parameter_proxy_cache:
+            parameter_proxy_cache[name] = self.create_proxy("get_attr", name, (), {})
+        return parameter_proxy_cache[name]
 
 
 def _analytic_output(mod: nn.Module, args: Sequence[Any], kwargs: dict[str, Any]) -> torch.Tensor | None:
@@ -209,7 +336,21 @@ def _analytic_output(mod: nn.Module, args: Sequence[Any], kwargs: dict[str, Any]
         return None
     if pc.buffers != sum(b.numel() for b in mod.buffers(recurse=True)):
         return None
-    return torch.empty(shape, dtype=args[0].dtype, device=args[0].device)
+    return _fake_like(args[0], shape)
+
+
+def _fake_like(x: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """A new tensor of ``shape`` with ``x``'s dtype and device; for a fake ``x``, made without
+    dispatching (a fifth of the cost of ``torch.empty`` through the modes of a capture)."""
+    from torch._subclasses.fake_tensor import FakeTensor
+
+    if isinstance(x, FakeTensor) and x.is_contiguous():  # (a strided layout is left to torch)
+        with torch._C._DisableTorchDispatch():
+            meta = torch.empty(shape, dtype=x.dtype, device="meta")
+        return FakeTensor(x.fake_mode, meta, x.device)
+    if tuple(x.shape) == shape:
+        return torch.empty_like(x)
+    return torch.empty(shape, dtype=x.dtype, device=x.device)
 
 
 def _scope_of(node: fx.Node) -> str:
@@ -250,7 +391,6 @@ def _defaults(model: nn.Module) -> dict[str, Any]:
 
 def _run_fx(model: nn.Module, builder: Builder, xs: Sequence[torch.Tensor], analytic: bool = False) -> Any:
     graph = _Tracer().trace(model, concrete_args=_defaults(model) or None)
-    gm = fx.GraphModule(model, graph)
     placeholders = [n for n in graph.nodes if n.op == "placeholder"]
     # defaulted arguments (timm's forward(x, attn_mask=None)) keep their defaults
     required = [n for n in placeholders if not n.args]
@@ -259,7 +399,7 @@ def _run_fx(model: nn.Module, builder: Builder, xs: Sequence[torch.Tensor], anal
             "unsupported-model",
             f"the model's forward takes {len(required)} required inputs; {len(xs)} input shape(s) were given",
         )
-    meter = _Meter(flop_counter())
+    meter = _Meter()
 
     class Interp(fx.Interpreter):
         traced: bool = False
@@ -269,7 +409,8 @@ def _run_fx(model: nn.Module, builder: Builder, xs: Sequence[torch.Tensor], anal
                 # a normalization keeps its input's shape and has no multiply-adds; on fake
                 # tensors its decomposition costs more than the rest of the capture
                 self.zero = True
-                return torch.empty_like(args[0])
+                x = args[0]
+                return _fake_like(x, tuple(x.shape))
             if not _helper(target) or not builder.reads_data(args):
                 return super().call_function(target, args, kwargs)
             # a Python helper that fx kept whole (torch.fx.wrap: torchvision's shifted window
@@ -311,7 +452,9 @@ def _run_fx(model: nn.Module, builder: Builder, xs: Sequence[torch.Tensor], anal
             return out
 
     with meter.active():
-        return Interp(gm).run(*xs)
+        # the graph runs on the model itself: its targets are the model's own qualified names
+        # (a GraphModule would copy every attribute path first)
+        return Interp(model, graph=graph).run(*xs)
 
 
 def _same_shape() -> frozenset[Any]:
@@ -377,7 +520,7 @@ class _Recorder(TorchFunctionMode):
 def _run_recorded(model: nn.Module, builder: Builder, xs: Sequence[torch.Tensor]) -> Any:
     from torch.nn.modules import module as module_mod
 
-    meter = _Meter(flop_counter())
+    meter = _Meter()
     rec = _Recorder(builder, meter)
     builder.set_input(xs[0])
     for name, t in zip(_required(model)[1:], xs[1:], strict=False):
@@ -470,7 +613,8 @@ def _capture(
     inputs: Sequence[Sequence[int]] | None,
 ) -> Graph:
     shape = (int(batch), *(int(d) for d in input_shape))
-    n_required = len(_required(model))
+    required = _required(model)
+    n_required = len(required)
     extra = [tuple(int(d) for d in s) for s in inputs] if inputs is not None else [shape[1:]] * (n_required - 1)
     shapes = [shape, *((int(batch), *s) for s in extra)]
     fx_error: str | None = None
@@ -511,7 +655,12 @@ def _capture(
                 raise SourceError(
                     "forward-failed",
                     f"running `{name}` on an input of shape {list(shape)} raised {type(exc2).__name__}{inside}: {msg}",
-                    hint="check --input (channels first, no batch)",
+                    hint=(
+                        f"the forward takes {n_required} inputs ({', '.join(required)}); each has the first's "
+                        "shape unless --input is given once per input, in that order"
+                        if n_required > 1 and inputs is None
+                        else "check --input (channels first, no batch)"
+                    ),
                 ) from None
             path = "recorded"
     return _to_graph(builder, out, name, source, path, fx_error, shape)
