@@ -106,6 +106,14 @@ class Builder:
         self.module_names = {id(m): n for n, m in self.model.named_modules()}
         self.shapes: dict[str, Shape] = {}
         self.fixed: set[str] = set()  # nodes whose shape does not follow the batch
+        self._leaf_layers: dict[int, Layer | None] = {}
+
+    def leaf_layer(self, m: nn.Module) -> Layer | None:
+        """The layer a leaf module reads back as, made once per module and capture."""
+        key = id(m)
+        if key not in self._leaf_layers:
+            self._leaf_layers[key] = layer_from_module(m)
+        return self._leaf_layers[key]
 
     def set_input(self, x: torch.Tensor) -> None:
         self.tensors[id(x)] = INPUT
@@ -453,7 +461,7 @@ class Builder:
         ins_names = tuple(self.tensors[id(t)] for t in data)
         ins = [self._shape_of(n) for n in ins_names]
         r = find_module(type(m).__name__)
-        layer = layer_from_module(m) if r is None else None
+        layer = self.leaf_layer(m) if r is None else None
         reason = f"torch.nn.{type(m).__name__} has no cnnscope layer type"
         mapped: Mapped | None = None
         if r is not None:

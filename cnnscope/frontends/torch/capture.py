@@ -29,7 +29,7 @@ from torch.utils._pytree import tree_flatten
 
 from cnnscope.errors import CnnscopeError, SourceError, SpecError
 from cnnscope.frontends.torch.builder import Builder
-from cnnscope.frontends.torch.leaves import is_leaf, layer_from_module
+from cnnscope.frontends.torch.leaves import is_leaf
 from cnnscope.frontends.torch.sources import refuse_uncapturable, resolve_model
 from cnnscope.graph import INPUT, Graph, Node
 from cnnscope.layers.opaque import Unsupported
@@ -282,6 +282,16 @@ class _Tracer(fx.Tracer):
     def proxy(self, node: fx.Node) -> fx.Proxy:
         return _Proxy(node, self)
 
+    def create_arg(self, a: Any) -> Any:
+        # a parameter or buffer passed as a value (timm's norm-act layers pass their running
+        # stats): fx would scan every buffer of the model to name it
+        if isinstance(a, torch.Tensor):
+            names = self._names if isinstance(a, torch.nn.Parameter) else self._buffer_names
+            name = names.get(id(a))
+            if name is not None:
+                return self.create_node("get_attr", name, (), {})
+        return super().create_arg(a)
+
     def trace(self, root: Any, concrete_args: dict[str, Any] | None = None) -> fx.Graph:
         self._names = {}
         if isinstance(root, nn.Module):
@@ -306,7 +316,9 @@ class _Tracer(fx.Tracer):
         return parameter_proxy_cache[name]
 
 
-def _analytic_output(mod: nn.Module, args: Sequence[Any], kwargs: dict[str, Any]) -> torch.Tensor | None:
+def _analytic_output(
+    mod: nn.Module, args: Sequence[Any], kwargs: dict[str, Any], builder: Builder
+) -> torch.Tensor | None:
     """The output of a leaf module of a registered type, made from its analytic shape.
 
     On fake tensors a module's forward costs dispatch and decomposition work (batch norm
@@ -316,7 +328,7 @@ def _analytic_output(mod: nn.Module, args: Sequence[Any], kwargs: dict[str, Any]
     """
     if kwargs or not args or not all(isinstance(a, torch.Tensor) for a in args):
         return None
-    layer = layer_from_module(mod)
+    layer = builder.leaf_layer(mod)
     if layer is None:
         return None
     ins = [tuple(int(d) for d in a.shape) for a in args]
@@ -423,7 +435,7 @@ def _run_fx(model: nn.Module, builder: Builder, xs: Sequence[torch.Tensor], anal
 
         def call_module(self, target: Any, args: Any, kwargs: Any) -> Any:
             if analytic and builder.reads_data(args):
-                out = _analytic_output(self.fetch_attr(str(target)), args, kwargs)
+                out = _analytic_output(self.fetch_attr(str(target)), args, kwargs, builder)
                 if out is not None:
                     self.skipped = True
                     return out
