@@ -93,7 +93,9 @@ def verify(
     import torch
 
     from cnnscope.frontends.sources import is_module_source, load
-    from cnnscope.frontends.torch.capture import capture, flop_counter, preserved
+    from cnnscope.frontends.torch.capture import capture
+    from cnnscope.frontends.torch.meter import flop_counter
+    from cnnscope.frontends.torch.preserve import preserved
     from cnnscope.frontends.torch.sources import resolve_model
 
     measured: dict[str, tuple[int, ...]] = {}
