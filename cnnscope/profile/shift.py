@@ -33,22 +33,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from math import floor, lcm
+from math import lcm
 from typing import Any
 
 import torch
 
-from cnnscope.analyze.rf import RFInfo, dim_names, receptive_fields
+from cnnscope.analyze.rf import dim_names, receptive_fields
 from cnnscope.analyze.shapes import infer_shapes
-from cnnscope.analyze.shift import EQUIVARIANT, ShiftInfo, shift_infos, spatial_ndim
-from cnnscope.errors import UsageError, did_you_mean
+from cnnscope.analyze.shift import ShiftInfo, shift_infos, spatial_ndim
+from cnnscope.errors import UsageError
 from cnnscope.graph import INPUT, Graph
 from cnnscope.profile.build import build_module
-
-FILLS = ("circular", "zeros")
-REGIONS = ("interior", "whole")
-DEFAULT_TOL = 1e-4
-FULL_RANGE_UP_TO = 8  # default shifts: every s up to the largest lattice when it is at most this
+from cnnscope.profile.shift_compare import classifier_consistency, compare
+from cnnscope.profile.shift_geometry import (
+    DEFAULT_TOL,
+    FILLS,
+    REGIONS,
+    check_shifts,
+    default_shifts,
+    resolve_dims,
+    shift_input,
+    shift_limit,
+)
 
 
 @dataclass(frozen=True)
@@ -141,210 +147,6 @@ class ShiftMeasurement:
 # -- options --------------------------------------------------------------------------------
 
 
-def resolve_dims(graph: Graph, along: str | None) -> tuple[int, ...]:
-    nd = spatial_ndim(graph)
-    if along is None or along.lower() == "all":
-        return tuple(range(nd))
-    names = dim_names(nd)
-    wanted = [a.strip().upper() for a in along.split(",") if a.strip()]
-    bad = [a for a in wanted if a not in names]
-    if bad or not wanted:
-        raise UsageError(
-            "bad-option",
-            f"--along must be `all` or spatial dims of this {nd}-d input ({', '.join(names)}), got `{along}`"
-            + (did_you_mean(bad[0], names) if bad else ""),
-        )
-    return tuple(sorted({names.index(a) for a in wanted}))
-
-
-def shift_limit(graph: Graph, dims: Sequence[int]) -> int:
-    """The largest shift measured: one less than the smallest shifted input size."""
-    spatial = graph.input_shape[1:]
-    return min(spatial[d] for d in dims) - 1
-
-
-def default_shifts(lattices: Sequence[int], limit: int) -> list[int]:
-    """Every shift up to the largest lattice when that is small (at most 8); else 1, the powers of
-    two and every layer's lattice, up to the largest."""
-    top = max([1, *lattices])
-    if top <= FULL_RANGE_UP_TO:
-        want = set(range(1, top + 1))
-    else:
-        want = {1, *lattices, top}
-        p = 1
-        while p <= top:
-            want.add(p)
-            p *= 2
-    return sorted(s for s in want if 1 <= s <= limit)
-
-
-def check_shifts(shifts: Sequence[int], limit: int, graph: Graph, dims: Sequence[int]) -> list[int]:
-    spatial = graph.input_shape[1:]
-    names = dim_names(len(spatial))
-    for s in shifts:
-        if s < 1:
-            raise UsageError("bad-option", f"--shifts must be positive integers, got {s}")
-        if s > limit:
-            where = ", ".join(f"{spatial[d]} along {names[d]}" for d in dims)
-            raise UsageError(
-                "shift-too-large",
-                f"shift {s} is beyond the input ({where}): at most {limit}",
-                hint=f"use shifts from 1 to {limit}, or a larger --input",
-            )
-    return sorted(set(shifts))
-
-
-# -- shifting and comparing -----------------------------------------------------------------
-
-
-def shift_input(x: torch.Tensor, amounts: Sequence[int], dims: Sequence[int], fill: str) -> torch.Tensor:
-    """``x`` moved forward by ``amounts[k]`` along spatial dim ``dims[k]`` (circularly, or zero-filled)."""
-    out = torch.roll(x, shifts=list(amounts), dims=[2 + d for d in dims])
-    if fill == "zeros":
-        for a, d in zip(amounts, dims, strict=True):
-            if a:
-                out.narrow(2 + d, 0, a).zero_()
-    return out
-
-
-def _rel(a: torch.Tensor, ref: torch.Tensor, ref_norm: torch.Tensor | None = None) -> torch.Tensor:
-    """Per-sample ‖a − ref‖ / ‖ref‖ (float32 sums are ample: the figures go down to about 1e-7)."""
-    dims = tuple(range(1, a.dim()))
-    diff = torch.linalg.vector_norm(a - ref, dim=dims)
-    den = torch.linalg.vector_norm(ref, dim=dims) if ref_norm is None else ref_norm
-    out: torch.Tensor = (diff / den.clamp_min(1e-30)).double()
-    return out
-
-
-def _roll_diff_norm(shifted: torch.Tensor, base: torch.Tensor, sp: Sequence[int], dims: Sequence[int]) -> torch.Tensor:
-    """Per-sample ‖shifted − roll(base, sp)‖ without building the roll: a roll by k along a dim of
-    size M pairs shifted[k:] with base[:M−k] and shifted[:k] with base[M−k:], so the squared norm
-    is a sum over those blocks (2 per shifted dim)."""
-    pairs: list[tuple[torch.Tensor, torch.Tensor]] = [(shifted, base)]
-    for k, d in zip(sp, dims, strict=True):
-        m = base.shape[2 + d]
-        k %= m
-        if k == 0:
-            continue
-        pairs = [
-            piece
-            for a, b in pairs
-            for piece in (
-                (a.narrow(2 + d, k, m - k), b.narrow(2 + d, 0, m - k)),
-                (a.narrow(2 + d, 0, k), b.narrow(2 + d, m - k, k)),
-            )
-        ]
-    red = tuple(range(1, base.dim()))
-    total = sum(torch.linalg.vector_norm(a - b, dim=red).square() for a, b in pairs)
-    assert isinstance(total, torch.Tensor)
-    return total.sqrt()
-
-
-def _ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
-def interior(rf: RFInfo, n: int, m: int, d: int, s: int, sp: int) -> tuple[int, int] | None:
-    """Output positions ``u`` (inclusive range) of the shifted pass to compare along dim ``d``, with
-    ``u − sp`` in the plain pass: both receptive fields inside the input, the shifted one clear
-    of the ``s`` moved-in pixels."""
-    r, j, p = rf.size[d], rf.stride[d], rf.padding[d]
-    lo = max(_ceil_div(s + p, j), sp + _ceil_div(p, j), sp, 0)
-    hi = min((n - r + p) // j, sp + (n - r + p) // j, m - 1, m - 1 + sp)
-    return (lo, hi) if lo <= hi else None
-
-
-def _candidates(info: ShiftInfo, s: int, d: int, n: int, m: int) -> list[int]:
-    """Output shifts to compare against along dim ``d``: s / j, or its two nearest integers."""
-    if info.status == EQUIVARIANT and info.stride:
-        j = info.stride[d]
-        return [s // j] if s % j == 0 else [s // j, s // j + 1]
-    q = s * m / n  # upsampling and the like: the shapes' own ratio
-    return [int(q)] if q.is_integer() else [floor(q), floor(q) + 1]
-
-
-def _compare(
-    base: torch.Tensor,
-    shifted: torch.Tensor,
-    info: ShiftInfo,
-    rf: RFInfo,
-    in_spatial: Sequence[int],
-    dims: Sequence[int],
-    s: int,
-    fill: str,
-    base_norm: torch.Tensor | None = None,
-) -> tuple[dict[str, torch.Tensor | None], int | None]:
-    """Per-sample errors by region for one layer and one shift, and the interior's size
-    (``base_norm``: the per-sample ‖f(x)‖, when the caller keeps it across shifts)."""
-    nd = len(in_spatial)
-    spatial = base.dim() == nd + 2 and info.status not in ("invariant", "positional")
-    if not spatial:
-        return {"whole": _rel(shifted, base), "interior": None}, None
-    sizes = [base.shape[2 + d] for d in range(nd)]
-    if base_norm is None:
-        base_norm = torch.linalg.vector_norm(base, dim=tuple(range(1, base.dim())))
-    options = [_candidates(info, s, d, in_spatial[d], sizes[d]) for d in dims]
-    combos = [[o[0] for o in options]]
-    if any(len(o) > 1 for o in options):
-        combos.append([o[-1] for o in options])
-    best: dict[str, torch.Tensor | None] = {"whole": None, "interior": None}
-    positions: int | None = None
-    for sp in combos:
-        errs: dict[str, torch.Tensor | None] = {}
-        if fill == "circular":  # a roll keeps the norm: ‖Tₛ′f(x)‖ = ‖f(x)‖
-            errs["whole"] = (_roll_diff_norm(shifted, base, sp, dims) / base_norm.clamp_min(1e-30)).double()
-        else:
-            a, b = shifted, base
-            for k, d in zip(sp, dims, strict=True):
-                if k >= sizes[d]:
-                    a = b = None  # type: ignore[assignment]
-                    break
-                a = a.narrow(2 + d, k, sizes[d] - k)
-                b = b.narrow(2 + d, 0, sizes[d] - k)
-            errs["whole"] = None if a is None else _rel(a, b)
-        errs["interior"], count = _interior_error(base, shifted, info, rf, in_spatial, dims, s, sp, sizes)
-        for key, v in errs.items():
-            cur = best[key]
-            if v is not None and (cur is None or float(v.mean()) < float(cur.mean())):
-                best[key] = v
-                if key == "interior":
-                    positions = count
-    return best, positions
-
-
-def _interior_error(
-    base: torch.Tensor,
-    shifted: torch.Tensor,
-    info: ShiftInfo,
-    rf: RFInfo,
-    in_spatial: Sequence[int],
-    dims: Sequence[int],
-    s: int,
-    sp: Sequence[int],
-    sizes: Sequence[int],
-) -> tuple[torch.Tensor | None, int | None]:
-    if info.status != EQUIVARIANT or not rf.ok or rf.ndim != len(in_spatial):
-        return None, None
-    a, b = shifted, base
-    count = 1
-    for d in range(len(in_spatial)):
-        if d in dims:
-            k = sp[list(dims).index(d)]
-            rng = interior(rf, in_spatial[d], sizes[d], d, s, k)
-            if rng is None:
-                return None, None
-            lo, hi = rng
-            a = a.narrow(2 + d, lo, hi - lo + 1)
-            b = b.narrow(2 + d, lo - k, hi - lo + 1)
-            count *= hi - lo + 1
-        else:
-            count *= sizes[d]
-    return _rel(a, b), count
-
-
-# -- the measurement ------------------------------------------------------------------------
-
-
 def measure_shifts(
     graph: Graph,
     shifts: Sequence[int] | None = None,
@@ -419,7 +221,7 @@ def measure_shifts(
                 for s in shifts:
                     out = gm(shift_input(x, [s] * len(dims), dims, fill), return_all=True)
                     for node in graph.nodes:
-                        errs, count = _compare(
+                        errs, count = compare(
                             base[node.name],
                             out[node.name],
                             infos[node.name],
@@ -441,7 +243,7 @@ def measure_shifts(
                     del out
             if head is not None:
                 for fill in fills:
-                    a, t, c = _consistency(gm, x, dims, fill, top, gen)
+                    a, t, c = classifier_consistency(gm, x, dims, fill, top, gen)
                     agree[fill].append(a)
                     tv[fill].append(t)
                     classes[fill] = max(classes.get(fill, 0), c)
@@ -498,23 +300,6 @@ def _along(info: ShiftInfo, dims: Sequence[int]) -> int | None:
 def _classifier_output(graph: Graph, shapes: Mapping[str, tuple[int, ...]]) -> str | None:
     out = shapes[graph.output]
     return graph.output if len(out) == 2 and out[1] >= 2 and graph.output != INPUT else None
-
-
-def _consistency(
-    gm: torch.nn.Module, x: torch.Tensor, dims: Sequence[int], fill: str, top: int, gen: torch.Generator
-) -> tuple[float, float, int]:
-    """Zhang's consistency for one draw of weights: two random shifts per input (and how many
-    distinct classes the inputs' argmax takes: at random initialization often one for all)."""
-    n = x.shape[0]
-    probs = []
-    for _ in range(2):
-        amounts = torch.randint(0, top, (n, len(dims)), generator=gen)
-        xs = torch.stack([shift_input(x[i : i + 1], [int(a) for a in amounts[i]], dims, fill)[0] for i in range(n)])
-        probs.append(torch.softmax(gm(xs).double(), dim=1))
-    pa, pb = probs
-    agree = float((pa.argmax(1) == pb.argmax(1)).double().mean())
-    tv = float(0.5 * (pa - pb).abs().sum(1).mean())
-    return agree, tv, len(set(pa.argmax(1).tolist()))
 
 
 def table_fields(layer: LayerShift, tol: float) -> dict[str, Any]:
