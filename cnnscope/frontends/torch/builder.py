@@ -121,7 +121,16 @@ class Builder:
 
     def reads_data(self, args: Sequence[Any]) -> bool:
         """Whether a call's tensor arguments include data (the input or what it feeds)."""
-        return any(isinstance(t, torch.Tensor) and id(t) in self.tensors for t in tree_flatten(list(args))[0])
+        for a in args:  # (most arguments are tensors or numbers: no pytree walk for them)
+            if isinstance(a, torch.Tensor):
+                if id(a) in self.tensors:
+                    return True
+            elif a is not None and not isinstance(a, (bool, int, float, str)) and self._reads(a):
+                return True
+        return False
+
+    def _reads(self, tree: Any) -> bool:
+        return any(isinstance(t, torch.Tensor) and id(t) in self.tensors for t in tree_flatten(tree)[0])
 
     def has_input(self) -> bool:
         return INPUT in self.tensors.values()

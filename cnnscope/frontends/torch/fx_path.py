@@ -107,7 +107,11 @@ class _Tracer(fx.Tracer):
 
 
 def _analytic_output(
-    mod: nn.Module, args: Sequence[Any], kwargs: dict[str, Any], builder: Builder
+    mod: nn.Module,
+    args: Sequence[Any],
+    kwargs: dict[str, Any],
+    builder: Builder,
+    sizes: dict[int, tuple[int, int]],
 ) -> torch.Tensor | None:
     """The output of a leaf module of a registered type, made from its analytic shape.
 
@@ -134,9 +138,13 @@ def _analytic_output(
     # the input sizes the module was built for (in_channels, in_features, num_features) are
     # not fields; an input that disagrees with them changes the parameter count the layer
     # predicts, so such a module runs, and torch says what is wrong
-    if pc.total != sum(p.numel() for p in mod.parameters(recurse=True)):
-        return None
-    if pc.buffers != sum(b.numel() for b in mod.buffers(recurse=True)):
+    held = sizes.get(id(mod))
+    if held is None:  # (a module called many times is counted once per capture)
+        held = sizes[id(mod)] = (
+            sum(p.numel() for p in mod.parameters(recurse=True)),
+            sum(b.numel() for b in mod.buffers(recurse=True)),
+        )
+    if (pc.total, pc.buffers) != held:
         return None
     return _fake_like(args[0], shape)
 
@@ -189,6 +197,7 @@ def run_fx(model: nn.Module, builder: Builder, xs: Sequence[torch.Tensor], analy
             f"the model's forward takes {len(required)} required inputs; {len(xs)} input shape(s) were given",
         )
     meter = Meter()
+    sizes: dict[int, tuple[int, int]] = {}  # module id -> its parameters' and buffers' sizes
 
     class Interp(fx.Interpreter):
         traced: bool = False
@@ -212,7 +221,7 @@ def run_fx(model: nn.Module, builder: Builder, xs: Sequence[torch.Tensor], analy
 
         def call_module(self, target: Any, args: Any, kwargs: Any) -> Any:
             if analytic and builder.reads_data(args):
-                out = _analytic_output(self.fetch_attr(str(target)), args, kwargs, builder)
+                out = _analytic_output(self.fetch_attr(str(target)), args, kwargs, builder, sizes)
                 if out is not None:
                     self.skipped = True
                     return out
