@@ -88,6 +88,7 @@ _NORMS = (
     nn.modules.instancenorm._InstanceNorm,
     nn.GroupNorm,
     nn.LayerNorm,
+    nn.RMSNorm,
     nn.LocalResponseNorm,
 )
 _MAXPOOLS = {nn.MaxPool1d: 1, nn.MaxPool2d: 2, nn.MaxPool3d: 3}
@@ -189,3 +190,20 @@ def _spans(out: torch.Tensor, x: torch.Tensor, unit: tuple[int, ...]) -> list[tu
             raise AssertionError(f"output unit {unit} has no non-zero input gradient")
         spans.append((int(idx.min()), int(idx.max())))
     return spans
+
+
+def seen_positions(graph: Graph, units: dict[str, bool]) -> dict[str, torch.Tensor]:
+    """On the graph's own input: for each node, the input positions with a non-zero gradient of
+    its centre unit (``True``; summed over channels) or of all its units together (``False``).
+    A unit that sees everything its inputs' units see together maps to no window."""
+    x = torch.ones((1, *graph.input_shape), dtype=torch.float64, requires_grad=True)
+    outs = positive_module(graph)(x, return_all=True)
+    outs[INPUT] = x
+    masks: dict[str, torch.Tensor] = {}
+    for name, one_unit in units.items():
+        out = outs[name]
+        if one_unit and out.dim() > 2:
+            out = out[(0, slice(None), *(d // 2 for d in out.shape[2:]))]
+        (g,) = torch.autograd.grad(out.sum(), x, retain_graph=True)
+        masks[name] = g[0].abs().sum(0) > 0
+    return masks

@@ -861,12 +861,27 @@ def unary(draw: Draw, name: str) -> Case:
 @strategy("clamp")
 def clamp(draw: Draw, name: str) -> Case:
     fields: dict[str, Any] = {}
-    lo, hi = draw(st.sampled_from([None, -1.0, 0.0])), draw(st.sampled_from([None, 0.5, 6.0]))
+    lo = draw(st.sampled_from([None, -1.0, 0.0]))
+    hi = draw(st.sampled_from([None, 0.5, 6.0]))
+    shape = _any_shape(draw)
+    which = draw(st.sampled_from(["none", "none", "min", "max", "both"]))
+    if which in ("min", "both"):
+        lo = None
+    if which in ("max", "both"):
+        hi = None
     if lo is not None:
         fields["min"] = lo
     if hi is not None:
         fields["max"] = hi
-    return fields, [_any_shape(draw)]  # neither bound: refused, as torch.clamp refuses it
+    if which == "none":
+        return fields, [shape]  # neither bound: refused, as torch.clamp refuses it
+    fields["from_inputs"] = which
+    bounds = []
+    for _ in range(2 if which == "both" else 1):  # tensor bounds broadcast against x (or fail to)
+        kind = draw(st.sampled_from(["same", "ones", "wrong"]))
+        bound = tuple(d + 1 for d in shape) if kind == "wrong" else shape
+        bounds.append(tuple(1 if kind == "ones" and draw(st.booleans()) else d for d in bound))
+    return fields, [shape, *bounds]
 
 
 @strategy("constant")
@@ -877,13 +892,28 @@ def constant(draw: Draw, name: str) -> Case:
 
 @strategy("pad")
 def pad_any(draw: Draw, name: str) -> Case:
-    shape = _any_shape(draw, 1, 4)
-    n = draw(st.integers(1, len(shape) + 1))  # one more dim than the input has: refused
-    pads = [draw(st.integers(-3, 3)) for _ in range(2 * n)]
-    fields: dict[str, Any] = {"pad": pads}
-    if draw(st.booleans()):
-        fields["value"] = draw(st.sampled_from([0.0, 1.5, -1.0]))
-    return fields, [shape]
+    mode = draw(st.sampled_from(["constant", "constant", "reflect", "replicate", "circular"]))
+    if mode == "constant":
+        shape = _any_shape(draw, 1, 4)
+        n = draw(st.integers(1, len(shape) + 1))  # one more dim than the input has: refused
+        pads = [draw(st.integers(-3, 3)) for _ in range(2 * n)]
+        fields: dict[str, Any] = {"pad": pads}
+        if draw(st.booleans()):
+            fields["value"] = draw(st.sampled_from([0.0, 1.5, -1.0, "-inf", "inf"]))  # infinities as words
+        return fields, [shape]
+    # torch pads 1 to 3 trailing dims in these modes, of an input with 1 or 2 dims before them
+    # (the batch is one); the amounts crowd the sizes where reflect (< size) and circular
+    # (at most the size, either way) stop, and crop to nothing
+    k = draw(st.integers(1, 3))
+    shape = tuple(draw(st.integers(1, 4)) for _ in range(max(1, k + draw(st.sampled_from([-1, 0, 1, 1, 2])))))
+    near = [shape[-1 - i] if i < len(shape) else 1 for i in range(k)]
+    pads = []
+    for n in near:
+        for _ in range(2):
+            pads.append(draw(st.one_of(st.integers(-2, 2), st.sampled_from([n - 1, n, n + 1, -n, -n - 1]))))
+    if mode == "circular":  # no crops: refused, as torch's result with one depends on the memory layout
+        pads = [abs(p) for p in pads]
+    return {"pad": pads, "mode": mode}, [shape]
 
 
 @strategy("normalize")
@@ -893,3 +923,395 @@ def normalize(draw: Draw, name: str) -> Case:
     fields: dict[str, Any] = {"dim": draw(st.integers(-rank - 1, rank))}  # one past either end: refused
     _maybe(draw, fields, "p", draw(st.sampled_from([1.0, 2.0, 3.0])), 2.0)
     return fields, [shape]
+
+
+# -- rms norm, sliding blocks, grid sampling, repeats, vector norms, addcmul, weight-input convs ---
+
+
+@strategy("rmsnorm")
+def rmsnorm(draw: Draw, name: str) -> Case:
+    shape = tuple(draw(st.integers(1, 4)) for _ in range(draw(st.integers(1, 3))))
+    fields: dict[str, Any] = {}
+    choice = draw(st.integers(0, 3))
+    if choice == 1:  # the exact trailing dims
+        k = draw(st.integers(1, len(shape)))
+        fields["normalized_shape"] = list(shape[-k:])
+    elif choice == 2:  # maybe not the trailing dims at all
+        fields["normalized_shape"] = [draw(st.integers(1, 4)) for _ in range(draw(st.integers(1, 2)))]
+    _maybe(draw, fields, "eps", draw(st.sampled_from([None, 1e-6, 0.0])), None)
+    _maybe(draw, fields, "elementwise_affine", draw(st.booleans()), True)
+    _trainable(draw, fields)
+    return fields, [shape]
+
+
+def _blocks(draw: Draw) -> tuple[dict[str, Any], list[int]]:
+    """Fields of an unfold / fold window, and the smallest map each dim needs (padding in)."""
+    ks = [draw(st.integers(1, 3)) for _ in range(2)]
+    fields: dict[str, Any] = {"kernel_size": per_dim(draw, ks)}
+    ds = [draw(st.integers(1, 2)) for _ in range(2)] if draw(st.integers(0, 2)) == 0 else [1, 1]
+    ps = [draw(st.integers(0, 2)) for _ in range(2)] if draw(st.booleans()) else [0, 0]
+    ss = [draw(st.integers(1, 3)) for _ in range(2)] if draw(st.booleans()) else [1, 1]
+    _maybe(draw, fields, "dilation", per_dim(draw, ds), 1)
+    _maybe(draw, fields, "padding", per_dim(draw, ps), 0)
+    _maybe(draw, fields, "stride", per_dim(draw, ss), 1)
+    need = [d * (k - 1) + 1 - 2 * p for k, d, p in zip(ks, ds, ps, strict=True)]
+    return fields, need
+
+
+@strategy("unfold")
+def unfold(draw: Draw, name: str) -> Case:
+    fields, need = _blocks(draw)
+    spatial = tuple(_size_near(draw, max(1, n), 8) for n in need)
+    return fields, [(_channels(draw, 3), *spatial)]
+
+
+@strategy("fold")
+def fold(draw: Draw, name: str) -> Case:
+    """Columns (C·∏k, L) with L the blocks of output_size (sometimes one off: refused) and
+    rows a multiple of ∏k (sometimes not: refused)."""
+    fields, need = _blocks(draw)
+    size = [_size_near(draw, max(1, n), 7) for n in need]
+    fields["output_size"] = per_dim(draw, size)
+    ks = fields["kernel_size"]
+    kprod = ks * ks if isinstance(ks, int) else ks[0] * ks[1]
+    d, p, s = (fields.get(k, 1 if k != "padding" else 0) for k in ("dilation", "padding", "stride"))
+    per = [(v, v) if isinstance(v, int) else tuple(v) for v in (ks, d, p, s)]
+    blocks = 1
+    for i in range(2):
+        k_, d_, p_, s_ = (v[i] for v in per)
+        blocks *= max(0, (size[i] + 2 * p_ - d_ * (k_ - 1) - 1) // s_ + 1)
+    rows = kprod * _channels(draw, 3) + (1 if draw(st.integers(0, 5)) == 0 else 0)
+    cols = max(1, blocks + (draw(st.sampled_from([-1, 1])) if draw(st.integers(0, 5)) == 0 else 0))
+    return fields, [(rows, cols)]
+
+
+@strategy("unfolddim")
+def unfolddim(draw: Draw, name: str) -> Case:
+    shape = _any_shape(draw, 1, 3)
+    rank = len(shape) + 1
+    dim = draw(st.one_of(st.integers(1, rank - 1), st.integers(-rank - 1, rank)))  # out of range: refused
+    n = shape[dim % rank - 1] if -rank <= dim < rank and dim % rank else 1
+    size = draw(st.one_of(st.sampled_from([n, n + 1]), st.integers(1, 4)))  # larger than the dim: refused
+    return {"dim": dim, "size": size, "step": draw(st.integers(1, 3))}, [shape]
+
+
+@strategy("gridsample")
+def gridsample(draw: Draw, name: str) -> Case:
+    nd = draw(st.sampled_from([2, 2, 3]))
+    x = (_channels(draw, 3), *(draw(st.integers(1, 4)) for _ in range(nd)))
+    grid: Shape = (*(draw(st.integers(1, 4)) for _ in range(nd)), nd)
+    wrong = draw(st.integers(0, 7))
+    if wrong == 0:
+        grid = (*grid[:-1], nd + 1)  # coordinates of another rank
+    elif wrong == 1:
+        grid = grid[1:]
+    fields: dict[str, Any] = {}
+    _maybe(draw, fields, "mode", draw(st.sampled_from(["bilinear", "nearest", "bicubic"])), "bilinear")
+    _maybe(draw, fields, "padding_mode", draw(st.sampled_from(["zeros", "border", "reflection"])), "zeros")
+    _maybe(draw, fields, "align_corners", draw(st.booleans()), False)
+    return fields, [x, grid]
+
+
+@strategy("repeatinterleave")
+def repeatinterleave(draw: Draw, name: str) -> Case:
+    shape = _any_shape(draw, 1, 3)
+    rank = len(shape) + 1
+    fields: dict[str, Any] = {}
+    dim = draw(st.one_of(st.none(), st.integers(1, rank - 1), st.integers(-rank - 1, rank)))
+    if dim is not None:
+        fields["dim"] = dim
+    n = shape[dim % rank - 1] if dim is not None and -rank <= dim < rank and dim % rank else 1
+    if dim is not None and draw(st.booleans()):  # one count per element (maybe one too many), zeros too
+        fields["repeats"] = [draw(st.integers(0, 3)) for _ in range(n + (1 if draw(st.integers(0, 5)) == 0 else 0))]
+    else:
+        fields["repeats"] = draw(st.integers(0, 3))
+    return fields, [shape]
+
+
+@strategy("vectornorm")
+def vectornorm(draw: Draw, name: str) -> Case:
+    shape = _any_shape(draw, 1, 3)
+    rank = len(shape) + 1
+    fields: dict[str, Any] = {}
+    if draw(st.integers(0, 3)):
+        dims = list(draw(st.permutations(list(range(rank)))))[: draw(st.integers(1, rank))]
+        if draw(st.integers(0, 5)) == 0:
+            dims.append(draw(st.integers(-rank - 1, rank)))  # a repeat, or out of range: refused
+        fields["dims"] = [d - rank if draw(st.booleans()) else d for d in dims]
+    _maybe(draw, fields, "ord", draw(st.sampled_from([2.0, 1.0, 3.0, 0.5, 0.0, "inf", "-inf"])), 2.0)
+    _maybe(draw, fields, "keepdim", draw(st.booleans()), False)
+    return fields, [shape]
+
+
+@strategy("addcmul", "addcdiv")
+def addc(draw: Draw, name: str) -> Case:
+    shape = _any_shape(draw, 1, 3)
+    shapes = [shape]
+    for _ in range(2):
+        kind = draw(st.sampled_from(["same", "same", "ones", "shorter", "wrong"]))
+        if kind == "ones":
+            shapes.append(tuple(1 if draw(st.booleans()) else d for d in shape))
+        elif kind == "shorter":  # the batch goes in front of it, so it is one dim short of broadcasting back
+            shapes.append(shape[1:] or shape)
+        elif kind == "wrong":
+            shapes.append(tuple(d + 1 for d in shape))
+        else:
+            shapes.append(shape)
+    fields: dict[str, Any] = {}
+    _maybe(draw, fields, "value", draw(st.sampled_from([1.0, 0.5, -2.0])), 1.0)
+    return fields, list(draw(st.permutations(shapes)))
+
+
+@strategy(*(f"dynamicconv{t}{nd}d" for t in ("", "transpose") for nd in (1, 2, 3)))
+def dynamicconv(draw: Draw, name: str) -> Case:
+    """The conv strategy's fields and input, the weight as a second input. The test puts the
+    batch in front of every input, so the weight's first dim is the batch: the out channels
+    (in channels, transposed) are the batch, 1 or 2, and only draws that agree with it fit."""
+    transposed = "transpose" in name
+    base, ins = (conv_transpose if transposed else conv)(draw, name.replace("dynamic", ""))
+    fields = {k: v for k, v in base.items() if k in ("stride", "padding", "dilation", "groups", "output_padding")}
+    nd = _nd(name)
+    groups = int(fields.get("groups", 1))
+    ks = base["kernel_size"]
+    kernel = [ks] * nd if isinstance(ks, int) else list(ks)
+    cin = ins[0][0]
+    if transposed:
+        x = (draw(st.sampled_from([1, 2, cin])), *ins[0][1:])  # must be the batch
+        weight: Shape = (draw(st.integers(1, 3)), *kernel)  # (Cout / groups, *k) after the batch
+    else:
+        x = ins[0]
+        weight = (max(1, cin // groups) + (1 if draw(st.integers(0, 7)) == 0 else 0), *kernel)
+    shapes = [x, weight]
+    if draw(st.integers(0, 3)) == 0:
+        fields["bias"] = True  # a bias of its own
+    elif draw(st.integers(0, 4)) == 0:
+        shapes.append(())  # a bias input: (batch,) = (Cout,) only where the batch is Cout
+    _trainable(draw, fields)
+    return fields, shapes
+
+
+# -- comparisons, selection, indexing, detection (cnnscope/layers/compare.py, select.py,
+# indexing.py, detection.py). Sizes the data decides (`length`) are drawn >= 1: a built module
+# keeps them (cut or zero-padded), and an empty output counts as torch refusing.
+
+_COMPARE_OPS = ["eq", "ne", "lt", "le", "gt", "ge"]
+
+
+def _operands(draw: Draw, fields: dict[str, Any], keys: list[str], numbers: list[float]) -> int:
+    """Each of ``keys`` a number field, or left for an input; how many inputs that leaves."""
+    left = 0
+    for k in keys:
+        if draw(st.booleans()):
+            fields[k] = draw(st.sampled_from(numbers))
+        else:
+            left += 1
+    return left
+
+
+def _inputs_for(draw: Draw, n: int) -> list[Shape]:
+    """``n`` broadcastable shapes (sometimes one too many or too few: refused)."""
+    n = max(0, n + draw(st.sampled_from([0, 0, 0, 0, 1, -1])))
+    if n <= 1:
+        return [_any_shape(draw)] * max(n, 1)
+    return _broadcastable(draw, n)
+
+
+@strategy("compare")
+def compare_(draw: Draw, name: str) -> Case:
+    fields: dict[str, Any] = {"op": draw(st.sampled_from(_COMPARE_OPS))}
+    left = _operands(draw, fields, ["value"], [0, -1.5, 2.0])
+    return fields, _inputs_for(draw, 1 + left)
+
+
+@strategy("logical")
+def logical_(draw: Draw, name: str) -> Case:
+    op = draw(st.sampled_from(["and", "or", "xor", "not"]))
+    return {"op": op}, _inputs_for(draw, 1 if op == "not" else 2)
+
+
+@strategy("where")
+def where_(draw: Draw, name: str) -> Case:
+    fields: dict[str, Any] = {}
+    left = _operands(draw, fields, ["x", "y"], [0, -1.0, 0.5])
+    return fields, _inputs_for(draw, 1 + left)
+
+
+@strategy("binary")
+def binary_(draw: Draw, name: str) -> Case:
+    fields: dict[str, Any] = {
+        "op": draw(st.sampled_from(["floordiv", "truncdiv", "remainder", "fmod", "maximum", "minimum"]))
+    }
+    left = _operands(draw, fields, ["value"], [3, -2.0, 0.5])
+    return fields, _inputs_for(draw, 1 + left)
+
+
+def _dim(draw: Draw, rank: int) -> int:
+    """A dim of a ``rank``-d input (batch included), now and then one out of range."""
+    return int(draw(st.one_of(st.integers(-rank, rank - 1), st.sampled_from([rank, -rank - 1]))))
+
+
+@strategy("topk")
+def topk_(draw: Draw, name: str) -> Case:
+    shape = _any_shape(draw, 1, 3)
+    fields: dict[str, Any] = {"k": draw(st.integers(1, 5))}  # beyond the dim's size: refused
+    _maybe(draw, fields, "dim", _dim(draw, len(shape) + 1), -1)
+    _maybe(draw, fields, "largest", draw(st.booleans()), True)
+    _maybe(draw, fields, "output", draw(st.sampled_from(["values", "indices"])), "values")
+    return fields, [shape]
+
+
+@strategy("sort")
+def sort_(draw: Draw, name: str) -> Case:
+    shape = _any_shape(draw, 1, 3)
+    fields: dict[str, Any] = {}
+    _maybe(draw, fields, "dim", _dim(draw, len(shape) + 1), -1)
+    _maybe(draw, fields, "descending", draw(st.booleans()), False)
+    _maybe(draw, fields, "output", draw(st.sampled_from(["values", "indices"])), "values")
+    return fields, [shape]
+
+
+@strategy("minmax")
+def minmax_(draw: Draw, name: str) -> Case:
+    shape = _any_shape(draw, 1, 3)
+    fields: dict[str, Any] = {"op": draw(st.sampled_from(["max", "min"]))}
+    if draw(st.integers(0, 3)):
+        fields["dim"] = _dim(draw, len(shape) + 1)
+        _maybe(draw, fields, "output", draw(st.sampled_from(["values", "indices"])), "values")
+    else:  # every element: indices only (values: refused, that is reduce's amax)
+        fields["output"] = draw(st.sampled_from(["indices", "indices", "values"]))
+    _maybe(draw, fields, "keepdim", draw(st.booleans()), False)
+    return fields, [shape]
+
+
+@strategy("index")
+def index_(draw: Draw, name: str) -> Case:
+    shape = _any_shape(draw, 1, 3)
+    rank = len(shape) + 1
+    fields: dict[str, Any] = {"dim": draw(st.integers(0, rank))}  # rank: nothing left to index
+    if draw(st.booleans()):
+        size = (1, *shape)[min(fields["dim"], rank - 1)]  # the batch may be 2: index 1 is then in range
+        fields["indices"] = [draw(st.integers(-size - 1, size)) for _ in range(draw(st.integers(1, 3)))]
+        return fields, [shape]
+    k = draw(st.integers(1, 2))
+    return fields, [shape, *_broadcastable(draw, k)]
+
+
+@strategy("masked")
+def masked_(draw: Draw, name: str) -> Case:
+    shape = _any_shape(draw, 1, 3)
+    r = draw(st.integers(1, len(shape) + 1))
+    mask = shape[: r - 1]  # with the batch in front: dims 0..r-1 of the input
+    if draw(st.integers(0, 4)) == 0 and mask:
+        mask = (*mask[:-1], mask[-1] + 1)  # not the input's: refused
+    fields: dict[str, Any] = {"length": draw(st.integers(1, 3))}  # more than the mask holds: refused
+    _maybe(draw, fields, "dim", draw(st.sampled_from([0, 0, 0, 1])), 0)
+    return fields, [shape, mask]
+
+
+@strategy("indexput")
+def indexput_(draw: Draw, name: str) -> Case:
+    shape = _any_shape(draw, 1, 3)
+    fields: dict[str, Any] = {}
+    if draw(st.integers(0, 3)) == 0:  # a mask over the first dims, a number written
+        r = draw(st.integers(1, len(shape) + 1))
+        fields.update(mask=True, value=draw(st.sampled_from([0.0, -1.0])))
+        return fields, [shape, shape[: r - 1]]
+    _maybe(draw, fields, "dim", draw(st.sampled_from([0, 0, 1])), 0)
+    idx: list[Shape] = [()] if draw(st.integers(0, 2)) else _broadcastable(draw, draw(st.integers(1, 2)))
+    if draw(st.booleans()):
+        fields["value"] = draw(st.sampled_from([0.0, 2.5]))
+        return fields, [shape, *idx]
+    if draw(st.integers(0, 3)) == 0:
+        fields["accumulate"] = True  # dim 0 only
+    written = shape[len(idx) - 1 :] if fields.get("dim", 0) == 0 else shape
+    value = tuple(d if draw(st.integers(0, 3)) else draw(st.sampled_from([1, d + 1])) for d in written)
+    return fields, [shape, *idx, value]
+
+
+def _index_item(draw: Draw, size: int) -> str:
+    kind = draw(st.sampled_from(["all", "all", "slice", "int", "step"]))
+    if kind == "all":
+        return ":"
+    if kind == "int":
+        return str(draw(st.integers(-size - 1, size)))  # one past either end: refused
+    lo, hi = draw(st.integers(-size, size)), draw(st.integers(-size, size + 1))
+    step = f":{draw(st.integers(1, 2))}" if kind == "step" else ""
+    return f"{lo}:{hi}{step}"
+
+
+@strategy("sliceput")
+def sliceput_(draw: Draw, name: str) -> Case:
+    shape = _any_shape(draw, 1, 3)
+    items = [":"] + [_index_item(draw, d) for d in shape[: draw(st.integers(0, len(shape)))]]
+    if draw(st.integers(0, 4)) == 0:
+        items.insert(draw(st.integers(1, len(items))), "...")
+    fields: dict[str, Any] = {"index": "[" + ", ".join(items) + "]"}
+    if draw(st.booleans()):
+        fields["value"] = draw(st.sampled_from([0.0, 1.5]))
+        return fields, [shape]
+    rest: list[int] = []  # the region written, without the batch (the first item keeps it)
+    for item, d in zip(items[1:], shape, strict=False):
+        if item == "...":
+            break
+        if ":" in item:
+            lo, hi, *st_ = (int(p) if p else None for p in item.split(":"))
+            rest.append(len(range(*slice(lo, hi, st_[0] if st_ else None).indices(d))))
+        elif -d <= int(item) < d:
+            continue
+    else:
+        rest.extend(shape[len(items) - 1 :])
+    value = tuple(d if draw(st.integers(0, 3)) else draw(st.sampled_from([1, d + 1])) for d in rest)
+    return fields, [shape, value]
+
+
+@strategy("nonzero")
+def nonzero_(draw: Draw, name: str) -> Case:
+    shape = _any_shape(draw, 1, 3)
+    fields: dict[str, Any] = {"length": draw(st.integers(1, 6))}  # more than the elements: refused
+    if draw(st.booleans()):
+        fields["column"] = draw(st.integers(0, len(shape) + 1))  # the rank itself: refused
+    return fields, [shape]
+
+
+@strategy("unique")
+def unique_(draw: Draw, name: str) -> Case:
+    fields: dict[str, Any] = {"length": draw(st.integers(1, 6))}
+    _maybe(draw, fields, "output", draw(st.sampled_from(["values", "inverse", "counts"])), "values")
+    _maybe(draw, fields, "sorted", draw(st.booleans()), True)
+    return fields, [_any_shape(draw, 1, 2)]
+
+
+@strategy("nms")
+def nms_(draw: Draw, name: str) -> Case:
+    # the boxes are the batch: K = 1 or 2 of them, random corners
+    boxes: Shape = draw(st.sampled_from([(4,), (4,), (4,), (5,)]))
+    scores: Shape = draw(st.sampled_from([(), (), (), (2,)]))
+    return {"iou_threshold": draw(st.sampled_from([0.3, 0.7])), "length": draw(st.integers(1, 2))}, [boxes, scores]
+
+
+@strategy("roialign")
+def roialign_(draw: Draw, name: str) -> Case:
+    fields: dict[str, Any] = {"output_size": [draw(st.integers(1, 3)), draw(st.integers(1, 3))]}
+    _maybe(draw, fields, "spatial_scale", draw(st.sampled_from([1.0, 0.5])), 1.0)
+    _maybe(draw, fields, "sampling_ratio", draw(st.sampled_from([-1, 1, 2])), -1)
+    _maybe(draw, fields, "aligned", draw(st.booleans()), False)
+    feat = (draw(st.integers(1, 3)), draw(st.integers(1, 5)), draw(st.integers(1, 5)))
+    rois: Shape = draw(st.sampled_from([(5,), (5,), (5,), (4,)]))  # one box per batch item
+    return fields, [feat if draw(st.integers(0, 5)) else feat[1:], rois]
+
+
+@strategy("multiscaleroialign")
+def multiscaleroialign_(draw: Draw, name: str) -> Case:
+    n = draw(st.integers(1, 3))
+    fields: dict[str, Any] = {
+        "output_size": [draw(st.integers(1, 3)), draw(st.integers(1, 3))],
+        "scales": [0.25, 0.125, 0.0625][:n],
+        "sampling_ratio": draw(st.sampled_from([-1, 2])),
+    }
+    _maybe(draw, fields, "canonical_scale", draw(st.sampled_from([4, 224])), 224)
+    c = draw(st.integers(1, 3))
+    feats = [(c, 8 >> k, 8 >> k) for k in range(n)]
+    if draw(st.integers(0, 6)) == 0:
+        feats[-1] = (c + 1, *feats[-1][1:])  # another channel count: refused
+    boxes: list[Shape] = [(4,)] * draw(st.integers(1, 2))  # one box per batch item in each
+    return fields, [*feats, *boxes]

@@ -156,6 +156,9 @@ CASES: dict[str, Callable[[], st.SearchStrategy[tuple[Layer, Shape]]]] = {
 # einsum its own way; their MACs are held against FlopCounterMode / 2 (torch's math path) on every
 # draw of tests/test_layers_property.py
 FLOP_COUNTER_ONLY = {"matmul", "einsum", "scaleddotproductattention", "multiheadattention"}
+# convolutions whose weight is an input: the MACs of the conv*d they are (held above), and against
+# FlopCounterMode / 2 on every draw of tests/test_layers_property.py and tests/test_capture_rules.py
+FLOP_COUNTER_ONLY |= {f"dynamicconv{t}{nd}d" for t in ("", "transpose") for nd in (1, 2, 3)}
 
 
 def test_every_mac_layer_has_a_strategy() -> None:

@@ -26,7 +26,7 @@ from unittest import mock
 
 import pytest
 import torch
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 from strategies import STRATEGIES, Case
 from torch.nn.attention import SDPBackend, sdpa_kernel
@@ -106,6 +106,24 @@ def torch_counts(module: Any) -> ParamCount:
     return ParamCount(trainable, frozen, buffers, int64)
 
 
+def torch_refusal(layer: Layer, ins: list[tuple[int, ...]]) -> tuple[Exception | None, Any, Any]:
+    """(why torch refuses, or None; the module; its output). An empty output is a refusal."""
+    try:
+        module, out = run_torch(layer, ins)
+    except Exception as exc:  # any refusal by torch counts
+        return exc, None, None
+    return (ValueError(f"empty output {tuple(out.shape)}") if out.numel() == 0 else None), module, out
+
+
+def refused_by_fields(cls: type[Layer], fields: dict[str, Any]) -> bool:
+    """Whether our field checks (make_layer, before any input is seen) refuse ``fields``."""
+    try:
+        make_layer(cls, dict(fields))
+    except CnnscopeError:
+        return True
+    return False
+
+
 def check_case(type_name: str, case: Case, batch: int) -> None:
     cls = registry()[type_name]
     fields, shapes = case
@@ -116,18 +134,18 @@ def check_case(type_name: str, case: Case, batch: int) -> None:
     except CnnscopeError as exc:
         ours_err = exc
     raw_layer = unvalidated(cls, fields)  # strategies draw only well-typed values
-    torch_err: Exception | None = None
-    try:
-        module, out = run_torch(raw_layer, ins)
-        if out.numel() == 0:
-            torch_err = ValueError(f"empty output {tuple(out.shape)}")
-    except Exception as exc:  # any refusal by torch counts
-        torch_err = exc
+    torch_err, module, out = torch_refusal(raw_layer, ins)
     where = f"{type_name} {fields} on inputs {ins}"
     if ours_err is not None or torch_err is not None:
         assert ours_err is not None, f"{where}: torch refuses ({torch_err!r}) but cnnscope accepts"
         assert torch_err is not None, f"{where}: cnnscope refuses ({ours_err.render()}) but torch runs it"
-        assert ours_err.kind and ours_err.message
+        # both refuse; a refusal of the fields alone also says that no input could help, so
+        # torch must refuse them on an input four times larger in every dim as well
+        if refused_by_fields(cls, fields):
+            larger = [(s[0], *(4 * d for d in s[1:])) for s in ins]
+            assert torch_refusal(raw_layer, larger)[0] is not None, (
+                f"{where}: cnnscope refuses the fields alone ({ours_err.render()}), but torch runs them on {larger}"
+            )
         return
     assert tuple(out.shape) == shape, f"{where}: torch gives {tuple(out.shape)}, cnnscope {shape}"
     ours = layer.params(ins)
@@ -244,18 +262,40 @@ def _built(type_name: str, case: Case, batch: int) -> tuple[Any, list[Any]] | No
     return (layer, module), [torch.randn(*s, dtype=torch.float64) for s in ins]
 
 
+# What the maths says of a type whatever its fields, so that a type which wrongly claims less
+# fails too (torch then checks the claim): a window mean, an interpolation, a copy, a sum or a
+# rearrangement is affine at inference with no weights; dropout and stochastic depth are the
+# identity in eval mode. Pad is left out: constant padding with an infinite fill is no affine map.
+AFFINE = {
+    *("avgpool1d", "avgpool2d", "avgpool3d", "adaptiveavgpool1d", "adaptiveavgpool2d", "adaptiveavgpool3d"),
+    *("identity", "dropout", "dropout1d", "dropout2d", "dropout3d", "alphadropout", "stochasticdepth"),
+    *("flatten", "reshape", "permute", "pixelshuffle", "pixelunshuffle", "channelshuffle", "roll", "slice"),
+    *("expand", "add", "sub", "concat", "stack", "upsample", "zeropad1d", "zeropad2d", "zeropad3d"),
+    *("reflectionpad1d", "reflectionpad2d", "replicationpad1d", "replicationpad2d", "replicationpad3d"),
+}
+# clamping to a range, zeroing below a threshold or inside a band: a second pass changes nothing
+IDEMPOTENT = {"relu", "relu6", "hardtanh", "threshold", "hardshrink"}
+
+
+def test_the_maths_names_registered_types() -> None:
+    assert not (AFFINE | IDEMPOTENT) - set(TYPES), "a type named above is no longer registered"
+
+
 @pytest.mark.parametrize("type_name", TYPES)
 @settings(suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
 @given(data=st.data())
 def test_linear_at_inference_and_idempotent_agree_with_torch(type_name: str, data: st.DataObject) -> None:
     # linear_at_inference: f(x + y) + f(0) == f(x) + f(y) (affine) in eval mode;
-    # idempotent: f(f(x)) == f(x). Each type says so of itself; torch checks it.
+    # idempotent: f(f(x)) == f(x). Each type says so of itself; torch checks what it claims,
+    # and the maths above what it must claim.
     import torch
 
     built = _built(type_name, data.draw(STRATEGIES[type_name], label="case"), 2)
-    assume(built is not None)
-    assert built is not None
+    if built is None:
+        reject()  # not a valid configuration: nothing to check
     (layer, module), xs = built
+    assert layer.linear_at_inference() or type_name not in AFFINE, f"{type_name} is affine and weightless"
+    assert layer.idempotent or type_name not in IDEMPOTENT, f"{type_name} is idempotent"
     with torch.no_grad():
         if layer.linear_at_inference():
             ys = [torch.randn_like(x) for x in xs]

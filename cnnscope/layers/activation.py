@@ -16,17 +16,28 @@ from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
 from cnnscope.layers._dims import norm_dim
-from cnnscope.layers.base import Layer, ParamCount, RFKind, RFStep, Shape, define, layer_dataclass, register
+from cnnscope.layers.base import Layer, ParamCount, RFMap, Shape, Step, _fmt, define, layer_dataclass, register
 from cnnscope.layers.fields import Choice, FieldError, Float, Int, fld
 
 
 @layer_dataclass
 class _Activation(Layer):
     family: ClassVar[str] = "activation"
+    keeps_layout: ClassVar[bool] = True
     ops_per_element: ClassVar[int] = 1
 
     def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
         return {"activation": prod(out) * self.ops_per_element}
+
+    def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
+        why = "" if self.linear_at_inference() else _WHY_NONLINEAR
+        return [Step("output shape", f"{self.type_name} keeps its input's shape", _fmt(out), why)]
+
+
+_WHY_NONLINEAR = (
+    "a nonlinearity between layers: without one, stacked convolutions or dense layers collapse into a "
+    "single linear map and the extra depth buys nothing"
+)
 
 
 _PLAIN = [
@@ -212,9 +223,9 @@ class GLU(_Activation):
         d = norm_dim(self.dim, len(ins[0]))
         return (*ins[0][:d], ins[0][d] // 2, *ins[0][d + 1 :])
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
         # halving a spatial dim pairs position i with position i + n/2: not a sliding window
-        return RFKind.UNSUPPORTED if norm_dim(self.dim, len(ins[0])) >= 2 else RFKind.POINTWISE
+        return RFMap.UNSUPPORTED if norm_dim(self.dim, len(ins[0])) >= 2 else RFMap.POINTWISE
 
 
 @layer_dataclass

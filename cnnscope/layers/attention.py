@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
 from cnnscope.layers._dims import broadcast_shapes, check_count, shapes_text
-from cnnscope.layers.base import Layer, ParamCount, RFKind, RFStep, Shape, Step, _fmt, layer_dataclass, register
+from cnnscope.layers.base import Layer, ParamCount, RFMap, Shape, Step, _fmt, layer_dataclass, register
 from cnnscope.layers.fields import Bool, FieldError, Float, Int, OptFloat, OptInt, fld
 
 SOFTMAX_OPS_PER_ELEMENT = 3  # as the softmax layer: exponential, sum, divide
@@ -95,8 +95,8 @@ class ScaledDotProductAttention(Layer):
             ops["merge"] = w
         return ops
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
-        return RFKind.GLOBAL
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
+        return RFMap.GLOBAL
 
     def to_torch(self, ins: Sequence[Shape]) -> Any:
         from cnnscope.layers import _torch_ops
@@ -136,6 +136,9 @@ class MultiheadAttention(Layer):
     def validate(self) -> None:
         if self.embed_dim % self.num_heads:
             raise FieldError(f"num_heads={self.num_heads} does not divide embed_dim={self.embed_dim}", "num_heads")
+
+    def has_bias(self) -> bool:
+        return bool(self.bias)
 
     def _kv(self) -> tuple[int, int]:
         return self.kdim or self.embed_dim, self.vdim or self.embed_dim
@@ -205,8 +208,8 @@ class MultiheadAttention(Layer):
             ops["bias"] = N * self.embed_dim * (2 * L + 2 * S)
         return ops
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
-        return RFKind.GLOBAL
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
+        return RFMap.GLOBAL
 
     def to_torch(self, ins: Sequence[Shape]) -> Any:
         import torch.nn as nn

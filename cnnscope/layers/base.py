@@ -4,6 +4,11 @@ A layer type is a frozen dataclass whose fields are its YAML schema; its methods
 the tool knows about it. Shapes passed in and out always include the batch dimension, in
 PyTorch's order (``N, C, *spatial``). Nothing here imports torch: ``to_torch`` does so
 lazily, so the analytic path stays torch-free.
+
+Besides its costs, a layer says what it is (its window, bias, groups, whether it aliases, is
+a learned linear map, pools...), so that no consumer matches family names or probes fields;
+how a layer maps positions lives in :mod:`cnnscope.layers.window`. (Over 300 lines: the
+contract, every default of it documented, and the registry are this module's one job.)
 """
 
 from __future__ import annotations
@@ -17,6 +22,9 @@ from typing import Any, ClassVar, TypeVar, cast, dataclass_transform
 
 from cnnscope.errors import ShapeError, SpecError, did_you_mean
 from cnnscope.layers.fields import Bool, fld
+from cnnscope.layers.window import RFKind, RFMap, Window
+
+__all__ = ["Layer", "ParamCount", "RFKind", "RFMap", "Shape", "Step", "Window", "lookup", "register", "registry"]
 
 Shape = tuple[int, ...]
 
@@ -36,38 +44,14 @@ class ParamCount:
 
 
 @dataclass(frozen=True)
-class RFStep:
-    """How one layer maps positions, per spatial dim, for receptive-field arithmetic.
-
-    ``kernel`` is the effective kernel ``dilation * (k - 1) + 1``; ``padding`` is the
-    padding on the low (left/top) side.
-    """
-
-    kernel: tuple[int, ...]
-    stride: tuple[int, ...]
-    padding: tuple[int, ...]
-
-    @staticmethod
-    def identity(ndim: int) -> RFStep:
-        return RFStep((1,) * ndim, (1,) * ndim, (0,) * ndim)
-
-
-class RFKind:
-    """Markers ``Layer.rf`` may return instead of an :class:`RFStep`."""
-
-    POINTWISE = "pointwise"  # each output position sees the same input position only
-    GLOBAL = "global"  # each output sees the whole input (global pooling, flatten, linear)
-    UNSUPPORTED = "unsupported"  # upsampling: positions are not an integer-stride map
-    CONSTANT = "constant"  # depends on no input position (a learned parameter, a class token)
-
-
-@dataclass(frozen=True)
 class Step:
-    """One line of ``explain``: what is computed, the formula with numbers, the result."""
+    """One line of ``explain``: what is computed, the formula with numbers, the result, and
+    (where the course gives one) why, in a sentence."""
 
     what: str
     formula: str
     result: str
+    why: str = ""
 
 
 L = TypeVar("L", bound="Layer")
@@ -82,7 +66,13 @@ def layer_dataclass(cls: type[L]) -> type[L]:
     every class — which was most of what importing the layer families cost (the analytic
     commands pay that on every run).
     """
-    return dataclasses.dataclass(init=False, repr=False, eq=False, kw_only=True)(cls)
+    doc = cls.__dict__.get("__doc__")
+    if doc is None:
+        cls.__doc__ = "-"  # else dataclass writes one from inspect.signature (slow, and never read)
+    dataclasses.dataclass(init=False, repr=False, eq=False, kw_only=True)(cls)  # the class itself, with its fields
+    if doc is None:
+        cls.__doc__ = None
+    return cls
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
@@ -110,6 +100,13 @@ class Layer:
     opaque: ClassVar[bool] = False  # an op cnnscope cannot analyze: its costs are unknown
     linear_map: ClassVar[bool] = False  # an affine map at inference without weights of its own (lint)
     idempotent: ClassVar[bool] = False  # f(f(x)) = f(x) and f commutes with max (relu, relu6, hardtanh)
+    # what the layer is, for the tools that reason about a network (lint, explain, shift):
+    learned_linear: ClassVar[bool] = False  # a learned linear map: a convolution or a fully connected layer
+    convolution: ClassVar[bool] = False  # a learned linear map over windows (convolution, transposed or not)
+    pools: ClassVar[bool] = False  # summarizes positions alike, no weights (max/avg pooling, mean/sum/max reductions)
+    keeps_layout: ClassVar[bool] = False  # the output is its input, value for value in place (activations, norms)
+    rearranges: ClassVar[bool] = False  # moves, copies or pads values without arithmetic (flatten, view, pad, permute)
+    data_dependent: ClassVar[bool] = False  # its output size is the one measured at capture (nms, x[mask], unique)
 
     trainable: bool = fld(Bool(), True, "false freezes the layer's parameters (requires_grad=False)")
 
@@ -179,8 +176,36 @@ class Layer:
         """The rest of the arithmetic, by category (see docs/conventions.md)."""
         return {}
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
-        return RFKind.POINTWISE
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
+        """How the layer maps positions (:class:`RFKind`, and for a window its numbers)."""
+        return RFMap.POINTWISE
+
+    def window(self, ins: Sequence[Shape]) -> Window | None:
+        """The sliding window (kernel, stride, dilation, (low, high) padding per spatial dim), or
+        None. By default read from :meth:`rf`: a crop or a pad is a window of kernel 1."""
+        return Window.of(self.rf(ins))
+
+    def aliases(self, ins: Sequence[Shape]) -> bool:
+        """Keeps one position in s (a stride > 1) without filtering first itself: only an average
+        pool whose window is at least its stride is a (box) low-pass of its own."""
+        step = self.rf(ins)
+        if not step.windowed or all(s == 1 for s in step.stride):
+            return False
+        return not (self.lowpass() and all(k >= s for k, s in zip(step.kernel, step.stride, strict=True)))
+
+    def has_bias(self) -> bool:
+        """Has a learned bias (torch's ``bias``): a shift per output channel or feature (a
+        convolution's, a linear layer's; an affine norm's β)."""
+        return False
+
+    def channel_groups(self) -> int:
+        """Channel groups of a learned map (a depthwise convolution has one per channel); 1 otherwise."""
+        return 1
+
+    def commutes_with_monotone(self) -> bool:
+        """``f(layer(x)) = layer(f(x))`` for every monotone elementwise ``f``: max pooling, and
+        the layers that are the identity at inference (dropout)."""
+        return False
 
     def warnings(self, ins: Sequence[Shape], out: Shape) -> list[str]:
         return []
@@ -253,14 +278,27 @@ class Layer:
             if default is not dataclasses.MISSING and v == default:
                 continue
             if isinstance(v, tuple):
-                v = v[0] if len(set(v)) == 1 and f.name not in _LIST_FIELDS else list(v)
+                v = (
+                    v[0]
+                    if len(set(v)) == 1 and f.name not in _LIST_FIELDS and _reads_back(kind, v, self.ndim)
+                    else list(v)
+                )
             out[f.name] = v
         return out
 
 
+def _reads_back(kind: Any, v: tuple[Any, ...], ndim: int | None) -> bool:
+    """Whether one value of ``v`` loads back as ``v`` (a per-dim ``3`` is ``(3, 3)``; upsample's
+    ``scale_factor: 1.0`` is ``(1.0,)``, not ``(1.0, 1.0)``)."""
+    try:
+        return kind is None or bool(kind.coerce(v[0], ndim) == v)
+    except Exception:
+        return False
+
+
 # whole lists, never one value for all dims: a repeated value must stay a list (reshape's
 # `shape: [0, 0]` is not `shape: 0`)
-_LIST_FIELDS = {"normalized_shape", "size", "padding4", "shape", "sizes", "dims", "shifts"}
+_LIST_FIELDS = {"normalized_shape", "size", "pad", "shape", "sizes", "dims", "shifts", "indices", "scales"}
 
 
 def _spatial_names(ndim: int) -> str:
@@ -274,6 +312,9 @@ def _fmt(shape: Sequence[int]) -> str:
 # -- the registry ---------------------------------------------------------------------
 
 _REGISTRY: dict[str, type[Layer]] = {}
+_ORDER: dict[str, int] = {}  # registration order
+_ALL_IMPORTED = False
+_LISTED: dict[str, type[Layer]] = {}
 
 
 def register(cls: type[L]) -> type[L]:
@@ -284,6 +325,7 @@ def register(cls: type[L]) -> type[L]:
     if name in _REGISTRY:
         raise ValueError(f"layer type `{name}` is registered twice ({_REGISTRY[name].__name__}, {cls.__name__})")
     _REGISTRY[name] = cls
+    _ORDER[name] = len(_ORDER)
     return cls
 
 
@@ -312,13 +354,28 @@ def define(base: type[L], torch_name: str, type_name: str | None = None, **class
 
 
 def registry() -> dict[str, type[Layer]]:
-    """All registered layer types by name (imports every family module once)."""
-    import cnnscope.layers  # noqa: F401  - importing the package registers the families
+    """All registered layer types by name, family by family in module name order (imports
+    every family module once)."""
+    global _ALL_IMPORTED, _LISTED
+    if not _ALL_IMPORTED:
+        from cnnscope.layers import load_families
 
-    return dict(_REGISTRY)
+        load_families()
+        _ALL_IMPORTED = True
+    if len(_LISTED) != len(_REGISTRY):  # the same order whichever families were imported first
+        _LISTED = dict(sorted(_REGISTRY.items(), key=lambda kv: (kv[1].__module__, _ORDER[kv[0]])))
+    return dict(_LISTED)
+
+
+def registered(name: str) -> type[Layer] | None:
+    """The type registered as ``name`` if its family is imported already (imports nothing)."""
+    return _REGISTRY.get(name)
 
 
 def lookup(name: str) -> type[Layer]:
+    cls = _REGISTRY.get(name)  # its family is imported (and no copy of the registry per layer)
+    if cls is not None:
+        return cls
     reg = registry()
     if name in reg:
         return reg[name]

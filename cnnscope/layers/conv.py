@@ -7,8 +7,24 @@ from math import prod
 from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
-from cnnscope.layers.base import Layer, ParamCount, RFKind, RFStep, Shape, Step, _fmt, define, layer_dataclass
+from cnnscope.layers.base import Layer, ParamCount, RFMap, Shape, Step, Window, _fmt, define, layer_dataclass
 from cnnscope.layers.fields import Bool, Choice, FieldError, Int, Ints, Padding, fld
+from cnnscope.layers.window import dim_name, window_warnings
+
+# the course's reasons, shown by `explain` beside the steps (pooling shares the window's)
+WHY_WINDOW_OUT = (
+    "the window slides over the padded input in steps of S: one position to start, plus one per "
+    "stride that still fits; padding keeps the border in play"
+)
+WHY_WINDOW_FLOOR = (
+    "the stride does not divide I − K + 2P, so the last step would run past the edge: torch rounds "
+    "down and the pixels after the last window are never seen"
+)
+_WHY_PARAMS = (
+    "each filter spans the full depth of its input and adds one bias; there is one filter per "
+    "output channel, and the image size does not appear in the count"
+)
+_WHY_MACS = "every output value is one dot product between a filter and one window of the input"
 
 
 def conv_out(size: int, k: int, s: int, lo: int, hi: int, d: int) -> int:
@@ -16,54 +32,12 @@ def conv_out(size: int, k: int, s: int, lo: int, hi: int, d: int) -> int:
     return (size + lo + hi - d * (k - 1) - 1) // s + 1
 
 
-def dropped_pixels(size: int, k_eff: int, s: int, lo: int, hi: int) -> int:
-    """Input pixels at the high end that no window covers (padding excluded)."""
-    span = size + lo + hi - k_eff
-    if span < 0:
-        return 0
-    return max(0, span % s - hi)
-
-
-_DIM_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
-
-
-def dim_name(ndim: int, i: int) -> str:
-    return _DIM_NAMES.get(ndim, tuple(f"d{j}" for j in range(ndim)))[i]
-
-
-def fit_warnings(
-    type_name: str,
-    spatial: Sequence[int],
-    keff: Sequence[int],
-    stride: Sequence[int],
-    pads: Sequence[tuple[int, int]],
-) -> list[str]:
-    """One warning naming every dim where the last window stops short of the input's end.
-
-    A kernel smaller than its stride skips pixels between windows by design (a strided 1×1
-    projection); only windows that tile the input are checked.
-    """
-    parts = []
-    nd = len(spatial)
-    for i, size in enumerate(spatial):
-        if keff[i] < stride[i]:
-            continue
-        lost = dropped_pixels(size, keff[i], stride[i], pads[i][0], pads[i][1])
-        if lost:
-            what = "row" if nd > 1 and i == nd - 2 else "column" if nd > 1 else "sample"
-            parts.append(
-                f"{dim_name(nd, i)}: input {size}, kernel {keff[i]}, stride {stride[i]}, padding "
-                f"{pads[i][0]}+{pads[i][1]} leave the last {lost} {what}{'s' if lost > 1 else ''} uncovered"
-            )
-    if not parts:
-        return []
-    return ["window does not fit: " + "; ".join(parts)]
-
-
 @layer_dataclass
 class _ConvNd(Layer):
     family: ClassVar[str] = "conv"
     transposed: ClassVar[bool] = False
+    learned_linear: ClassVar[bool] = True
+    convolution: ClassVar[bool] = True
 
     out_channels: int = fld(Int(min=1), doc="output channels (filters)")
     kernel_size: tuple[int, ...] = fld(Ints(), doc="kernel size, one per spatial dim or one for all")
@@ -151,14 +125,23 @@ class _ConvNd(Layer):
     def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
         return {"bias": prod(out)} if self.bias else {}
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
-        return RFStep(self.keff(), tuple(self.stride), tuple(lo for lo, _ in self.pads()))
+    def window(self, ins: Sequence[Shape]) -> Window | None:
+        return Window(tuple(self.kernel_size), tuple(self.stride), tuple(self.dilation), tuple(self.pads()))
+
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
+        return RFMap.window(self.keff(), tuple(self.stride), tuple(lo for lo, _ in self.pads()))
+
+    def has_bias(self) -> bool:
+        return bool(self.bias)
+
+    def channel_groups(self) -> int:
+        return int(self.groups)
 
     def border_fill(self) -> str:
         return str(self.padding_mode)
 
     def warnings(self, ins: Sequence[Shape], out: Shape) -> list[str]:
-        return fit_warnings(self.type_name, ins[0][2:], self.keff(), self.stride, self.pads())
+        return window_warnings(self.window(ins), ins[0], out)
 
     def torch_kwargs(self, ins: Sequence[Shape]) -> dict[str, Any]:
         kw = super().torch_kwargs(ins)
@@ -177,7 +160,8 @@ class _ConvNd(Layer):
             floor = (size + lo + hi - d * (k - 1) - 1) % s != 0
             ratio = f"({size} − {keff} + {pad})/{s}"
             formula = f"floor({ratio}) + 1" if floor else f"{ratio} + 1"
-            steps.append(Step(f"output {dim_name(nd, i)}", formula, str(out[2 + i])))
+            why = WHY_WINDOW_FLOOR if floor else WHY_WINDOW_OUT
+            steps.append(Step(f"output {dim_name(nd, i)}", formula, str(out[2 + i]), why))
         kprod = "·".join(str(k) for k in self.kernel_size)
         per = f"{kprod}·{cin // self.groups}" + (" + 1" if self.bias else "")
         weights = prod(self.kernel_size) * (cin // self.groups)
@@ -186,6 +170,7 @@ class _ConvNd(Layer):
                 "parameters",
                 f"({per})·{self.out_channels}" + (f"   (groups={self.groups})" if self.groups > 1 else ""),
                 f"{(weights + (1 if self.bias else 0)) * self.out_channels:,}",
+                _WHY_PARAMS,
             )
         )
         steps.append(
@@ -193,6 +178,7 @@ class _ConvNd(Layer):
                 "MACs",
                 f"{_fmt(out)} outputs × {kprod}·{cin // self.groups} taps each",
                 f"{self.macs(ins, out):,}",
+                _WHY_MACS,
             )
         )
         return steps
@@ -242,11 +228,11 @@ class _ConvTransposeNd(_ConvNd):
         # every input element is multiplied into prod(k) * Cout/groups outputs
         return prod(ins[0]) * (self.out_channels // self.groups) * prod(self.kernel_size)
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
-        return RFKind.UNSUPPORTED
+    def window(self, ins: Sequence[Shape]) -> Window | None:
+        return None  # it spreads each input position over a window of outputs: no window slides over its input
 
-    def warnings(self, ins: Sequence[Shape], out: Shape) -> list[str]:
-        return []
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
+        return RFMap.UNSUPPORTED
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         steps = []
@@ -259,6 +245,7 @@ class _ConvTransposeNd(_ConvNd):
                     f"output {dim_name(nd, i)}",
                     f"({size} − 1)·{s} − 2·{p} + {d}·({k} − 1) + {op} + 1",
                     str(out[2 + i]),
+                    WHY_WINDOW_OUT,
                 )
             )
         cin = ins[0][1]
@@ -268,9 +255,10 @@ class _ConvTransposeNd(_ConvNd):
                 f"{cin}·{self.out_channels // self.groups}·{'·'.join(map(str, self.kernel_size))}"
                 + (f" + {self.out_channels}" if self.bias else ""),
                 f"{self.params(ins).total:,}",
+                _WHY_PARAMS,
             )
         )
-        steps.append(Step("MACs", "input elements × Cout/groups × kernel taps", f"{self.macs(ins, out):,}"))
+        steps.append(Step("MACs", "input elements × Cout/groups × kernel taps", f"{self.macs(ins, out):,}", _WHY_MACS))
         return steps
 
 

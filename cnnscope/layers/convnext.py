@@ -35,12 +35,16 @@ class LayerNorm2d(Layer):
     type_name: ClassVar[str] = "layernorm2d"
     torch_name: ClassVar[str] = "LayerNorm2d"
     family: ClassVar[str] = "norm"
+    keeps_layout: ClassVar[bool] = True
     summary: ClassVar[str] = "layer norm over the channels of (N, C, H, W), at each position"
     ndim: ClassVar[int | None] = 2
 
     eps: float = fld(Float(min=0.0, min_open=True), 1e-5, "added to the variance")
     elementwise_affine: bool = fld(Bool(), True, "learn a scale (and shift) per channel")
     bias: bool = fld(Bool(), True, "learn the shift too (with elementwise_affine)")
+
+    def has_bias(self) -> bool:
+        return bool(self.elementwise_affine and self.bias)
 
     def params(self, ins: Sequence[Shape]) -> ParamCount:
         if not self.elementwise_affine:
@@ -83,6 +87,7 @@ class LayerScale(Layer):
     type_name: ClassVar[str] = "layerscale"
     torch_name: ClassVar[str] = "LayerScale"
     family: ClassVar[str] = "scale"
+    keeps_layout: ClassVar[bool] = True
     summary: ClassVar[str] = "learned per-channel scale γ ⊙ x (ConvNeXt, CaiT)"
 
     init_value: float = fld(Float(), 1e-6, "the initial value of every γ")
@@ -130,11 +135,15 @@ class StochasticDepth(Layer):
     type_name: ClassVar[str] = "stochasticdepth"
     torch_name: ClassVar[str] = "StochasticDepth"
     family: ClassVar[str] = "dropout"
+    keeps_layout: ClassVar[bool] = True
     linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "drops a residual branch at random while training; identity at inference"
 
     p: float = fld(Float(min=0.0, max=1.0), 0.0, "probability of dropping the branch (training only)")
     mode: str = fld(Choice(("row", "batch")), "row", "`row`: per sample; `batch`: the whole batch at once")
+
+    def commutes_with_monotone(self) -> bool:
+        return True  # the identity at inference
 
     def to_torch(self, ins: Sequence[Shape]) -> Any:
         from cnnscope.layers._convnext_torch import StochasticDepth

@@ -13,8 +13,12 @@ from cnnscope.layers.fields import Float, fld
 @layer_dataclass
 class _Dropout(Layer):
     family: ClassVar[str] = "dropout"
+    keeps_layout: ClassVar[bool] = True
     linear_map: ClassVar[bool] = True
     ranks: ClassVar[tuple[int, ...] | None] = None
+
+    def commutes_with_monotone(self) -> bool:
+        return True  # the identity at inference
 
     p: float = fld(Float(min=0.0, max=1.0), 0.5, "probability of zeroing an element (training only)")
 

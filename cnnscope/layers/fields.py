@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, dataclass_transform
 
 REQUIRED: Any = dataclasses.MISSING
 
@@ -72,9 +71,54 @@ def _int(v: Any, what: str, lo: int | None = None, hi: int | None = None) -> int
     return int(v)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+_K = TypeVar("_K", bound="type[Kind]")
+_KIND_INIT: dict[type, tuple[tuple[str, Any], ...]] = {}
+
+
+@dataclass_transform(frozen_default=True)
+def kind_dataclass(cls: _K) -> _K:
+    """The decorator of every kind: a frozen dataclass whose ``__init__`` and immutability are
+    :class:`Kind`'s generic ones, not code generated and compiled for each class (which made
+    most of this module's import time, paid by every command)."""
+    doc = cls.__dict__.get("__doc__")
+    if doc is None:
+        cls.__doc__ = "-"  # else dataclass writes one from inspect.signature (slow, and never read)
+    dataclasses.dataclass(init=False, repr=False, eq=False)(cls)  # the class itself, with its fields
+    if doc is None:
+        cls.__doc__ = None
+    return cls
+
+
+@kind_dataclass
 class Kind:
     """Base: accepts anything (subclasses narrow it)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        spec = _KIND_INIT.get(type(self))
+        if spec is None:
+            spec = _KIND_INIT[type(self)] = tuple((f.name, f.default) for f in dataclasses.fields(self))
+        if len(args) > len(spec):
+            raise TypeError(f"{type(self).__name__}() takes at most {len(spec)} positional arguments")
+        for k, (name, default) in enumerate(spec):
+            if k < len(args):
+                if name in kwargs:
+                    raise TypeError(f"{type(self).__name__}() got multiple values for argument {name!r}")
+                value = args[k]
+            elif name in kwargs:
+                value = kwargs.pop(name)
+            elif default is dataclasses.MISSING:
+                raise TypeError(f"{type(self).__name__}() needs the argument {name!r}")
+            else:
+                value = default
+            object.__setattr__(self, name, value)
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}() got unexpected keyword arguments {sorted(kwargs)}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
 
     def coerce(self, value: Any, ndim: int | None) -> Any:
         return value
@@ -83,7 +127,7 @@ class Kind:
         return "any"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind_dataclass
 class Int(Kind):
     min: int | None = None
     max: int | None = None
@@ -101,7 +145,7 @@ class Int(Kind):
         return "an integer"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind_dataclass
 class Float(Kind):
     min: float | None = None
     max: float | None = None
@@ -127,7 +171,31 @@ class Float(Kind):
         return "a number"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind_dataclass
+class FloatOrInf(Kind):
+    """A finite number, or an infinity as the word ``inf`` / ``-inf`` (a spec's numbers are finite,
+    so an infinity is a word: a max pool's ``-inf`` fill, the max norm's order). An infinity is
+    kept as its word, so a layer's fields write back to YAML as they read; ``as_float`` reads it."""
+
+    def coerce(self, value: Any, ndim: int | None) -> float | str:
+        if isinstance(value, str) and value.strip().lower() in ("inf", "+inf", "-inf"):
+            return value.strip().lower().lstrip("+")
+        if isinstance(value, float) and value in (float("inf"), float("-inf")):
+            return "inf" if value > 0 else "-inf"
+        if isinstance(value, str):
+            raise FieldError(f"expected {self.describe(ndim)}, got {_typename(value)}")
+        return Float().coerce(value, ndim)
+
+    def describe(self, ndim: int | None) -> str:
+        return "a number, inf or -inf"
+
+
+def as_float(value: float | str) -> float:
+    """A :class:`FloatOrInf` field's value as a float (``-inf`` for the word)."""
+    return float(value)
+
+
+@kind_dataclass
 class Bool(Kind):
     def coerce(self, value: Any, ndim: int | None) -> bool:
         if not isinstance(value, bool):
@@ -138,7 +206,7 @@ class Bool(Kind):
         return "true or false"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind_dataclass
 class Choice(Kind):
     values: tuple[str, ...] = ()
 
@@ -154,7 +222,7 @@ class Choice(Kind):
         return " | ".join(self.values)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind_dataclass
 class Ints(Kind):
     """An int, or a list of one int per spatial dim; normalized to a tuple of ``ndim``."""
 
@@ -179,7 +247,7 @@ class Ints(Kind):
         return f"{self._what()} or a list of {ndim}"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind_dataclass
 class Padding(Ints):
     """Like ``Ints`` (min 0) but also ``same`` / ``valid`` when ``strings`` is set."""
 
@@ -198,7 +266,7 @@ class Padding(Ints):
         return base + (", `same` or `valid`" if self.strings else "")
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind_dataclass
 class IntList(Kind):
     """A list of integers of free length (or one integer), e.g. LayerNorm's shape."""
 
@@ -225,7 +293,7 @@ class IntList(Kind):
         return "an integer or a list of integers"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind_dataclass
 class Pads(Kind):
     """Padding layers' amounts: one int for all sides or ``2·ndim`` ints, last dim first."""
 
@@ -241,7 +309,7 @@ class Pads(Kind):
         return f"an integer or a list of {2 * (ndim or 1)} (left, right, top, bottom, ...)"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind_dataclass
 class FloatOrFloats(Kind):
     """A positive number or one per spatial dim (Upsample's ``scale_factor``)."""
 
@@ -259,7 +327,7 @@ class FloatOrFloats(Kind):
         return "a positive number or a list of one per spatial dim"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind_dataclass
 class OptInt(Kind):
     """An integer or null."""
 
@@ -274,7 +342,7 @@ class OptInt(Kind):
         return "an integer or null"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind_dataclass
 class OptFloat(Float):
     """A number or null (null: the layer's own default, e.g. attention's 1/sqrt(E) scale)."""
 
@@ -287,7 +355,7 @@ class OptFloat(Float):
         return super().describe(ndim) + " or null"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind_dataclass
 class Dims(Kind):
     """Integers of any sign, one or a list (dims counted from the end when negative, shifts);
     ``min`` bounds them from below when set (reshape's ``-1``)."""
@@ -307,7 +375,7 @@ class Dims(Kind):
         return "an integer or a list of integers" + ("" if self.min is None else f" (>= {self.min})")
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind_dataclass
 class Str(Kind):
     """A non-empty string (einsum's equation)."""
 

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
 from cnnscope.layers._dims import broadcast_shapes, check_count, shapes_text
-from cnnscope.layers.base import Layer, RFKind, RFStep, Shape, Step, _fmt, layer_dataclass, register
+from cnnscope.layers.base import Layer, RFMap, Shape, Step, _fmt, layer_dataclass, register
 from cnnscope.layers.fields import FieldError, Str, fld
 
 
@@ -66,8 +66,8 @@ class MatMul(Layer):
         batch, n, k, m, _ = matmul_dims(ins[0], ins[1])
         return prod(batch) * n * k * m
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
-        return RFKind.UNSUPPORTED
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
+        return RFMap.UNSUPPORTED
 
     def to_torch(self, ins: Sequence[Shape]) -> Any:
         from cnnscope.layers import _torch_ops
@@ -253,8 +253,8 @@ class Einsum(Layer):
     def linear_at_inference(self) -> bool:
         return self.equation.count(",") == 0  # one operand: a sum, diagonal or transpose
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
-        return RFKind.UNSUPPORTED
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
+        return RFMap.UNSUPPORTED
 
     def to_torch(self, ins: Sequence[Shape]) -> Any:
         from cnnscope.layers import _torch_ops

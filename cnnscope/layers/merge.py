@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from cnnscope.errors import ShapeError
 from cnnscope.layers._dims import broadcast_shapes, check_count, norm_dim
 from cnnscope.layers._dims import shapes_text as _shapes
-from cnnscope.layers.base import Layer, RFKind, RFStep, Shape, Step, _fmt, layer_dataclass, register
+from cnnscope.layers.base import Layer, RFMap, Shape, Step, _fmt, layer_dataclass, register
 from cnnscope.layers.fields import Bool, Int, fld
 
 
@@ -174,9 +174,9 @@ class Concat(Layer):
 
         return _torch_ops.Concat(self.dim)
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
         # joined along a spatial dim, output positions no longer map to input positions by one stride
-        return RFKind.UNSUPPORTED if self._dim(len(ins[0])) >= 2 else RFKind.POINTWISE
+        return RFMap.UNSUPPORTED if self._dim(len(ins[0])) >= 2 else RFMap.POINTWISE
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         d = self._dim(len(ins[0]))
@@ -206,10 +206,10 @@ class Stack(Layer):
         d = norm_dim(self.dim, len(ins[0]) + 1)
         return (*ins[0][:d], len(ins), *ins[0][d:])
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
         # a new dim anywhere moves the spatial dims (or adds one at the end): positions in the
         # output's dims 2.. are no longer the input's. Pointwise only without spatial dims at all
-        return RFKind.POINTWISE if len(ins[0]) + 1 <= 2 else RFKind.UNSUPPORTED
+        return RFMap.POINTWISE if len(ins[0]) + 1 <= 2 else RFMap.UNSUPPORTED
 
     def to_torch(self, ins: Sequence[Shape]) -> Any:
         from cnnscope.layers import _torch_ops

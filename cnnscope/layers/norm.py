@@ -1,4 +1,5 @@
-"""Normalization: batchnorm1d/2d/3d, instancenorm1d/2d/3d, groupnorm, layernorm, localresponsenorm.
+"""Normalization: batchnorm1d/2d/3d, instancenorm1d/2d/3d, groupnorm, layernorm, rmsnorm,
+localresponsenorm.
 
 Receptive-field convention: normalization counts as pointwise. Batch norm in eval mode is
 (it uses stored statistics); layer, group and instance norm compute statistics over space,
@@ -14,17 +15,20 @@ from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
 from cnnscope.layers.base import Layer, ParamCount, Shape, Step, _fmt, define, layer_dataclass, register
-from cnnscope.layers.fields import Bool, Float, Int, IntList, fld
+from cnnscope.layers.fields import Bool, Float, Int, IntList, OptFloat, fld
 
 # per-element op rules, documented in docs/conventions.md
 BN_OPS_PER_ELEMENT = 2  # eval mode: statistics and affine folded into one scale and shift
 STATS_OPS_PER_ELEMENT = 5  # mean (1) + variance (2) + normalize (2), statistics on the fly
 AFFINE_OPS_PER_ELEMENT = 2  # scale and shift
+RMS_OPS_PER_ELEMENT = 3  # square, mean, scale by the reciprocal root (no mean subtracted)
+SCALE_OPS_PER_ELEMENT = 1  # rms norm's learned scale (no shift)
 
 
 @layer_dataclass
 class _BatchNormNd(Layer):
     family: ClassVar[str] = "norm"
+    keeps_layout: ClassVar[bool] = True
     ranks: ClassVar[tuple[int, ...]] = (4,)
 
     eps: float = fld(Float(min=0.0, min_open=True), 1e-5, "added to the variance")
@@ -54,6 +58,9 @@ class _BatchNormNd(Layer):
 
     def subtracts_channel_mean(self) -> bool:
         return True
+
+    def has_bias(self) -> bool:
+        return bool(self.affine)
 
     def params(self, ins: Sequence[Shape]) -> ParamCount:
         c = ins[0][1]
@@ -122,6 +129,7 @@ class GroupNorm(Layer):
     type_name: ClassVar[str] = "groupnorm"
     torch_name: ClassVar[str] = "GroupNorm"
     family: ClassVar[str] = "norm"
+    keeps_layout: ClassVar[bool] = True
     summary: ClassVar[str] = "group norm: statistics over channel groups and space"
 
     num_groups: int = fld(Int(min=1), doc="channel groups; must divide the channels")
@@ -144,6 +152,9 @@ class GroupNorm(Layer):
     def params(self, ins: Sequence[Shape]) -> ParamCount:
         return self._params(2 * ins[0][1] if self.affine else 0)
 
+    def has_bias(self) -> bool:
+        return bool(self.affine)
+
     def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
         per = STATS_OPS_PER_ELEMENT + (AFFINE_OPS_PER_ELEMENT if self.affine else 0)
         return {"norm": prod(out) * per}
@@ -160,12 +171,16 @@ class LayerNorm(Layer):
     type_name: ClassVar[str] = "layernorm"
     torch_name: ClassVar[str] = "LayerNorm"
     family: ClassVar[str] = "norm"
+    keeps_layout: ClassVar[bool] = True
     summary: ClassVar[str] = "layer norm over the trailing dims (default: all but the batch)"
 
     normalized_shape: Any = fld(IntList(), None, "trailing dims to normalize over (default: every dim but the batch)")
     eps: float = fld(Float(min=0.0, min_open=True), 1e-5, "added to the variance")
     elementwise_affine: bool = fld(Bool(), True, "learn a scale (and shift) per element")
     bias: bool = fld(Bool(), True, "learn the shift too (with elementwise_affine)")
+
+    def has_bias(self) -> bool:
+        return bool(self.elementwise_affine and self.bias)
 
     def _shape(self, ins: Sequence[Shape]) -> tuple[int, ...]:
         if self.normalized_shape is None:
@@ -207,10 +222,54 @@ class LayerNorm(Layer):
 
 @register
 @layer_dataclass
+class RMSNorm(Layer):
+    """Root-mean-square norm (``nn.RMSNorm``, ``F.rms_norm``): ``x / sqrt(mean(x²) + eps)`` over the
+    trailing dims, times a learned weight; no mean subtracted, no shift."""
+
+    type_name: ClassVar[str] = "rmsnorm"
+    torch_name: ClassVar[str] = "RMSNorm"
+    family: ClassVar[str] = "norm"
+    keeps_layout: ClassVar[bool] = True
+    summary: ClassVar[str] = "RMS norm over the trailing dims: x / rms(x), times a learned weight"
+
+    normalized_shape: Any = fld(IntList(), None, "trailing dims to normalize over (default: every dim but the batch)")
+    eps: float | None = fld(OptFloat(min=0.0), None, "added to the mean square (null: the dtype's machine epsilon)")
+    elementwise_affine: bool = fld(Bool(), True, "learn a scale per element")
+
+    def _shape(self, ins: Sequence[Shape]) -> tuple[int, ...]:
+        return tuple(ins[0][1:]) if self.normalized_shape is None else tuple(self.normalized_shape)
+
+    def check_inputs(self, ins: Sequence[Shape]) -> None:
+        shape, got = self._shape(ins), tuple(ins[0])
+        if not shape:
+            raise ShapeError("shape-mismatch", f"has nothing to normalize over: its input {list(got)} has one dim")
+        if len(shape) > len(got) or got[len(got) - len(shape) :] != shape:
+            raise ShapeError(
+                "shape-mismatch",
+                f"normalizes over {list(shape)}, but its input {list(got)} does not end with it",
+                hint="normalized_shape must equal the input's trailing dims",
+            )
+
+    def params(self, ins: Sequence[Shape]) -> ParamCount:
+        return self._params(prod(self._shape(ins))) if self.elementwise_affine else ParamCount()
+
+    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
+        per = RMS_OPS_PER_ELEMENT + (SCALE_OPS_PER_ELEMENT if self.elementwise_affine else 0)
+        return {"norm": prod(out) * per}
+
+    def torch_kwargs(self, ins: Sequence[Shape]) -> dict[str, Any]:
+        kw = super().torch_kwargs(ins)
+        kw["normalized_shape"] = self._shape(ins)
+        return kw
+
+
+@register
+@layer_dataclass
 class LocalResponseNorm(Layer):
     type_name: ClassVar[str] = "localresponsenorm"
     torch_name: ClassVar[str] = "LocalResponseNorm"
     family: ClassVar[str] = "norm"
+    keeps_layout: ClassVar[bool] = True
     summary: ClassVar[str] = "AlexNet's local response normalization across channels"
 
     size: int = fld(Int(min=1), doc="neighbouring channels to normalize over")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from cnnscope.errors import SpecError
-from cnnscope.layers.base import Layer, ParamCount, RFKind, RFStep, Shape, layer_dataclass
+from cnnscope.layers.base import Layer, ParamCount, RFMap, Shape, layer_dataclass
 
 
 @layer_dataclass
@@ -64,8 +64,8 @@ class Unsupported(Layer):
     def macs(self, ins: Sequence[Shape], out: Shape) -> int:
         return (self.measured_macs or 0) * self._factor(ins)
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
-        return RFKind.UNSUPPORTED
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
+        return RFMap.UNSUPPORTED
 
     def warnings(self, ins: Sequence[Shape], out: Shape) -> list[str]:
         why = f": {self.reason}" if self.reason else ""

@@ -18,7 +18,7 @@ from math import prod
 from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
-from cnnscope.layers.base import Layer, ParamCount, RFKind, RFStep, Shape, Step, _fmt, layer_dataclass, register
+from cnnscope.layers.base import Layer, ParamCount, RFMap, Shape, Step, _fmt, layer_dataclass, register
 from cnnscope.layers.fields import Bool, FieldError, IntList, fld
 
 
@@ -58,8 +58,8 @@ class Parameter(Layer):
     def params(self, ins: Sequence[Shape]) -> ParamCount:
         return self._params(prod(self.shape))
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
-        return RFKind.CONSTANT
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
+        return RFMap.CONSTANT
 
     def to_torch(self, ins: Sequence[Shape]) -> Any:
         from cnnscope.layers import _torch_ops

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
-from cnnscope.layers.base import Layer, RFKind, RFStep, Shape, Step, _fmt, layer_dataclass, register
+from cnnscope.layers.base import Layer, RFMap, Shape, Step, _fmt, layer_dataclass, register
 from cnnscope.layers.fields import FieldError, IntList, fld
 
 
@@ -29,6 +29,7 @@ class Permute(Layer):
     type_name: ClassVar[str] = "permute"
     torch_name: ClassVar[str] = "Permute"  # not a torch.nn class: to_torch builds cnnscope's own
     family: ClassVar[str] = "reshape"
+    rearranges: ClassVar[bool] = True
     linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "reorders the dims, e.g. [0, 2, 3, 1] for channels last"
 
@@ -52,10 +53,10 @@ class Permute(Layer):
     def out_shape(self, ins: Sequence[Shape]) -> Shape:
         return tuple(ins[0][d] for d in self.dims)
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
         rank = len(ins[0])
         keeps = tuple(self.dims[2:]) == tuple(range(2, rank)) and self.dims[0] == 0
-        return RFKind.POINTWISE if keeps else RFKind.UNSUPPORTED
+        return RFMap.POINTWISE if keeps else RFMap.UNSUPPORTED
 
     def to_torch(self, ins: Sequence[Shape]) -> Any:
         from cnnscope.layers._permute_torch import Permute

@@ -7,9 +7,15 @@ from math import ceil, floor, prod
 from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
-from cnnscope.layers.base import Layer, RFKind, RFStep, Shape, Step, define, layer_dataclass
-from cnnscope.layers.conv import dim_name, fit_warnings
+from cnnscope.layers.base import Layer, RFMap, Shape, Step, Window, define, layer_dataclass
+from cnnscope.layers.conv import WHY_WINDOW_FLOOR, WHY_WINDOW_OUT
 from cnnscope.layers.fields import Bool, FieldError, Ints, OptInt, fld
+from cnnscope.layers.window import dim_name, window_warnings
+
+_WHY_PARAMS = (
+    "pooling takes the max (or mean) of each window, channel by channel: nothing to learn, the "
+    "depth stays the same and only the map shrinks"
+)
 
 
 def pool_out(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
@@ -24,9 +30,13 @@ def pool_out(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
 @layer_dataclass
 class _PoolNd(Layer):
     family: ClassVar[str] = "pool"
+    pools: ClassVar[bool] = True
 
     def linear_at_inference(self) -> bool:
         return self.op == "avg"
+
+    def commutes_with_monotone(self) -> bool:
+        return self.op == "max"
 
     op: ClassVar[str] = "max"
     input_covers_kernel: ClassVar[bool] = False
@@ -89,17 +99,17 @@ class _PoolNd(Layer):
             return {"pool": prod(out) * (window - 1)}  # comparisons
         return {"pool": prod(out) * window}  # window - 1 adds and one divide
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
-        return RFStep(self.keff(), self._stride, tuple(self.padding))
+    def window(self, ins: Sequence[Shape]) -> Window | None:
+        return Window(tuple(self.kernel_size), self._stride, self._dilation, tuple((p, p) for p in self.padding))
+
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
+        return RFMap.window(self.keff(), self._stride, tuple(self.padding))
 
     def lowpass(self) -> bool:
         return self.op == "avg" and all(k > 1 for k in self.kernel_size)  # a box filter
 
     def warnings(self, ins: Sequence[Shape], out: Shape) -> list[str]:
-        if self.ceil_mode:
-            return []
-        pads = [(p, p) for p in self.padding]
-        return fit_warnings(self.type_name, ins[0][2:], self.keff(), self._stride, pads)
+        return window_warnings(self.window(ins), ins[0], out)  # a ceil_mode pool keeps a partial window, drops none
 
     def torch_kwargs(self, ins: Sequence[Shape]) -> dict[str, Any]:
         kw = super().torch_kwargs(ins)
@@ -117,8 +127,9 @@ class _PoolNd(Layer):
             exact = (size + 2 * p - (d * (k - 1) + 1)) % s == 0
             ratio = f"({size} − {keff}{pad})/{s}"
             formula = f"{ratio} + 1" if exact else f"{rnd}({ratio}) + 1"
-            steps.append(Step(f"output {dim_name(nd, i)}", formula, str(out[2 + i])))
-        steps.append(Step("parameters", f"{self.op} pooling has no weights", "0"))
+            why = WHY_WINDOW_OUT if exact or self.ceil_mode else WHY_WINDOW_FLOOR
+            steps.append(Step(f"output {dim_name(nd, i)}", formula, str(out[2 + i]), why))
+        steps.append(Step("parameters", f"{self.op} pooling has no weights", "0", _WHY_PARAMS))
         return steps
 
 
@@ -172,9 +183,13 @@ def adaptive_windows(size: int, out: int) -> list[tuple[int, int]]:
 @layer_dataclass
 class _AdaptivePoolNd(Layer):
     family: ClassVar[str] = "pool"
+    pools: ClassVar[bool] = True
 
     def linear_at_inference(self) -> bool:
         return self.op == "avg"
+
+    def commutes_with_monotone(self) -> bool:
+        return self.op == "max"
 
     op: ClassVar[str] = "avg"
 
@@ -198,18 +213,18 @@ class _AdaptivePoolNd(Layer):
         per_channel = read - positions if self.op == "max" else read
         return {"pool": n * c * per_channel}
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
         spatial = ins[0][2:]
         outs = self._out(spatial)
         if all(o == 1 for o in outs):
-            return RFKind.GLOBAL
+            return RFMap.GLOBAL
         ks, ss = [], []
         for size, o in zip(spatial, outs):
             if size % o:
-                return RFKind.GLOBAL if o == 1 else RFKind.UNSUPPORTED
+                return RFMap.GLOBAL if o == 1 else RFMap.UNSUPPORTED
             ks.append(size // o)
             ss.append(size // o)
-        return RFStep(tuple(ks), tuple(ss), (0,) * len(spatial))
+        return RFMap.window(tuple(ks), tuple(ss), (0,) * len(spatial))
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         spatial = ins[0][2:]
@@ -219,10 +234,11 @@ class _AdaptivePoolNd(Layer):
                 f"output {dim_name(len(spatial), i)}",
                 f"fixed by output_size; windows [floor(i·{size}/{o}), ceil((i+1)·{size}/{o}))",
                 str(o),
+                WHY_WINDOW_OUT,
             )
             for i, (size, o) in enumerate(zip(spatial, outs))
         ]
-        steps.append(Step("parameters", f"adaptive {self.op} pooling has no weights", "0"))
+        steps.append(Step("parameters", f"adaptive {self.op} pooling has no weights", "0", _WHY_PARAMS))
         return steps
 
 

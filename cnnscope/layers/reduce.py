@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
 from cnnscope.layers._dims import norm_dim
-from cnnscope.layers.base import Layer, RFKind, RFStep, Shape, Step, _fmt, layer_dataclass, register
+from cnnscope.layers.base import Layer, RFMap, Shape, Step, _fmt, layer_dataclass, register
 from cnnscope.layers.fields import Bool, Choice, Dims, FieldError, fld
 
 
@@ -29,6 +29,7 @@ class Reduce(Layer):
     type_name: ClassVar[str] = "reduce"
     torch_name: ClassVar[str] = "Reduce"  # cnnscope's own module
     family: ClassVar[str] = "reduce"
+    pools: ClassVar[bool] = True
     summary: ClassVar[str] = "mean, sum, amax or amin over dims (torch.mean(x, dims, keepdim), ...)"
 
     op: str = fld(Choice(("mean", "sum", "amax", "amin")), doc="the reduction")
@@ -62,17 +63,17 @@ class Reduce(Layer):
         n = prod(ins[0]) if self.op == "mean" else prod(ins[0]) - prod(out)
         return {"pool": n} if n else {}
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
         rank = len(ins[0])
         ds = self._dims(ins)
         spatial = set(range(2, rank))
         if spatial and spatial <= ds:
-            return RFKind.GLOBAL
+            return RFMap.GLOBAL
         if ds & spatial:
-            return RFKind.UNSUPPORTED
+            return RFMap.UNSUPPORTED
         if self.keepdim or not spatial:
-            return RFKind.POINTWISE
-        return RFKind.UNSUPPORTED  # the batch or channel dim dropped: the spatial dims move down
+            return RFMap.POINTWISE
+        return RFMap.UNSUPPORTED  # the batch or channel dim dropped: the spatial dims move down
 
     def to_torch(self, ins: Sequence[Shape]) -> Any:
         from cnnscope.layers import _torch_ops

@@ -7,9 +7,9 @@ from math import floor, prod
 from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
-from cnnscope.layers.base import Layer, RFKind, RFStep, Shape, Step, _fmt, define, layer_dataclass, register
-from cnnscope.layers.conv import dim_name
+from cnnscope.layers.base import Layer, RFMap, Shape, Step, Window, _fmt, define, layer_dataclass, register
 from cnnscope.layers.fields import Choice, FieldError, FloatOrFloats, Int, IntList, Kind, Pads, fld
+from cnnscope.layers.window import dim_name
 
 
 @register
@@ -18,6 +18,7 @@ class Identity(Layer):
     type_name: ClassVar[str] = "identity"
     torch_name: ClassVar[str] = "Identity"
     family: ClassVar[str] = "reshape"
+    rearranges: ClassVar[bool] = True
     linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "passes its input through (a named no-op, e.g. a shortcut)"
 
@@ -31,6 +32,7 @@ class Flatten(Layer):
     type_name: ClassVar[str] = "flatten"
     torch_name: ClassVar[str] = "Flatten"
     family: ClassVar[str] = "reshape"
+    rearranges: ClassVar[bool] = True
     linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "merges dims start_dim..end_dim into one (default: all but the batch)"
 
@@ -56,14 +58,18 @@ class Flatten(Layer):
         shape = ins[0]
         return (*shape[:s], prod(shape[s : e + 1]), *shape[e + 1 :])
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
         _s, e = self._range(len(ins[0]))
-        return RFKind.GLOBAL if e >= 2 else RFKind.POINTWISE
+        return RFMap.GLOBAL if e >= 2 else RFMap.POINTWISE
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         s, e = self._range(len(ins[0]))
         dims = "·".join(str(d) for d in ins[0][s : e + 1])
-        return [Step("output shape", f"{dims} = {prod(ins[0][s : e + 1]):,} values per sample", _fmt(out))]
+        why = (
+            "the map becomes one long vector: from here on no layer knows which values were neighbours, "
+            "which is why the lecture's MLP needs a weight per pixel"
+        )
+        return [Step("output shape", f"{dims} = {prod(ins[0][s : e + 1]):,} values per sample", _fmt(out), why)]
 
 
 # -- padding --------------------------------------------------------------------------
@@ -72,6 +78,7 @@ class Flatten(Layer):
 @layer_dataclass
 class _PadNd(Layer):
     family: ClassVar[str] = "reshape"
+    rearranges: ClassVar[bool] = True
     linear_map: ClassVar[bool] = True
     min_pad: ClassVar[int] = -(10**9)
     mode: ClassVar[str] = "zeros"
@@ -121,9 +128,13 @@ class _PadNd(Layer):
             out.append(o)
         return (n, c, *out)
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
         nd = self.ndim or 1
-        return RFStep((1,) * nd, (1,) * nd, tuple(lo for lo, _ in self.pads()))
+        return RFMap.window((1,) * nd, (1,) * nd, tuple(lo for lo, _ in self.pads()))
+
+    def window(self, ins: Sequence[Shape]) -> Window | None:
+        nd = self.ndim or 1
+        return Window((1,) * nd, (1,) * nd, (1,) * nd, tuple(self.pads()))  # a crop (a negative pad) drops pixels
 
     def border_fill(self) -> str:
         return self.mode
@@ -164,6 +175,7 @@ class Upsample(Layer):
     type_name: ClassVar[str] = "upsample"
     torch_name: ClassVar[str] = "Upsample"
     family: ClassVar[str] = "reshape"
+    rearranges: ClassVar[bool] = True
     linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "resize by scale_factor or to size (nearest, bilinear, ...)"
 
@@ -218,8 +230,8 @@ class Upsample(Layer):
         taps = 4**nd if self.mode == "bicubic" else 2**nd
         return {"interpolate": prod(out) * (2 * taps - 1)}  # a weighted sum of the taps
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
-        return RFKind.UNSUPPORTED
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
+        return RFMap.UNSUPPORTED
 
     def torch_kwargs(self, ins: Sequence[Shape]) -> dict[str, Any]:
         nd = len(ins[0]) - 2
@@ -240,6 +252,7 @@ class PixelShuffle(Layer):
     type_name: ClassVar[str] = "pixelshuffle"
     torch_name: ClassVar[str] = "PixelShuffle"
     family: ClassVar[str] = "reshape"
+    rearranges: ClassVar[bool] = True
     linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "(N, C·r², H, W) → (N, C, H·r, W·r), sub-pixel upsampling"
 
@@ -257,8 +270,8 @@ class PixelShuffle(Layer):
         r = self.upscale_factor
         return (n, c // (r * r), h * r, w * r)
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
-        return RFKind.UNSUPPORTED
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
+        return RFMap.UNSUPPORTED
 
 
 @register
@@ -267,6 +280,7 @@ class PixelUnshuffle(Layer):
     type_name: ClassVar[str] = "pixelunshuffle"
     torch_name: ClassVar[str] = "PixelUnshuffle"
     family: ClassVar[str] = "reshape"
+    rearranges: ClassVar[bool] = True
     linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "(N, C, H·r, W·r) → (N, C·r², H, W), space-to-depth"
 
@@ -284,9 +298,9 @@ class PixelUnshuffle(Layer):
         r = self.downscale_factor
         return (n, c * r * r, h // r, w // r)
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
         r = self.downscale_factor
-        return RFStep((r, r), (r, r), (0, 0))
+        return RFMap.window((r, r), (r, r), (0, 0))
 
 
 @register
@@ -295,6 +309,7 @@ class ChannelShuffle(Layer):
     type_name: ClassVar[str] = "channelshuffle"
     torch_name: ClassVar[str] = "ChannelShuffle"
     family: ClassVar[str] = "reshape"
+    rearranges: ClassVar[bool] = True
     linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "interleaves channel groups (ShuffleNet)"
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
-from cnnscope.layers.base import Layer, RFKind, RFStep, Shape, Step, _fmt, layer_dataclass, register
+from cnnscope.layers.base import Layer, RFMap, Shape, Step, _fmt, layer_dataclass, register
 from cnnscope.layers.fields import IntList, fld
 
 
@@ -34,8 +34,8 @@ class ExtraInput(Layer):
     def out_shape(self, ins: Sequence[Shape]) -> Shape:
         return (ins[0][0], *self.shape)
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
-        return RFKind.CONSTANT
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
+        return RFMap.CONSTANT
 
     def to_torch(self, ins: Sequence[Shape]) -> Any:
         from cnnscope.layers import _torch_ops
@@ -60,8 +60,8 @@ class Constant(Layer):
     def out_shape(self, ins: Sequence[Shape]) -> Shape:
         return tuple(self.shape)
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
-        return RFKind.CONSTANT
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
+        return RFMap.CONSTANT
 
     def to_torch(self, ins: Sequence[Shape]) -> Any:
         from cnnscope.layers import _torch_ops

@@ -13,7 +13,7 @@ counts dims from the batch (dim 0), as torch does:
 - ``roll`` — ``torch.roll(x, shifts, dims)``.
 
 Receptive fields are carried per spatial dim by position (dims 2..): a layer is pointwise
-when every spatial position stays where it was, a crop (slice) is an RFStep, and anything that
+when every spatial position stays where it was, a crop (slice) is a window map (RFMap.window), and anything that
 moves positions to other dims or other places (a reshape of the spatial dims, a roll over
 space, broadcasting a 1-sized spatial dim) is reported as not a sliding window.
 
@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
 from cnnscope.layers._dims import norm_dim
-from cnnscope.layers.base import Layer, RFKind, RFStep, Shape, Step, _fmt, layer_dataclass, register
+from cnnscope.layers.base import Layer, RFMap, Shape, Step, _fmt, layer_dataclass, register
 from cnnscope.layers.fields import Bool, Dims, FieldError, Int, OptInt, fld
 
 
@@ -38,6 +38,7 @@ class Reshape(Layer):
     type_name: ClassVar[str] = "reshape"
     torch_name: ClassVar[str] = "Reshape"  # cnnscope's own module (torch.nn has none)
     family: ClassVar[str] = "reshape"
+    rearranges: ClassVar[bool] = True
     linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "x.reshape(shape), batch included; 0 copies that input dim, one -1 is inferred"
 
@@ -89,10 +90,10 @@ class Reshape(Layer):
             )
         return tuple(out)
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
         out = self.out_shape(ins)
         same = len(out) == len(ins[0]) and tuple(out[2:]) == tuple(ins[0][2:])
-        return RFKind.POINTWISE if same else RFKind.UNSUPPORTED
+        return RFMap.POINTWISE if same else RFMap.UNSUPPORTED
 
     def to_torch(self, ins: Sequence[Shape]) -> Any:
         from cnnscope.layers import _torch_ops
@@ -112,6 +113,7 @@ class Expand(Layer):
     type_name: ClassVar[str] = "expand"
     torch_name: ClassVar[str] = "Expand"
     family: ClassVar[str] = "reshape"
+    rearranges: ClassVar[bool] = True
     linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "x.expand(sizes): broadcasts 1-sized dims (batch included; -1 keeps a size)"
 
@@ -156,17 +158,17 @@ class Expand(Layer):
     def check_inputs(self, ins: Sequence[Shape]) -> None:
         self.out_shape(ins)
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
         out = self.out_shape(ins)
         src = ins[0]
         if len(out) != len(src):
-            return RFKind.UNSUPPORTED  # new leading dims move the spatial dims
+            return RFMap.UNSUPPORTED  # new leading dims move the spatial dims
         if all(a == b for a, b in zip(src[2:], out[2:], strict=True)):
-            return RFKind.POINTWISE
+            return RFMap.POINTWISE
         # one input position spread over a spatial dim: every output unit along it sees the same
         # input window, which no size/stride/padding describes (as the analyzer says of a
         # broadcast gate); after a global op the field stays the whole input
-        return RFKind.UNSUPPORTED
+        return RFMap.UNSUPPORTED
 
     def to_torch(self, ins: Sequence[Shape]) -> Any:
         from cnnscope.layers import _torch_ops
@@ -186,6 +188,7 @@ class Slice(Layer):
     type_name: ClassVar[str] = "slice"
     torch_name: ClassVar[str] = "Slice"
     family: ClassVar[str] = "reshape"
+    rearranges: ClassVar[bool] = True
     linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "x[:, start:stop:step] along one dim (Python's clamping), or x[:, i] with squeeze"
 
@@ -231,17 +234,17 @@ class Slice(Layer):
             return (*src[:d], *src[d + 1 :])
         return (*src[:d], n, *src[d + 1 :])
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
         d, lo, _n = self._range(ins)
         if self.squeeze:  # a spatial dim goes, or the spatial dims after it move down by one
-            return RFKind.UNSUPPORTED if len(ins[0]) >= 3 else RFKind.POINTWISE
+            return RFMap.UNSUPPORTED if len(ins[0]) >= 3 else RFMap.POINTWISE
         if d < 2:
-            return RFKind.POINTWISE
+            return RFMap.POINTWISE
         nd = len(ins[0]) - 2
         i = d - 2
         kernel, stride, padding = [1] * nd, [1] * nd, [0] * nd
         stride[i], padding[i] = self.step, -lo  # a crop: output unit u is input position lo + u·step
-        return RFStep(tuple(kernel), tuple(stride), tuple(padding))
+        return RFMap.window(tuple(kernel), tuple(stride), tuple(padding))
 
     def to_torch(self, ins: Sequence[Shape]) -> Any:
         from cnnscope.layers import _torch_ops
@@ -262,6 +265,7 @@ class Roll(Layer):
     type_name: ClassVar[str] = "roll"
     torch_name: ClassVar[str] = "Roll"
     family: ClassVar[str] = "reshape"
+    rearranges: ClassVar[bool] = True
     linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "torch.roll(x, shifts, dims): circular shift along dims (Swin's shifted windows)"
 
@@ -278,10 +282,10 @@ class Roll(Layer):
         for d in self.dims:
             norm_dim(d, len(ins[0]))
 
-    def rf(self, ins: Sequence[Shape]) -> RFStep | str:
+    def rf(self, ins: Sequence[Shape]) -> RFMap:
         rank = len(ins[0])
         rolled = {norm_dim(d, rank) for d, s in zip(self.dims, self.shifts, strict=True)}
-        return RFKind.UNSUPPORTED if any(d >= 2 for d in rolled) else RFKind.POINTWISE
+        return RFMap.UNSUPPORTED if any(d >= 2 for d in rolled) else RFMap.POINTWISE
 
     def to_torch(self, ins: Sequence[Shape]) -> Any:
         from cnnscope.layers import _torch_ops

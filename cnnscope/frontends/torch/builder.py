@@ -22,6 +22,7 @@ from cnnscope.errors import CnnscopeError
 from cnnscope.frontends.torch.leaves import layer_from_module
 from cnnscope.frontends.torch.rules import Call, Mapped, Rule, bind, find, find_module, make
 from cnnscope.frontends.torch.rules.shape import NO_OPS
+from cnnscope.frontends.torch.rules.writes import writes_itself, written_region
 from cnnscope.graph import INPUT
 from cnnscope.layers.base import Layer, Shape
 from cnnscope.layers.opaque import Unsupported
@@ -211,6 +212,8 @@ class Builder:
         measured: int | None = None,
     ) -> None:
         if kind == "function" and op_name(target) == "setitem" and args and isinstance(args[0], torch.Tensor):
+            if len(args) > 2 and writes_itself(*args[:3]):
+                return  # `x[i] += y` ends in `x[i] = x[i]`: the in-place op already wrote through the view
             out = args[0]  # `result[idx] = value` writes into `result`, which now depends on `value`
         outs = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
         if not outs:
@@ -278,9 +281,16 @@ class Builder:
                 in0=self._in0((src,)),
                 reason="an in-place write into a view of this tensor",
             )
+            ins: tuple[str, ...] = (src,)
+            region = written_region(base, t)
             if src in self.fixed:  # a parameter's copy with a slice zeroed (Swin-v2's qkv bias)
                 layer = make("constant", shape=list(base.shape))
-            self._append(Pending(name, layer, (src,), None, _shape(base)))
+            elif region is not None:  # the base with the view's region written: a `sliceput`
+                prev = self.tensors[id(base)] if id(base) in self.tensors else self.source_node(base)
+                put = make("sliceput", index=region)
+                if checked(put, [self._shape_of(prev), self._shape_of(src)], _shape(base)) is None:
+                    layer, ins = put, (prev, src)
+            self._append(Pending(name, layer, ins, None, _shape(base)))
             self._map_out(base, name)
 
     @staticmethod

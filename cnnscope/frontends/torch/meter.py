@@ -83,7 +83,7 @@ class Meter:
         for name in ("_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_fused_attention_overrideable"):
             op = getattr(aten, name, None)
             if op is not None:
-                registry[op] = shape_wrapper(sdpa_cpu_flops)
+                registry[op] = shape_wrapper(sdpa_cpu_flops)  # type: ignore[no-untyped-call,unused-ignore]
         fused = {getattr(aten, n) for n in FUSED if hasattr(aten, n)}
         queries = {
             getattr(aten, n).default

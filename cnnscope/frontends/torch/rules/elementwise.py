@@ -62,7 +62,9 @@ def rsub(call: Call) -> Mapped | None:
 @rule("div", sig=_SIG)
 def div(call: Call) -> Mapped | None:
     if call.args.get("rounding_mode") is not None:
-        return None
+        from cnnscope.frontends.torch.rules.arith import rounded_div
+
+        return rounded_div(call)  # floor / trunc division: a `binary` layer
     return _binary(call, "div", "rdiv")
 
 
@@ -128,11 +130,48 @@ def unary(call: Call) -> Mapped | None:
 
 @rule("clamp", "clip", "clamp_min", "clamp_max", sig=("input", "min", "max"))
 def clamp(call: Call) -> Mapped | None:
+    """Bounds that are numbers are fields (an infinite one is no bound: a clamp by ±inf alone
+    changes nothing, an ``identity``); tensor bounds (a buffer of ±inf as Gemma-4's clippable
+    linear holds, a per-channel limit) are further inputs, broadcast against x."""
     b = call.args
-    lo, hi = b.get("min"), b.get("max")
+    x, lo, hi = b.get("input"), b.get("min"), b.get("max")
     if call.op == "clamp_max":
         lo, hi = None, lo
-    if (lo is not None and not _number(lo)) or (hi is not None and not _number(hi)) or len(call.data) != 1:
+    if not call.is_data(x):
         return None
-    layer = try_make("clamp", min=lo, max=hi)
-    return None if layer is None else Mapped([layer])
+    bounds = [v for v in (lo, hi) if call.is_tensor(v)]
+    if any(not call.is_data(v) for v in bounds):
+        return None  # a constant or parameter bound: mapped again once it is a node
+    if any(v is not None and not call.is_tensor(v) and not _number(v) for v in (lo, hi)):
+        return None
+    which = {(False, False): "none", (True, False): "min", (False, True): "max", (True, True): "both"}
+    raw = {
+        "min": None if lo is None or call.is_tensor(lo) or _num(lo) == float("-inf") else _num(lo),
+        "max": None if hi is None or call.is_tensor(hi) or _num(hi) == float("inf") else _num(hi),
+        "from_inputs": which[(call.is_tensor(lo), call.is_tensor(hi))],
+    }
+    if raw["min"] is None and raw["max"] is None and raw["from_inputs"] == "none":
+        return Mapped([make("identity")], inputs=[0]) if lo is not None or hi is not None else None
+    layer = try_make("clamp", **raw)
+    if layer is None:
+        return None
+    inputs = [next(k for k, t in enumerate(call.data) if t is v) for v in (x, *bounds)]
+    return Mapped([layer], inputs=inputs)
+
+
+@rule("addcmul", "addcdiv", sig=("input", "tensor1", "tensor2", "value"))
+def addcmul(call: Call) -> Mapped | None:
+    """``x + value · a · b`` (``/`` for addcdiv): ConvNeXt-v2's global response norm."""
+    b = call.args
+    ts = [b.get(k) for k in ("input", "tensor1", "tensor2")]
+    if any(not call.is_tensor(t) for t in ts):
+        return None
+    if any(not call.is_data(t) for t in ts):
+        return None  # a parameter or constant operand: mapped again once it is a node
+    value = b.get("value", 1)
+    if not _number(value):
+        return None
+    layer = try_make(call.op, value=_num(value))
+    if layer is None:
+        return None
+    return Mapped([layer], inputs=[next(k for k, t in enumerate(call.data) if t is v) for v in ts])

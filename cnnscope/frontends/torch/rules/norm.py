@@ -61,3 +61,28 @@ def normalize(call: Call) -> Mapped | None:
         return None
     raw = {k: float(b[k]) if k != "dim" else int(b[k]) for k in ("p", "dim", "eps") if b.get(k) is not None}
     return Mapped([make("normalize", **raw)])
+
+
+@rule("rms_norm", sig=("input", "normalized_shape", "weight", "eps"))
+def rms_norm(call: Call) -> Mapped | None:
+    """``F.rms_norm`` (and timm's ``rms_norm`` helper, of the same signature). A weight computed
+    in the forward (``self.weight.float()``) is a separate multiply after an unscaled norm."""
+    b = call.args
+    x, w = b.get("input"), b.get("weight")
+    if not call.is_data(x):
+        return None
+    ns = b["normalized_shape"]
+    raw = {"normalized_shape": [int(d) for d in (ns if isinstance(ns, (list, tuple)) else [ns])], "eps": b.get("eps")}
+    if w is not None and not call.is_data(w) and not any(w is p for p in call.params.values()):
+        return None  # a constant weight: mapped again once it is a node (then multiplied)
+    if w is not None and call.is_data(w):
+        if len(call.data) != 2:
+            return None
+        k_x = next(k for k, t in enumerate(call.data) if t is x)
+        norm = make("rmsnorm", elementwise_affine=False, **raw)
+        return Mapped([norm, make("mul")], inputs=[k_x], joins={1: [1 - k_x]})
+    if len(call.data) != 1:
+        return None
+    raw["elementwise_affine"] = w is not None
+    trainable = {"trainable": bool(w.requires_grad)} if w is not None else {}
+    return Mapped([make("rmsnorm", **raw, **trainable)], params=_affine(call))

@@ -59,3 +59,34 @@ def reduce(call: Call) -> Mapped | None:
         return Mapped([pool] if keep else [pool, make("flatten")])
     layer = try_make("reduce", op=call.op, dims=dims, keepdim=keep)
     return None if layer is None else Mapped([layer])
+
+
+@rule("norm", sig=("input", "p", "dim", "keepdim"))
+def norm(call: Call) -> Mapped | None:
+    """``torch.norm`` / ``x.norm(p, dim)``: a vector norm (``fro`` is the 2-norm of the values)."""
+    p = call.args.get("p", "fro")
+    if p in (None, "fro"):
+        p = 2.0
+    return _vector_norm(call, p)
+
+
+@rule("linalg_vector_norm", sig=("input", "ord", "dim", "keepdim"))
+def vector_norm(call: Call) -> Mapped | None:
+    return _vector_norm(call, call.args.get("ord", 2.0))
+
+
+def _vector_norm(call: Call, order: object) -> Mapped | None:
+    b = call.args
+    dim = b.get("dim")
+    if (
+        len(call.data) != 1
+        or b.get("dtype") is not None
+        or b.get("out") is not None
+        or isinstance(order, bool)
+        or not isinstance(order, (int, float))
+        or not (dim is None or isinstance(dim, (int, list, tuple)))
+    ):
+        return None
+    dims = None if dim is None else [int(d) for d in (dim if isinstance(dim, (list, tuple)) else [dim])]
+    layer = try_make("vectornorm", ord=float(order), dims=dims, keepdim=bool(b.get("keepdim", False)))
+    return None if layer is None else Mapped([layer])

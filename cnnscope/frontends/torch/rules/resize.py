@@ -26,15 +26,21 @@ def interpolate(call: Call) -> Mapped | None:
 @rule("pad", sig=("input", "pad", "mode", "value"))
 def pad(call: Call) -> Mapped | None:
     b = call.args
-    pads = [int(p) for p in b["pad"]]
+    if len(call.data) != 1:
+        return None
+    pads = [int(p) for p in b["pad"]]  # amounts computed from the input's size are numbers by now
     nd = call.rank - 2
     mode = str(b.get("mode") or "constant")
+    value = float(b.get("value") or 0.0)
     family = {"constant": "zeropad", "reflect": "reflectionpad", "replicate": "replicationpad"}.get(mode)
     spatial = family is not None and 1 <= nd <= 3 and not len(pads) % 2 and len(pads) <= 2 * nd
-    fits = spatial and not b.get("value") and (mode == "constant" or len(pads) == 2 * nd)
+    fits = spatial and not value and (mode == "constant" or len(pads) == 2 * nd)
     if fits and f"{family}{nd}d" in registry():
-        return Mapped([make(f"{family}{nd}d", padding=pads + [0] * (2 * nd - len(pads)))])
-    if mode == "constant":  # channels-last maps, channels, or a fill value: the general pad
-        layer = try_make("pad", pad=pads, value=float(b.get("value") or 0.0))
-        return None if layer is None else Mapped([layer])
-    return None
+        layer = try_make(f"{family}{nd}d", padding=pads + [0] * (2 * nd - len(pads)))
+        if layer is not None:
+            return Mapped([layer])
+    # channels-last maps, the channels, a fill value (-inf: a max pool's "same" padding), a
+    # circular pad, or a mode over some of the spatial dims: the general pad, in any mode
+    raw = {"pad": pads, "mode": mode} | ({"value": value} if value else {})
+    layer = try_make("pad", **raw)
+    return None if layer is None else Mapped([layer])

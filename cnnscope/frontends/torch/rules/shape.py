@@ -118,3 +118,22 @@ def view_as(call: Call) -> Mapped | None:
     sub = Call(call.op, call.args, call.ins[:1], call.data[:1], call.outs)
     layer = reshape_to(sub)
     return None if layer is None else Mapped([layer], inputs=[0])
+
+
+@rule("repeat_interleave", sig=("input", "repeats", "dim"))
+def repeat_interleave(call: Call) -> Mapped | None:
+    """``x.repeat_interleave(r, dim)``: a count (a number, or a one-element tensor) or one count
+    per element, read when the counts are a constant whose values are known at capture."""
+    b = call.args
+    reps, dim = b.get("repeats"), b.get("dim")
+    if len(call.data) != 1 or not call.is_data(b.get("input")) or reps is None:
+        return None  # torch.repeat_interleave(counts) alone: indices, from the values
+    if call.is_tensor(reps):
+        try:
+            counts = [int(v) for v in reps.reshape(-1).tolist()]
+        except Exception:  # a fake tensor has no values: leave the call opaque
+            return None
+    else:
+        counts = [int(reps)]
+    layer = try_make("repeatinterleave", repeats=counts, dim=None if dim is None else int(dim))
+    return None if layer is None else Mapped([layer])
