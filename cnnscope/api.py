@@ -43,7 +43,9 @@ class ModelReport(Report):
 
     def to_dict(self) -> dict[str, Any]:
         """The CLI's ``--format json`` document as a dict (``schema_version``, layers, totals, ...)."""
-        return Report.to_json(self)
+        from cnnscope.render.formats.json import report_data
+
+        return report_data(self)
 
     def to_json(self, indent: int | None = 2) -> str:  # type: ignore[override]
         """The same document as a JSON string (``Report.to_json`` gives the dict)."""
@@ -346,7 +348,15 @@ def check_budget(
         return by_source(
             model, budget, input=input, batch=batch or 1, use_spec_budget=use_spec_budget, measure=measure, **limits
         )
-    from cnnscope.budget import evaluate, make_budget, measure_totals, merge, needs_measurement, spec_budgets
+    from cnnscope.gate import (
+        MeasureOptions,
+        add_measurement,
+        evaluate,
+        make_budget,
+        merge,
+        needs_measurement,
+        spec_budgets,
+    )
 
     budgets = {}
     for k, v in {**dict(budget or {}), **limits}.items():
@@ -357,13 +367,38 @@ def check_budget(
     if not applied:
         raise UsageError("no-budget", "check_budget needs at least one limit, e.g. max_params='12M'")
     report = analyze(graph, None, batch=b)
-    if needs_measurement(applied):
-        from cnnscope.budget import MeasureOptions
-
-        figures, how = measure_totals(graph, b, measure or MeasureOptions())
-        report.totals.update(figures)
-        report.meta["measurement"] = how
+    if needs_measurement(x.figure for x in applied.values()):
+        add_measurement(report, graph, b, measure or MeasureOptions())
     return evaluate(graph, report, applied, 3)
 
 
-__all__ = ["ModelReport", "check_budget", "flops", "memory", "params", "rf", "shapes", "split_input", "summary"]
+def compare(
+    old: Any,
+    new: Any,
+    input_size: Sequence[int] | None = None,
+    *,
+    input_shape: Sequence[int] | None = None,
+    batch: int | None = None,
+) -> Any:
+    """What changed from ``old`` to ``new`` (modules, graphs or sources), as ``cnnscope diff``:
+    a :class:`cnnscope.diff.ArchDiff` with each layer's status, changes and deltas, and every
+    total old and new. ``cnnscope.render.views.diff.document(d)`` writes it in any format."""
+    from cnnscope.diff import diff_graphs
+
+    g_old, b = _graph(old, input_size, input_shape, batch, None)
+    g_new, _ = _graph(new, input_size, input_shape, b, None)
+    return diff_graphs(g_old, g_new, b)
+
+
+__all__ = [
+    "ModelReport",
+    "check_budget",
+    "compare",
+    "flops",
+    "memory",
+    "params",
+    "rf",
+    "shapes",
+    "split_input",
+    "summary",
+]

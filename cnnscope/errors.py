@@ -6,7 +6,6 @@ diagnostic to stderr and exits with :attr:`CnnscopeError.exit_code`.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 # re-exported: errors are located, and their text form is the diagnostic's
@@ -81,6 +80,8 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean `x`?)`` or the empty string (also for a word too long to be a typo)."""
     if len(word) > 100:
         return ""
+    import difflib  # here: only a mistake needs it, and every command imports this module
+
     close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
     if not close:
         return ""

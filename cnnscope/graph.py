@@ -7,20 +7,129 @@ orders the nodes so that each comes after its inputs.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar, dataclass_transform
 
 from cnnscope.errors import Location, SpecError, did_you_mean
 from cnnscope.layers.base import Layer
 
 INPUT = "input"
 
+R = TypeVar("R", bound=type)
+_SPECS: dict[type, tuple[tuple[tuple[str, Any, Any], ...], tuple[str, ...], tuple[str, ...], bool]] = {}
 
-@dataclass(frozen=True)
-class Node:
+
+@dataclass_transform(frozen_default=True)
+def record(cls: R) -> R:
+    """A frozen dataclass whose ``__init__``, equality, hash and repr are :class:`Record`'s
+    generic ones. ``@dataclass(frozen=True)`` would generate and compile six methods for each
+    class when its module is imported, about half a millisecond a class, which every analytic
+    command paid; these behave the same (``dataclasses.fields`` and ``replace`` work)."""
+    doc = cls.__dict__.get("__doc__")
+    if doc is None:
+        cls.__doc__ = "-"  # else dataclass writes one from inspect.signature
+    dataclasses.dataclass(init=False, repr=False, eq=False)(cls)  # the class itself, with its fields
+    if doc is None:
+        cls.__doc__ = None
+    return cls
+
+
+@dataclass_transform()
+def mutable_record(cls: R) -> R:
+    """:func:`record` for a :class:`MutableRecord` (fields that may change)."""
+    return record(cls)
+
+
+def _spec(cls: type) -> tuple[tuple[tuple[str, Any, Any], ...], tuple[str, ...], tuple[str, ...], bool]:
+    spec = _SPECS.get(cls)
+    if spec is None:
+        fs = [f for f in dataclasses.fields(cls) if f.init]
+        spec = _SPECS[cls] = (
+            tuple((f.name, f.default, f.default_factory) for f in fs),
+            tuple(f.name for f in dataclasses.fields(cls) if f.compare),
+            tuple(f.name for f in dataclasses.fields(cls) if f.repr),
+            hasattr(cls, "__post_init__"),
+        )
+    return spec
+
+
+class Record:
+    """Base of :func:`record` classes: one generic implementation of what a frozen dataclass
+    generates (fields set once, then immutable; equal when of one class with equal fields)."""
+
+    __slots__ = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        init, _cmp, _rep, post = _spec(type(self))
+        d = self.__dict__
+        if len(args) == len(init) and not kwargs and not post:  # the common call: every field, in order
+            for (name, _default, _factory), value in zip(init, args):
+                d[name] = value
+            return
+        if len(args) > len(init):
+            raise TypeError(f"{type(self).__name__}() takes {len(init)} positional arguments, got {len(args)}")
+        for k, (name, default, factory) in enumerate(init):
+            if k < len(args):
+                if name in kwargs:
+                    raise TypeError(f"{type(self).__name__}() got multiple values for argument {name!r}")
+                d[name] = args[k]
+            elif name in kwargs:
+                d[name] = kwargs.pop(name)
+            elif default is not dataclasses.MISSING:
+                d[name] = default
+            elif factory is not dataclasses.MISSING:
+                d[name] = factory()
+            else:
+                raise TypeError(f"{type(self).__name__}() missing the argument {name!r}")
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}() got unexpected keyword arguments {sorted(kwargs)}")
+        if post:
+            self.__post_init__()  # type: ignore[attr-defined]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def _key(self) -> tuple[Any, ...]:
+        d = self.__dict__
+        return tuple(d[n] for n in _spec(type(self))[1])
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        d = self.__dict__
+        fields = ", ".join(f"{n}={d[n]!r}" for n in _spec(type(self))[2])
+        return f"{type(self).__qualname__}({fields})"
+
+
+class MutableRecord(Record):
+    """A :func:`record` whose fields may change after it is made (as a plain dataclass's): no
+    hash, ``__post_init__`` called as a dataclass calls it."""
+
+    __slots__ = ()
+    __hash__ = None  # type: ignore[assignment]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        object.__delattr__(self, name)
+
+
+@record
+class Node(Record):
     """One layer instance: its unique name, its layer, the names of its inputs."""
 
     name: str
@@ -35,8 +144,22 @@ class Node:
         return self.layer.type_name
 
 
-@dataclass(frozen=True)
-class Graph:
+@record
+class Section(Record):
+    """A top-level section of a spec that a part other than the frontend reads (``budget:``,
+    ``lint:``; ``input:`` for its location): its plain value, where it is written, and where
+    each of its keys is. The frontend hands these instead of its whole document."""
+
+    value: Any
+    loc: Location | None = None
+    key_locs: Mapping[str, Location | None] = field(default_factory=lambda: MappingProxyType({}))
+
+    def key_loc(self, key: str) -> Location | None:
+        return self.key_locs.get(key) or self.loc
+
+
+@record
+class Graph(Record):
     name: str
     input_shape: tuple[int, ...]  # without the batch dim
     nodes: tuple[Node, ...]  # topological order
@@ -44,6 +167,7 @@ class Graph:
     source: str = ""
     file: str | None = None
     extras: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    sections: Mapping[str, Section] = field(default_factory=lambda: MappingProxyType({}))
     _index: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}), repr=False, compare=False)
 
     def __iter__(self) -> Iterator[Node]:
@@ -76,6 +200,7 @@ class Graph:
         file: str | None = None,
         extras: Mapping[str, Any] | None = None,
         output_loc: Location | None = None,
+        sections: Mapping[str, Section] | None = None,
     ) -> Graph:
         """Check wiring and sort topologically (stable: definition order where free)."""
         if not nodes:
@@ -140,6 +265,7 @@ class Graph:
             source=source,
             file=file,
             extras=MappingProxyType(dict(extras or {})),
+            sections=MappingProxyType(dict(sections or {})),
             _index=MappingProxyType({n.name: k for k, n in enumerate(ordered)}),
         )
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cnnscope.budget import Budget, MeasureOptions, ModelCheck, Target, check_target, make_budget
 from cnnscope.errors import UsageError
+from cnnscope.gate import Budget, MeasureOptions, ModelCheck, Target, check_target, make_budget
 
 
 def check_budget(
@@ -58,12 +58,12 @@ def assert_within_budget(
     **limits: Any,
 ) -> ModelCheck:
     """Assert that ``source`` meets every budget; return the check for further assertions."""
-    from cnnscope.cli.check_cmd import failure_message
+    from cnnscope.render.views.check import failure_message
 
     check = check_budget(source, budget, input=input, batch=batch, measure=measure, **limits)
     failed = [r for r in check.results if not r.ok]
     if failed:
         lines = [f"{len(failed)} budget{'s' if len(failed) != 1 else ''} exceeded for `{source}`:"]
-        lines += [f"  - {failure_message(r)}" for r in failed]
+        lines += [f"  - {failure_message(r, check.measurement)}" for r in failed]
         raise AssertionError("\n".join(lines))
     return check

@@ -80,8 +80,8 @@ def _refuse_unallocatable(graph: Graph, batch: int) -> None:
 
 
 def _input_loc(graph: Graph) -> Location | None:
-    top = graph.extras.get("locations", {}).get("top")
-    loc = top.val_loc("input") if hasattr(top, "val_loc") and "input" in top else None
+    section = graph.sections.get("input")
+    loc = section.loc if section is not None else None
     return loc or (Location(graph.file, 1, 1) if graph.file else None)
 
 

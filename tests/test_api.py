@@ -63,7 +63,7 @@ def test_report_shows_itself() -> None:
     html = r._repr_html_()
     assert "<table>" in html and "11,689,512" in html and "layer4.1.conv2" in html
     doc = r.to_dict()
-    assert doc["totals"]["params"] == 11_689_512 and doc["schema_version"] == 1
+    assert doc["totals"]["params"] == 11_689_512 and doc["schema_version"] == 2  # render.formats.json
     assert json.loads(r.to_json())["totals"]["macs"] == 1_814_073_344
     from rich.console import Console
 

@@ -20,10 +20,21 @@ CONTRACT: dict[str, set[str]] = {
     "errors": {"diagnostics"},
     "perf": set(),
     "layers": {"diagnostics", "errors"},
-    "graph": {"errors", "layers"},
-    "frontends": {"errors", "graph", "layers", "perf"},
-    "analyze": {"errors", "graph", "layers", "perf"},
-    "render": {"errors", "graph", "layers", "analyze"},
+    "graph": {"diagnostics", "errors", "layers"},
+    "frontends": {"diagnostics", "errors", "graph", "layers", "perf"},
+    "analyze": {"diagnostics", "errors", "graph", "layers", "perf"},
+    # the students' tools compute (explain, fit, lint); render and cli write what they find
+    "learn": {"diagnostics", "errors", "graph", "layers", "analyze"},
+    # the gate computes verdicts (numbers, units, locations); a measured budget times the model
+    # with the profiler (gate/measure.py); render writes the words
+    "gate": {"diagnostics", "errors", "graph", "layers", "analyze", "frontends", "config", "profile"},
+    "diff": {"diagnostics", "errors", "graph", "layers", "analyze", "frontends"},
+    "zoo": {"errors", "graph", "layers", "analyze", "frontends"},
+    # render writes what every part below it finds: one emitter per format, one view per result
+    "render": {
+        *("diagnostics", "errors", "graph", "layers", "analyze"),
+        *("learn", "gate", "diff", "profile", "verify", "draw"),
+    },
     # profile builds and times modules from a graph; it also reports the analyzers' figures
     # beside the measured ones (per-layer MACs, roofline, ERF against the theoretical RF)
     "profile": {"errors", "graph", "layers", "perf", "analyze"},
@@ -70,14 +81,17 @@ def test_imports_follow_the_contract() -> None:
     assert _violations() == []
 
 
-def test_the_contract_check_bites(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # a layer module importing the analyzers must be reported
-    fake = tmp_path / "cnnscope" / "layers"
+@pytest.mark.parametrize(
+    ("part", "imported"), [("layers", "analyze"), ("learn", "render"), ("learn", "cli"), ("analyze", "learn")]
+)
+def test_the_contract_check_bites(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, part: str, imported: str) -> None:
+    # a module importing against the direction must be reported (lazily, inside a function, too)
+    fake = tmp_path / "cnnscope" / part
     fake.mkdir(parents=True)
-    (fake / "x.py").write_text("from cnnscope.analyze.base import analyze\n")
+    (fake / "x.py").write_text(f"def f() -> None:\n    import cnnscope.{imported}.base\n")
     monkeypatch.setattr(sys.modules[__name__], "PKG", tmp_path / "cnnscope")
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
-    assert _violations() == ["cnnscope/layers/x.py (layers) imports cnnscope.analyze"]
+    assert _violations() == [f"cnnscope/{part}/x.py ({part}) imports cnnscope.{imported}"]
 
 
 def test_paths_in_the_architecture_page_exist() -> None:

@@ -9,7 +9,10 @@ Expected figures are hand arithmetic (LeNet-5, see specs/lenet5.yaml):
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -17,9 +20,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cnnscope.budget import parse_quantity
 from cnnscope.cli.main import main
 from cnnscope.errors import UsageError
+from cnnscope.gate import parse_quantity
 
 ROOT = Path(__file__).resolve().parents[1]
 LENET_PARAMS = 156 + 2_416 + 48_120 + 10_164 + 850
@@ -224,8 +227,11 @@ def test_github_format(capsys: pytest.CaptureFixture[str], tmp_path: Path, monke
     props, msg = errors[0][len("::error ") :].split("::", 1)
     fields = dict(p.split("=", 1) for p in props.split(","))
     assert fields["file"] == "small.yaml" and fields["line"] == "4"
-    assert "max_params exceeded" in fields["title"].replace("%3A", ":")
-    assert "%25" in msg and "%" not in msg.replace("%25", "")  # escaped per the workflow-command rules
+    assert fields["title"] == "cnnscope budget-exceeded (max_params)"  # the diagnostic's id, its subject
+    assert msg.startswith("error[budget-exceeded]: small: params is 5.35 K, over the budget max_params")
+    # escaped per the workflow-command rules: every % is an escape, the lines are one line
+    assert "%25" in msg and "%0A" in msg and re.fullmatch(r"(?:[^%\r\n]|%25|%0A|%0D)*", msg)
+    assert "%0A  --> small.yaml:4:3%0A" in msg  # the diagnostic's one text form, escaped
     assert "by 354 (+7.1%25)" in msg  # over by 5,354 - 5,000 = 354, 354 / 5,000 = 7.08%
 
 
@@ -246,8 +252,24 @@ def test_markdown_format(capsys: pytest.CaptureFixture[str]) -> None:
     assert rc == 1
     assert out.startswith("### cnnscope budget check: ❌ 1 budget exceeded")
     rows = [ln for ln in out.splitlines() if ln.startswith("| lenet5 ")]
-    assert len(rows) == 2 and "❌" in rows[0] and "✅" in rows[1]
-    assert "- `fc1`: 48.12 K" in out
+    assert len(rows) == 2 and rows[0].endswith("| EXCEEDED |") and rows[1].endswith("| ok |")
+    assert "+1.71 K (+2.8%)" in rows[0]  # 61,706 - 60,000 = 1,706 over; 1,706 / 60,000 = 2.8%
+    # the exceeded budget as a diagnostic, with the layers that weigh most: fc1 = 400·120 + 120
+    assert "- **error** `budget-exceeded` `max_params`" in out and "why: largest: fc1 48.12 K (78.0%)" in out
+
+
+def test_csv_format(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, _ = run(["check", "lenet5", "--no-config", "--max-params", "60K", "-f", "csv"], capsys)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rc == 1 and len(rows) == 1
+    r = rows[0]
+    assert (r["budget"], r["actual"], r["limit"], r["over"], r["unit"]) == (
+        "max_params",
+        "61706",
+        "60000",
+        "1706",
+        "count",
+    )
 
 
 def test_markdown_all_within(capsys: pytest.CaptureFixture[str]) -> None:
@@ -361,3 +383,22 @@ def test_check_does_not_import_torch(tmp_path: Path) -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_every_budgetable_figure_declares_its_unit() -> None:
+    # a budget's unit is declared by the analyzer that makes the figure, never guessed from its name
+    import cnnscope
+    from cnnscope.gate import numeric_totals
+
+    report = cnnscope.analyze(cnnscope.load("resnet18"), None)
+    undeclared = sorted(k for k in numeric_totals(report) if report.unit_of(k) is None)
+    assert undeclared == []
+    assert report.unit_of("input_bytes") == "bytes" and report.unit_of("other_ops.bias") == "ops"
+    assert report.unit_of("rf.coverage") == "percent" and report.unit_of("trainable_params") == "count"
+
+
+def test_a_percent_limit_needs_a_fraction_figure(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, _, err = run(["check", "lenet5", "--no-config", "-B", "max_macs=50%"], capsys)
+    assert rc == 2 and "is a percentage, but `macs` is a macs" in err
+    rc, doc = check_json(["check", "resnet18", "--no-config", "-B", "min_rf.coverage=50%"], capsys)
+    assert doc["models"][0]["budgets"][0]["unit"] == "percent"

@@ -113,11 +113,23 @@ def test_table_and_markdown(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     assert "| params | 41.42 K | 333.55 K | +292.13 K |" in md
 
 
+def test_csv_has_every_layer_and_raw_deltas(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import csv
+    import io
+
+    old, new = _specs(tmp_path)
+    assert main(["diff", old, new, "-f", "csv"]) == 0
+    rows = {r["name"]: r for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
+    assert list(rows) == ["conv1", "relu1", "pool", "conv2", "flatten", "fc"]  # unchanged ones too
+    assert rows["conv1"]["delta_params"] == str(1_216 - 448)  # (3·25+1)·16 - (3·9+1)·16
+    assert rows["fc"]["delta_params"] == str(327_690 - 40_970) and rows["relu1"]["status"] == "unchanged"
+
+
 def test_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     old, new = _specs(tmp_path)
     assert main(["diff", old]) == 2
     assert main(["diff", old, new, "--against", "HEAD"]) == 2
-    assert main(["diff", old, new, "-f", "csv"]) == 2
+    assert main(["diff", old, new, "-f", "yaml"]) == 2
     assert main(["diff", old, str(tmp_path / "missing.yaml")]) == 2
     capsys.readouterr()
 
@@ -162,3 +174,18 @@ def test_against_git_revision(
     assert "error[git-failed]" in err and "at revision `main`" in err
     assert main(["diff", "net.yaml", "--against", "no-such-rev"]) == 2
     capsys.readouterr()
+
+
+def test_the_python_api_compares_models_and_sources(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    import cnnscope
+
+    old, new = _specs(tmp_path)
+    d = cnnscope.compare(old, new)
+    assert {x.name: x.status for x in d.layers}["conv2"] == "added" and d.totals["params"] == (41_418, 333_546)
+    a = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU())
+    b = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 5), torch.nn.ReLU())
+    d = cnnscope.compare(a, b, (1, 3, 16, 16))
+    # conv params (3·9+1)·8 = 224 -> (3·25+1)·8 = 608, measured against numel
+    assert d.totals["params"] == (sum(p.numel() for p in a.parameters()), sum(p.numel() for p in b.parameters()))
+    assert d.totals["params"] == (224, 608) and d.differs

@@ -23,7 +23,7 @@ import pytest
 from browser import Browser, chromium
 
 from cnnscope.cli.main import main
-from cnnscope.render.units import shape, si
+from cnnscope.render.units import rf_shown, shape, si
 
 ARTIFACTS = Path(os.environ.get("CNNSCOPE_ARTIFACT_DIR", Path(tempfile.gettempdir()) / "cnnscope-artifacts"))
 
@@ -115,7 +115,7 @@ def _check_graph(browser: Browser, rows: list[dict[str, Any]]) -> list[dict[str,
         assert int(b["macs"]) == sum(r["macs"] for r in members)
         assert int(b["activations"]) == sum(r["activation_bytes"] for r in members)
         assert b["shape"] == _flat(members[-1]["output_shape"])
-        assert b["rf"] == _flat(members[-1]["rf"]["display"])
+        assert b["rf"] == _flat(rf_shown(members[-1]["rf"]))  # the row's sizes, or the words for none
         text = " ".join(b["text"])
         assert shape(members[-1]["output_shape"]) in text and si(int(b["macs"]), "MAC") in text
         if b["kind"] == "layer":

@@ -9,7 +9,7 @@ import pytest
 import cnnscope
 from cnnscope.cli.main import main
 from cnnscope.errors import UsageError
-from cnnscope.fit import misfits, parse_range, scan, scan_dims
+from cnnscope.learn.fit import misfits, parse_range, scan, scan_dims
 
 
 def test_7x7_strides() -> None:

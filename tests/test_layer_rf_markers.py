@@ -56,7 +56,10 @@ def test_a_node_of_constants_only_is_constant_and_says_so() -> None:
     rf = receptive_fields(g)
     assert rf["ab"].status == CONSTANT and rf["c"].status == CONSTANT
     shown = rf["c"].to_json((8, 8))
-    assert shown["size"] is None and shown["coverage"] is None and shown["display"] == "none (a constant)"
+    assert shown["size"] is None and shown["coverage"] is None and shown["status"] == "constant"
+    from cnnscope.render.units import rf as rf_text
+
+    assert rf_text(shown) == "none (a constant)"  # data carries the status; render writes the words
 
 
 def test_a_spatial_slice_is_a_crop_measured() -> None:

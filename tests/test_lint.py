@@ -9,17 +9,18 @@ import pytest
 
 import cnnscope
 from cnnscope.cli.main import main
+from cnnscope.diagnostics import Diagnostic
 from cnnscope.errors import SpecError
-from cnnscope.lint import Finding, Selection, lint, rules
+from cnnscope.learn.lint import Selection, all_rules, lint
 
 SPECS = Path(__file__).parent / "lint_specs"
 
 
-def _lint(name: str, *sels: Selection) -> list[Finding]:
+def _lint(name: str, *sels: Selection) -> list[Diagnostic]:
     return lint(cnnscope.load(str(SPECS / name)), selections=sels)
 
 
-RULES = sorted(rules())
+RULES = sorted(all_rules())
 
 
 @pytest.mark.parametrize("rule_id", RULES)
@@ -29,12 +30,12 @@ def test_every_rule_has_a_good_and_a_bad_spec(rule_id: str) -> None:
     if rule_id == "rf-saturates-early":
         pytest.skip("its specs are built below from one network at two input sizes")
     assert bad.is_file() and good.is_file(), f"rule {rule_id} needs {bad.name} and {good.name}"
-    assert rule_id in {f.rule for f in _lint(bad.name)}
+    assert rule_id in {f.id for f in _lint(bad.name)}
     assert _lint(good.name) == []  # the good twin is lint-clean altogether
 
 
 def test_every_rule_documents_why_and_fix() -> None:
-    for r in rules().values():
+    for r in all_rules().values():
         assert r.summary and len(r.why) > 40 and r.fix, r.id
         assert r.severity in ("info", "warning", "error")
 
@@ -42,14 +43,14 @@ def test_every_rule_documents_why_and_fix() -> None:
 def test_window_fit_message_has_the_arithmetic() -> None:
     (f,) = _lint("window-fit.bad.yaml")
     assert "(7 − 3) mod 3 = 1" in f.message and "last 1 pixel of 7" in f.message  # 4 = 3·1 + 1
-    assert f.layer == "conv" and f.loc is not None and f.loc.line == 3
+    assert f.subject == "conv" and f.location is not None and f.location.line == 3
 
 
 def test_no_nonlinearity_paths() -> None:
     (f,) = _lint("no-nonlinearity.bad.yaml")
-    assert f.layer == "conv2" and "`conv1` → `pool` → `conv2`" in f.message  # avgpool is linear
+    assert f.subject == "conv2" and "`conv1` → `pool` → `conv2`" in f.message  # avgpool is linear
     (g,) = _lint("no-nonlinearity-fc.bad.yaml")
-    assert g.layer == "fc2" and "`fc1` → `drop` → `fc2`" in g.message  # dropout is identity at inference
+    assert g.subject == "fc2" and "`fc1` → `drop` → `fc2`" in g.message  # dropout is identity at inference
 
 
 @pytest.mark.parametrize(
@@ -63,7 +64,7 @@ def test_no_nonlinearity_paths() -> None:
     ],
 )
 def test_design_is_not_a_smell(spec: str, rule_id: str) -> None:
-    assert rule_id in {r.id for r in rules().values()}
+    assert rule_id in {r.id for r in all_rules().values()}
     assert _lint(spec) == []
 
 
@@ -77,7 +78,7 @@ def test_a_plain_linear_pair_still_warns() -> None:
     text = (SPECS / "no-nonlinearity-bottleneck.good.yaml").read_text().replace("out_channels: 16", "out_channels: 64")
     g = cnnscope.load_spec(text)
     (f,) = lint(g, selections=[Selection(select=("no-nonlinearity",))])
-    assert f.layer == "expand" and f.severity == "warning" and "`project` → `bn2` → `expand`" in f.message
+    assert f.subject == "expand" and f.severity == "warning" and "`project` → `bn2` → `expand`" in f.message
 
 
 def test_huge_fc_share() -> None:
@@ -88,16 +89,16 @@ def test_huge_fc_share() -> None:
 
 def test_early_collapse_and_channels() -> None:
     (f,) = _lint("early-collapse.bad.yaml")
-    assert f.layer == "conv3"  # 4 → 2 → 1: conv3's 3×3 kernel runs on a 1×1 map
+    assert f.subject == "conv3"  # 4 → 2 → 1: conv3's 3×3 kernel runs on a 1×1 map
     (g,) = _lint("channels-shrink.bad.yaml")
-    assert g.layer == "pool" and "64" in g.message and "32" in g.message
+    assert g.subject == "pool" and "64" in g.message and "32" in g.message
 
 
 def test_rf_saturates_early() -> None:
     # resnet18 at 32×32: conv1 7, maxpool 11, then +8 per 3×3 conv: 19, 27, 35 ≥ 32 at the 4th conv,
     # with 16 of its 20 convolutions still to come (16 > 0.75·20)
     found = lint(cnnscope.load("resnet18", (3, 32, 32)), selections=[Selection(select=("rf-saturates-early",))])
-    assert [(f.layer, f.rule) for f in found] == [("layer1.1.conv1", "rf-saturates-early")]
+    assert [(f.subject, f.id) for f in found] == [("layer1.1.conv1", "rf-saturates-early")]
     assert "16 of 20" in found[0].message
     assert lint(cnnscope.load("resnet18"), selections=[Selection(select=("rf-saturates-early",))]) == []
 
@@ -121,7 +122,7 @@ def test_cli_exit_codes_and_formats(capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
     assert main(["lint", bad, "--format", "json"]) == 1
     doc = json.loads(capsys.readouterr().out)
-    assert doc["counts"]["warning"] == 1 and doc["findings"][0]["rule"] == "window-fit"
+    assert doc["counts"]["warning"] == 1 and doc["findings"][0]["id"] == "window-fit"
     assert main(["lint", bad, "--format", "github"]) == 1
     line = capsys.readouterr().out.splitlines()[0]
     assert line.startswith("::warning file=") and ",line=3,col=5," in line
@@ -149,4 +150,4 @@ def test_zoo_findings_are_known() -> None:
         assert not [f for f in lint(cnnscope.load(name)) if f.severity != "info"], name
     doc = yaml.safe_load(builtin_path("vgg16_bn").read_text(encoding="utf-8"))
     del doc["lint"]
-    assert {f.rule for f in lint(cnnscope.load_spec(json.dumps(doc)))} >= {"huge-fc", "bias-before-norm"}
+    assert {f.id for f in lint(cnnscope.load_spec(json.dumps(doc)))} >= {"huge-fc", "bias-before-norm"}

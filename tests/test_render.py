@@ -11,6 +11,7 @@ import pytest
 import cnnscope
 from cnnscope.cli.main import main
 from cnnscope.render import to_csv, to_json, to_markdown
+from cnnscope.render.formats.json import SCHEMA_VERSION
 from cnnscope.render.units import count, dims, fmt, get_path, ms, nbytes, percent, shape, si
 
 
@@ -65,7 +66,7 @@ def report() -> cnnscope.Report:
 def test_json_is_one_line_per_layer_and_parses(report: cnnscope.Report) -> None:
     text = to_json(report)
     data = json.loads(text)
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == SCHEMA_VERSION  # every document carries the one version
     assert len(data["layers"]) == 12
     layer_lines = [line for line in text.splitlines() if line.startswith('    {"name"')]
     assert len(layer_lines) == 12
@@ -100,8 +101,17 @@ def test_layers_command_in_every_format(fmt_name: str, capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     assert "conv2d" in out and "adaptiveavgpool2d" in out
     if fmt_name == "json":
-        types = {t["type"] for t in json.loads(out)}
+        doc = json.loads(out)
+        types = {t["type"] for t in doc["layers"]}
         assert types == set(__import__("cnnscope.layers", fromlist=["registry"]).registry())
+        assert doc["schema_version"] == SCHEMA_VERSION
+    if fmt_name == "csv":  # csv.writer quotes a summary with a comma; nothing is replaced by ";"
+        rows = list(csv.DictReader(io.StringIO(out)))
+        by_type = {r["type"]: r for r in rows}
+        from cnnscope.layers import registry
+
+        assert by_type["conv2d"]["summary"] == registry()["conv2d"].summary
+        assert any("," in r["summary"] for r in rows)
 
 
 def test_layers_command_one_type_and_unknown(capsys: pytest.CaptureFixture[str]) -> None:
@@ -110,3 +120,95 @@ def test_layers_command_one_type_and_unknown(capsys: pytest.CaptureFixture[str])
     assert "kernel_size" in out and "required" in out
     assert main(["layers", "conv2"]) == 2
     assert "did you mean" in capsys.readouterr().err
+
+
+# -- one emitter per format ---------------------------------------------------------------
+
+
+def test_every_format_is_one_module_with_both_emitters() -> None:
+    import pkgutil
+
+    from cnnscope.render import formats
+
+    listed = {m.name for m in pkgutil.iter_modules(formats.__path__) if not m.name.startswith("_")}
+    assert set(formats.FORMATS) == listed >= {"table", "json", "csv", "markdown", "github"}
+    for name in formats.FORMATS:
+        e = formats.emitter(name)
+        assert callable(e.report) and callable(e.document), name
+
+
+def _doc() -> object:
+    from cnnscope.diagnostics import Diagnostic, Location
+    from cnnscope.render.document import Document, Field, Table, Text, heading
+
+    table = Table(
+        [Field("name", "layer", code=True), Field("params", "params", "count")], [{"name": "fc_1", "params": 5130}]
+    )
+    d = Diagnostic(
+        "huge-fc", "warning", "fc_1 holds 5,130 params", Location("a,b:c.yaml", 3, 5), subject="fc_1", why="w"
+    )
+    return Document([heading("net: lint"), table, Text("a note", "note"), d], {"n": 1}, "net: 1 warning")
+
+
+@pytest.mark.parametrize("fmt_name", __import__("cnnscope.render.formats", fromlist=["FORMATS"]).FORMATS)
+def test_a_document_in_every_format(fmt_name: str) -> None:
+    from cnnscope.render import emit
+
+    out, err = io.StringIO(), io.StringIO()
+    emit(_doc(), fmt_name, out, err)  # type: ignore[arg-type]
+    text = out.getvalue()
+    assert text.strip() and err.getvalue() == ""
+    if fmt_name == "json":
+        assert json.loads(text) == {"schema_version": SCHEMA_VERSION, "n": 1}
+    elif fmt_name == "csv":
+        assert list(csv.reader(io.StringIO(text))) == [["name", "params"], ["fc_1", "5130"]]  # raw, unformatted
+    elif fmt_name == "github":
+        assert text.endswith("net: 1 warning\n")
+    else:
+        assert "5,130" in text and "huge-fc" in text and "net: 1 warning" in text
+    if fmt_name == "markdown":
+        assert "| `fc_1` | 5,130 |" in text and "> a note" in text and text.startswith("### net: lint\n")
+
+
+def test_github_annotation_escapes_properties_and_message() -> None:
+    from cnnscope.render.formats.github import annotation
+
+    line = annotation(_doc().diagnostics[0])  # type: ignore[attr-defined]
+    head, body = line.split("::", 2)[1:]
+    assert head == "warning file=a%2Cb%3Ac.yaml,line=3,col=5,title=cnnscope huge-fc (fc_1)"
+    assert "\n" not in body and body.replace("%0A", "\n").startswith("warning[huge-fc]: fc_1 holds 5,130 params\n")
+
+
+def test_the_json_path_never_imports_rich() -> None:
+    import subprocess
+    import sys
+
+    for args in (["summary", "lenet5"], ["check", "lenet5", "--max-params", "1M"], ["zoo"], ["lint", "lenet5"]):
+        code = (
+            "import sys; from cnnscope.cli.main import main; "
+            f"rc = main({[*args, '-f', 'json']!r}); assert 'rich' not in sys.modules, 'rich imported'; sys.exit(rc)"
+        )
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+        assert proc.returncode == 0, (args, proc.stderr)
+
+
+EVERY_COMMAND = [
+    ["summary", "lenet5"],
+    ["check", "lenet5", "--no-config", "--max-params", "60K"],  # 61,706 > 60,000: exceeded
+    ["lint", "vgg16_bn", "--select", "huge-fc"],
+    ["explain", "lenet5", "--layer", "conv1"],
+    ["fit", "lenet5", "--range", "31:32"],
+    ["layers"],
+]
+
+
+@pytest.mark.parametrize("fmt_name", __import__("cnnscope.render.formats", fromlist=["FORMATS"]).FORMATS)
+@pytest.mark.parametrize("argv", EVERY_COMMAND, ids=lambda a: a[0])
+def test_every_command_takes_every_format(argv: list[str], fmt_name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main([*argv, "--format", fmt_name])
+    out, err = capsys.readouterr()
+    assert rc in (0, 1) and "Traceback" not in err and "internal error" not in err, err
+    if fmt_name == "github" and argv[0] == "check":  # the one exceeded budget, annotated at the fc1 layer
+        assert out.count("::error ") == 1 and "title=cnnscope budget-exceeded (max_params)" in out
+    if fmt_name == "json":
+        assert json.loads(out)["schema_version"] == SCHEMA_VERSION

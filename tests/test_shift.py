@@ -185,7 +185,7 @@ def test_misaligned_merge_and_upsampling_are_not_guessed() -> None:
 
 
 def test_explain_gains_the_shift_line() -> None:
-    from cnnscope.explain import explain
+    from cnnscope.learn.explain import explain
 
     by = {e.name: {s.what: s for s in e.steps} for e in explain(cnnscope.load("lenet5"))}
     assert by["conv1"]["shifts"].result == "equivariant to shifts of 1 pixel"
@@ -196,11 +196,11 @@ def test_explain_gains_the_shift_line() -> None:
 
 
 def test_lint_flags_aliasing_before_global_pooling() -> None:
-    from cnnscope.lint import Selection, lint
+    from cnnscope.learn.lint import Selection, lint
 
     sel = [Selection(select=("aliased-downsampling",))]
     (f,) = lint(cnnscope.load("resnet18"), selections=sel)
-    assert f.layer == "conv1" and "7 more" in f.message and "32 pixels" in f.message  # 8 strided layers, 2⁵
+    assert f.subject == "conv1" and "7 more" in f.message and "32 pixels" in f.message  # 8 strided layers, 2⁵
     assert f.severity == "info" and "blur" in f.fix
     assert lint(cnnscope.load("lenet5"), selections=sel) == []  # a flatten head claims no invariance
 

@@ -8,20 +8,18 @@ numbers: ``Column.unit`` tells render/ how.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import field
 from typing import Any
 
-from cnnscope.errors import Location, UsageError, did_you_mean
-from cnnscope.graph import INPUT, Graph, Node
+from cnnscope.errors import Diagnostic, Location, UsageError, did_you_mean
+from cnnscope.graph import INPUT, Graph, MutableRecord, Node, Record, mutable_record, record
 from cnnscope.layers.base import Shape
 from cnnscope.perf import gc_paused
 
-SCHEMA_VERSION = 1
 
-
-@dataclass(frozen=True)
-class Column:
+@record
+class Column(Record):
     """A table column: ``key`` is a dotted path into a row (``rf.size``); ``unit`` picks the
     formatter in render/ (count, macs, flops, ops, bytes, shape, dims, percent, ms, text)."""
 
@@ -31,12 +29,16 @@ class Column:
     total: bool = True  # show the total under this column
 
 
-@dataclass
-class Warning_:
+@mutable_record
+class Warning_(MutableRecord):
     message: str
     layer: str | None = None
     loc: Location | None = None
     kind: str = "warning"
+
+    def diagnostic(self) -> Diagnostic:
+        """This warning as the one diagnostic type every output format writes."""
+        return Diagnostic(self.kind, "warning", self.message, self.loc, subject=self.layer)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "message": self.message, "layer": self.layer}
@@ -45,8 +47,8 @@ class Warning_:
         return out
 
 
-@dataclass
-class Report:
+@mutable_record
+class Report(MutableRecord):
     model: str
     source: str
     input_shape: Shape  # batch included
@@ -59,6 +61,7 @@ class Report:
     meta: dict[str, Any] = field(default_factory=dict)
     analyzers: list[str] = field(default_factory=list)
     figures: list[Column] = field(default_factory=list)  # totals shown beneath the table (key into totals)
+    units: dict[str, str] = field(default_factory=dict)  # the unit of each numeric total (dotted key)
 
     def row(self, name: str) -> dict[str, Any]:
         return self.rows[self._index[name]]
@@ -73,6 +76,21 @@ class Report:
         """Whole-model figures (``key`` into totals) that a table shows beneath its rows."""
         self.figures.extend(figs)
 
+    def declare(self, units: dict[str, str]) -> None:
+        """Say the unit of totals (``{"params": "count", "training.total_bytes": "bytes"}``):
+        what a budget on them or a diff of them is counted in. A column's or a figure's
+        unit declares its total too."""
+        self.units.update(units)
+
+    def unit_of(self, key: str) -> str | None:
+        """The unit of the total ``key`` as declared (None: never declared)."""
+        if key in self.units:
+            return self.units[key]
+        for c in (*self.columns, *self.figures):
+            if c.key == key:
+                return c.unit
+        return None
+
     def warn(self, message: str, node: Node | None = None, kind: str = "warning") -> None:
         w = Warning_(message, node.name if node else None, node.loc if node else None, kind)
         self.warnings.append(w)
@@ -80,8 +98,7 @@ class Report:
             self.row(node.name).setdefault("warnings", []).append(message)
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "schema_version": SCHEMA_VERSION,
+        out: dict[str, Any] = {  # the json format adds its schema_version
             "model": self.model,
             "source": self.source,
             "input_shape": list(self.input_shape),
@@ -96,15 +113,32 @@ class Report:
         return out
 
 
-@dataclass
-class Context:
+@mutable_record
+class Context(MutableRecord):
     graph: Graph
     batch: int = 1
     options: dict[str, Any] = field(default_factory=dict)
     shapes: dict[str, Shape] = field(default_factory=dict)
+    _memo: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     def ins(self, node: Node) -> list[Shape]:
         return [self.shapes[i] for i in node.inputs]
+
+    def of(self, node: Node, method: str, with_out: bool = False) -> Any:
+        """``node.layer.<method>(ins)`` (or ``(ins, out)``), once per layer and shapes: layers are
+        frozen values, these methods pure functions of them, and a network repeats its blocks
+        (identical layers are one object, so the key is the object's id: the graph keeps it
+        alive). The value may be shared between nodes: read it, do not change it."""
+        ins = [self.shapes[i] for i in node.inputs]
+        out = self.shapes[node.name] if with_out else None
+        key = (method, id(node.layer), out, *ins)
+        try:
+            return self._memo[key]
+        except KeyError:
+            pass
+        fn = getattr(node.layer, method)
+        value = self._memo[key] = fn(ins, out) if with_out else fn(ins)
+        return value
 
     @property
     def input_shape(self) -> Shape:
@@ -114,8 +148,8 @@ class Context:
 Run = Callable[[Context, Report], None]
 
 
-@dataclass(frozen=True)
-class Analyzer:
+@record
+class Analyzer(Record):
     name: str
     run: Run
     order: int
@@ -168,10 +202,20 @@ def analyze(graph: Graph, names: Sequence[str] | None = None, batch: int = 1, **
     if batch < 1:
         raise UsageError("bad-value", f"--batch must be a positive integer, got {batch}")
     ctx = Context(graph, batch, dict(options))
-    rows = [{"name": n.name, "type": n.type, "inputs": list(n.inputs)} for n in graph.nodes]
-    report = Report(graph.name, graph.source, (batch, *graph.input_shape), batch, rows)
     with gc_paused():
+        rows = [{"name": n.name, "type": n.layer.type_name, "inputs": list(n.inputs)} for n in graph.nodes]
+        report = Report(graph.name, graph.source, (batch, *graph.input_shape), batch, rows)
         for n in todo:
             reg[n].run(ctx, report)
             report.analyzers.append(n)
     return report
+
+
+def get_path(row: Mapping[str, Any], key: str) -> Any:
+    """``row["rf"]["size"]`` for the key ``rf.size``; None where any part is missing."""
+    cur: Any = row
+    for part in key.split("."):
+        if not isinstance(cur, Mapping) or part not in cur:
+            return None
+        cur = cur[part]
+    return cur

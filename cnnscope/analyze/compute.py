@@ -41,14 +41,12 @@ def run(ctx: Context, report: Report) -> None:
     opaque: list[str] = []  # cost unknown: the totals are a lower bound
     measured: list[str] = []  # no layer type, cost measured by the dispatcher at capture
     for node in ctx.graph.nodes:
-        ins = ctx.ins(node)
-        out = ctx.shapes[node.name]
         if not node.layer.cost_known():
             opaque.append(node.name)
         elif node.layer.opaque:
             measured.append(node.name)
-        macs = int(node.layer.macs(ins, out))
-        other = {k: int(v) for k, v in node.layer.other_ops(ins, out).items() if v}
+        macs = int(ctx.of(node, "macs", with_out=True))
+        other = {k: int(v) for k, v in ctx.of(node, "other_ops", with_out=True).items() if v}
         row = report.row(node.name)
         row["macs"] = macs
         row["flops"] = 2 * macs
@@ -67,6 +65,8 @@ def run(ctx: Context, report: Report) -> None:
         "other_ops_total": sum(total_other.values()),
     }
     report.totals.update(totals)
+    report.declare({"macs": "macs", "flops": "flops", "other_ops_total": "ops"})
+    report.declare({f"other_ops.{k}": "ops" for k in total_other})
     report.add_figures(
         Column("macs", "MACs (multiply-adds, bias excluded)", "macs"),
         Column("flops", "FLOPs (= 2 × MACs)", "flops"),

@@ -58,7 +58,7 @@ def run(ctx: Context, report: Report) -> None:
         if node.shares is not None:  # tied weights: stored once, by the node shared
             row["param_bytes"] = row["buffer_bytes"] = 0
             continue
-        pc = node.layer.params(ctx.ins(node))
+        pc = ctx.of(node, "params")
         row["param_bytes"] = pc.total * size
         row["buffer_bytes"] = (pc.buffers - pc.int64_buffers) * size + pc.int64_buffers * INT64_BYTES
         param += row["param_bytes"]
@@ -83,6 +83,8 @@ def run(ctx: Context, report: Report) -> None:
         training_bytes=training["total_bytes"],
         training=training,
     )
+    report.declare({k: "bytes" for k in ("activation_bytes", "input_bytes", "param_bytes", "buffer_bytes")})
+    report.declare({"training_bytes": "bytes", **{f"training.{k}": "bytes" for k in training}})
     report.meta.update(dtype=dtype, optimizer=optimizer)
     report.notes.append(TRAINING_NOTE.format(optimizer=optimizer, dtype=dtype, states=states))
     if int64_count:

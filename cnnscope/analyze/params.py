@@ -20,7 +20,7 @@ def run(ctx: Context, report: Report) -> None:
         if node.shares is not None:
             row.update(params=0, trainable_params=0, non_trainable_params=0, buffers=0, shares=node.shares)
             continue
-        pc = node.layer.params(ctx.ins(node))
+        pc = ctx.of(node, "params")
         row["params"] = pc.total
         row["trainable_params"] = pc.trainable
         row["non_trainable_params"] = pc.non_trainable
@@ -45,3 +45,4 @@ def run(ctx: Context, report: Report) -> None:
             + (" …" if len(mods) > 4 else "")
         )
     report.totals.update(totals)
+    report.declare({k: "count" for k in totals if k != "unused_modules"})

@@ -30,25 +30,21 @@ union of its inputs' fields; a node all of whose inputs are constant is constant
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from cnnscope.analyze.base import Column, Context, Report, analyzer
-from cnnscope.graph import INPUT, Graph
-from cnnscope.layers.base import RFKind, RFStep, Shape
+from cnnscope.graph import INPUT, Graph, Record, record
+from cnnscope.layers.base import RFKind, RFMap, Shape
 
 OK = "ok"
 WHOLE = "whole_input"
 UNKNOWN = "unsupported"
 CONSTANT = "constant"
 
-WHOLE_TEXT = "whole input"
-UNKNOWN_TEXT = "n/a (not a sliding window)"
-CONSTANT_TEXT = "none (a constant)"
 
-
-@dataclass(frozen=True)
-class RFInfo:
+@record
+class RFInfo(Record):
     """The receptive field of one node's output units, per spatial dim (first spatial dim first).
 
     ``status`` is ``ok`` (size/stride/padding hold numbers), ``whole_input`` (each output sees
@@ -61,6 +57,9 @@ class RFInfo:
     padding: tuple[int, ...] = ()
     status: str = OK
     warnings: tuple[str, ...] = ()
+    # the union of a collapsed map's fields (after a flatten or global pool that does not see
+    # all of the input): its size is that union's extent, and it has no stride
+    collapsed: bool = False
 
     @property
     def whole_input(self) -> bool:
@@ -101,35 +100,49 @@ class RFInfo:
         known = self.status == OK
         out: dict[str, Any] = {
             "size": list(self.size) if known else None,
-            "stride": list(self.stride) if known else None,
+            "stride": list(self.stride) if known and not self.collapsed else None,
             "padding": list(self.padding) if known else None,
             "whole_input": self.status == WHOLE,
             "coverage": self.coverage(input_spatial),
             "status": self.status,
+            "collapsed": self.collapsed,
         }
-        # what the summary column shows: the sizes, or the plain-words reason there are none
-        out["display"] = (
-            list(self.size)
-            if known
-            else WHOLE_TEXT
-            if self.status == WHOLE
-            else CONSTANT_TEXT
-            if self.status == CONSTANT
-            else UNKNOWN_TEXT
-        )
-        return out
+        return out  # no words here: render writes a field with no size as its status says (units.rf)
 
 
 def input_rf(ndim: int) -> RFInfo:
     return RFInfo((1,) * ndim, (1,) * ndim, (0,) * ndim)
 
 
-def apply_step(rf: RFInfo, step: RFStep) -> RFInfo:
+def apply_step(rf: RFInfo, step: RFMap) -> RFInfo:
     """One layer on top of a known field: r += (k − 1)·j, j *= s, p += q·j."""
     size = tuple(r + (k - 1) * j for r, k, j in zip(rf.size, step.kernel, rf.stride, strict=True))
     padding = tuple(p + q * j for p, q, j in zip(rf.padding, step.padding, rf.stride, strict=True))
     stride = tuple(j * s for j, s in zip(rf.stride, step.stride, strict=True))
     return RFInfo(size, stride, padding)
+
+
+def _collapsed(base: RFInfo, in_shape: Shape, input_spatial: Sequence[int]) -> RFInfo:
+    """The field of a layer that collapses space (flatten, global pooling, a dense layer).
+
+    It reads every unit of its input, so it sees the union of their fields: the whole input
+    when that union covers it, and otherwise (a stride that never reaches the last rows, a
+    strided 1×1 map that skips pixels) the union's extent, which is not the whole input."""
+    whole = RFInfo(status=WHOLE, warnings=base.warnings)
+    if base.status != OK:
+        return whole
+    if len(in_shape) != base.ndim + 2:  # its input is already collapsed: the same union
+        return base if len(in_shape) < 3 and len(input_spatial) == base.ndim else whole
+    units = in_shape[2:]
+    size = tuple((n - 1) * j + r for n, j, r in zip(units, base.stride, base.size, strict=True))
+    gaps = any(n > 1 and r < j for n, j, r in zip(units, base.stride, base.size, strict=True))
+    reads_all = all(  # the union [−p, size − p − 1] spans [0, L − 1]
+        p >= 0 and size_d - p >= length for size_d, p, length in zip(size, base.padding, input_spatial, strict=True)
+    )
+    if reads_all and not gaps:
+        return whole
+    stride = tuple(n * j for n, j in zip(units, base.stride, strict=True))
+    return RFInfo(size, stride, base.padding, warnings=base.warnings, collapsed=True)
 
 
 def merge(name: str, inputs: Sequence[str], fields: Sequence[RFInfo]) -> RFInfo:
@@ -203,27 +216,40 @@ def receptive_fields(graph: Graph, shapes: Mapping[str, Shape] | None = None) ->
         shapes = infer_shapes(graph)
     ndim = max(0, len(graph.input_shape) - 1)
     fields: dict[str, RFInfo] = {INPUT: input_rf(ndim)}
+    steps: dict[tuple[Any, ...], RFMap] = {}  # once per layer object and input shapes
     for node in graph.nodes:
         # constant inputs (learned parameters) depend on no input position: left out of the union
         live = [i for i in node.inputs if fields[i].status != CONSTANT]
         srcs = [fields[i] for i in live] or ([input_rf(ndim)] if not node.inputs else [])
-        step = node.layer.rf([shapes[i] for i in node.inputs])
-        if not srcs or step == RFKind.CONSTANT:
+        ins = [shapes[i] for i in node.inputs]
+        key = (id(node.layer), *ins)
+        step = steps.get(key)
+        if step is None:
+            step = steps[key] = node.layer.rf(ins)
+        if not srcs or step.kind is RFKind.CONSTANT:
             fields[node.name] = RFInfo(status=CONSTANT)
             continue
-        base = merge(node.name, live, srcs) if len(srcs) > 1 else replace(srcs[0], warnings=())
-        if len(node.inputs) > 1 and base.status == OK and _broadcasts_space(live, shapes, shapes[node.name]):
+        base = merge(node.name, live, srcs) if len(srcs) > 1 else srcs[0]
+        if len(srcs) == 1 and base.warnings:  # warnings are said where they arise, not downstream
+            base = replace(base, warnings=())
+        # a window over the first input whose other inputs are constant (a convolution's weight
+        # input, computed from parameters) maps positions as its window says, whatever the shapes
+        windowed = step.windowed and live == list(node.inputs[:1])
+        spread = _broadcasts_space(live, shapes, shapes[node.name])
+        if len(node.inputs) > 1 and base.status == OK and not windowed and spread:
             # a 1×1 map spread over space (a gate not from global pooling): every output unit sees
             # the same input window, which no size/stride/padding describes
             base = RFInfo(status=UNKNOWN)
-        if base.status == WHOLE or step == RFKind.GLOBAL:
-            out = RFInfo(status=WHOLE, warnings=base.warnings)
-        elif step == RFKind.POINTWISE:
+        if base.status == WHOLE or step.kind is RFKind.GLOBAL:
+            out = _collapsed(base, shapes[live[0]] if live else (), graph.input_shape[1:])
+        elif step.kind is RFKind.POINTWISE:
             out = base
-        elif base.status != OK or not isinstance(step, RFStep) or len(step.kernel) != base.ndim:
+        elif base.status != OK or not step.windowed or len(step.kernel) != base.ndim:
             out = RFInfo(status=UNKNOWN, warnings=base.warnings)  # upsampling, or a change of spatial rank
         else:
-            out = replace(apply_step(base, step), warnings=base.warnings)
+            out = apply_step(base, step)
+            if base.warnings:
+                out = replace(out, warnings=base.warnings)
         fields[node.name] = out
     return fields
 
@@ -232,7 +258,7 @@ def receptive_fields(graph: Graph, shapes: Mapping[str, Shape] | None = None) ->
 def run(ctx: Context, report: Report) -> None:
     fields = receptive_fields(ctx.graph, ctx.shapes)
     spatial = ctx.graph.input_shape[1:]
-    report.add_columns(Column("rf.display", "RF", "dims"))
+    report.add_columns(Column("rf", "RF", "rf"))
     reached: str | None = None
     for node in ctx.graph.nodes:
         f = fields[node.name]
@@ -243,3 +269,4 @@ def run(ctx: Context, report: Report) -> None:
             reached = node.name
     report.totals["rf"] = fields[ctx.graph.output].to_json(spatial)
     report.totals["rf_reaches_input_at"] = reached
+    report.declare({"rf.size": "count", "rf.stride": "count", "rf.padding": "count", "rf.coverage": "percent"})

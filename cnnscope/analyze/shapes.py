@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from cnnscope.analyze.base import Column, Context, Report, analyzer
 from cnnscope.errors import CnnscopeError, ShapeError
 from cnnscope.graph import INPUT, Graph, Node
@@ -11,13 +13,18 @@ from cnnscope.layers.base import Shape
 def infer_shapes(graph: Graph, batch: int = 1) -> dict[str, Shape]:
     """Every node's output shape (batch included); ShapeError names and locates the layer."""
     shapes: dict[str, Shape] = {INPUT: (batch, *graph.input_shape)}
+    memo: dict[tuple[Any, ...], Shape] = {}  # once per layer object and input shapes (see Context.of)
     for node in graph.nodes:
         ins = [shapes[i] for i in node.inputs]
-        try:
-            node.layer.check_inputs(ins)
-            shapes[node.name] = tuple(node.layer.out_shape(ins))
-        except CnnscopeError as exc:
-            raise _locate(exc, node, ins) from None
+        key = (id(node.layer), *ins)
+        out = memo.get(key)
+        if out is None:
+            try:
+                node.layer.check_inputs(ins)
+                out = memo[key] = tuple(node.layer.out_shape(ins))
+            except CnnscopeError as exc:
+                raise _locate(exc, node, ins) from None
+        shapes[node.name] = out
     return shapes
 
 
@@ -62,10 +69,17 @@ def run(ctx: Context, report: Report) -> None:
         row = report.row(node.name)
         row["output_shape"] = list(out)
         row.setdefault("warnings", [])
-        for w in node.layer.warnings(ctx.ins(node), out):
+        for w in ctx.of(node, "warnings", with_out=True):
             report.warn(w, node, "window-fit")
     report.totals["output_shape"] = list(ctx.shapes[ctx.graph.output])
     consumers = ctx.graph.consumers()
+    outputs = {ctx.graph.output, *ctx.graph.extras.get("outputs", ())}  # a detector's boxes, labels, scores
     for node in ctx.graph.nodes:
-        if node.name != ctx.graph.output and not consumers.get(node.name):
+        if node.name not in outputs and not consumers.get(node.name):
             report.warn(f"layer `{node.name}` feeds nothing and does not reach the output", node, "dead-layer")
+    measured = [node.name for node in ctx.graph.nodes if node.layer.data_dependent]
+    if measured:
+        report.notes.append(
+            f"{len(measured)} layer(s) have a size the data decides (boxes kept by nms, a mask's true elements, "
+            "distinct values): their shapes are those of the input measured at capture; another input gives others"
+        )

@@ -15,8 +15,8 @@ input, each node carries, per spatial dim:
 A node's ``status`` says what kind of map it is:
 
 - ``equivariant`` — a spatial map; a lattice shift moves it by s / j positions;
-- ``invariant`` — after global pooling (a pool-family layer whose field is the whole input): a
-  lattice shift leaves it unchanged, and so everything computed from it;
+- ``invariant`` — after global pooling (a layer that pools, ``Layer.pools``, whose field is the
+  whole input): a lattice shift leaves it unchanged, and so everything computed from it;
 - ``positional`` — after flatten or a dense layer on a spatial map: positions get weights of
   their own, and no shift commutes with the output (flatten-into-linear is not invariant);
 - ``misaligned`` — a merge of branches with different effective strides: a shift moves them by
@@ -39,14 +39,13 @@ input size is a multiple of its stride. Torch-free.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from math import lcm
 from typing import Any
 
 from cnnscope.analyze.base import Column, Context, Report, analyzer
 from cnnscope.errors import UsageError
-from cnnscope.graph import INPUT, Graph, Node
-from cnnscope.layers.base import RFKind, RFStep, Shape, Step
+from cnnscope.graph import INPUT, Graph, Node, Record, record
+from cnnscope.layers.base import RFKind, RFMap, Shape, Step
 
 EQUIVARIANT = "equivariant"
 INVARIANT = "invariant"
@@ -59,12 +58,10 @@ ANTI_ALIASED = "anti-aliased"
 BOX_FILTERED = "box-filtered"
 
 CIRCULAR = "circular"
-# families whose global ops (adaptive pooling to 1, mean/sum/max over space) treat every position alike
-POOLING_FAMILIES = ("pool", "reduce")
 
 
-@dataclass(frozen=True)
-class ShiftInfo:
+@record
+class ShiftInfo(Record):
     """What one node's output does under shifts of the network input (per spatial dim)."""
 
     status: str
@@ -143,7 +140,7 @@ def spatial_ndim(graph: Graph) -> int:
     return nd
 
 
-def _pads(step: RFStep, in_spatial: Sequence[int], out_spatial: Sequence[int]) -> bool:
+def _pads(step: RFMap, in_spatial: Sequence[int], out_spatial: Sequence[int]) -> bool:
     """Reads beyond the border on either side: low padding, or a last window that ends past the input."""
     for k, s, lo, n, m in zip(step.kernel, step.stride, step.padding, in_spatial, out_spatial, strict=True):
         if lo > 0 or (m - 1) * s + k - lo > n:
@@ -196,13 +193,13 @@ def _apply(node: Node, base: ShiftInfo, ins: Sequence[Shape], out: Shape) -> Shi
     step = layer.rf(list(ins))
     if base.status != EQUIVARIANT:  # invariant stays invariant, whatever follows; the rest stays unknown
         return base
-    if step == RFKind.POINTWISE:
+    if step.kind is RFKind.POINTWISE:
         return base
-    if step == RFKind.GLOBAL:
-        if layer.family in POOLING_FAMILIES:  # global pooling treats positions alike: a lattice shift changes nothing
+    if step.kind is RFKind.GLOBAL:
+        if layer.pools:  # global pooling treats positions alike: a lattice shift changes nothing
             return ShiftInfo(INVARIANT, base.lattice, None, base.set_by, becomes=INVARIANT)
         return ShiftInfo(POSITIONAL, None, None, base.set_by, becomes=POSITIONAL)
-    if not isinstance(step, RFStep) or len(step.kernel) != len(base.stride or ()):
+    if not step.windowed or len(step.kernel) != len(base.stride or ()):
         return ShiftInfo(UNKNOWN, set_by=base.set_by)
     assert base.stride is not None and base.lattice is not None
     stride = tuple(j * s for j, s in zip(base.stride, step.stride, strict=True))
@@ -213,7 +210,7 @@ def _apply(node: Node, base: ShiftInfo, ins: Sequence[Shape], out: Shape) -> Shi
         # a low-pass survives layers that look at one position (1×1 convs, pads), not another window
         lowpassed = layer.lowpass() or (base.lowpassed and all(k == 1 for k in step.kernel))
         return ShiftInfo(EQUIVARIANT, lattice, stride, base.set_by, pads=pads, fill=fill, lowpassed=lowpassed)
-    if layer.lowpass() and all(k >= s for k, s in zip(step.kernel, step.stride, strict=True)):
+    if not layer.aliases(ins):
         verdict = BOX_FILTERED  # an average over a window at least as wide as the stride: filters, then keeps 1 in s
     elif base.lowpassed:
         verdict = ANTI_ALIASED
@@ -248,8 +245,8 @@ def shift_infos(graph: Graph, shapes: Mapping[str, Shape] | None = None) -> dict
     return infos
 
 
-@dataclass(frozen=True)
-class ShiftSummary:
+@record
+class ShiftSummary(Record):
     """The whole network in a few facts: its output's lattice and where it comes from."""
 
     output: ShiftInfo

@@ -38,7 +38,7 @@ COMMANDS: dict[str, str] = {
     "layers": "layers_cmd",
 }
 
-_SKIP = {"app", "common", "main"}
+_SKIP = {"app", "common", "fastpath", "helpcache", "main"}  # not command modules
 
 
 def command_modules() -> list[str]:

@@ -6,9 +6,8 @@ import sys
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-import typer
-
 from cnnscope.analyze.base import Report, analyze
+from cnnscope.cli.app import Argument, Option
 from cnnscope.errors import UsageError, did_you_mean
 from cnnscope.graph import Graph
 from cnnscope.render import FORMATS, render
@@ -98,11 +97,11 @@ def complete_optimizer(incomplete: str) -> list[str]:
 
 SourceArg = Annotated[
     str,
-    typer.Argument(help=SOURCE_HELP, show_default=False, autocompletion=complete_source),
+    Argument(help=SOURCE_HELP, show_default=False, autocompletion=complete_source),
 ]
 InputOpt = Annotated[
     list[str] | None,
-    typer.Option(
+    Option(
         "--input",
         "-i",
         help="Input shape without batch, channels first: 3,224,224 (or 3x224x224). Repeat it for a "
@@ -110,23 +109,36 @@ InputOpt = Annotated[
         show_default=False,
     ),
 ]
-BatchOpt = Annotated[int, typer.Option("--batch", "-b", help="Batch size.")]
+
+
+def positive_batch(value: int | None) -> int | None:
+    """--batch, checked once for every command that takes one."""
+    if value is not None and value < 1:
+        raise UsageError("bad-option", f"--batch must be a positive integer, got {value}")
+    return value
+
+
+BatchOpt = Annotated[int, Option("--batch", "-b", help="Batch size.", callback=positive_batch)]
 FormatOpt = Annotated[
-    str, typer.Option("--format", "-f", help="table | json | csv | markdown", autocompletion=complete_format)
+    str,
+    Option(
+        "--format",
+        "-f",
+        help=" | ".join(FORMATS) + " (github: workflow annotations)",
+        autocompletion=complete_format,
+    ),
 ]
 DtypeOpt = Annotated[
     str,
-    typer.Option(
-        "--dtype", help=DTYPE_HELP + " (memory figures).", callback=_dtype_callback, autocompletion=complete_dtype
-    ),
+    Option("--dtype", help=DTYPE_HELP + " (memory figures).", callback=_dtype_callback, autocompletion=complete_dtype),
 ]
 OptimizerOpt = Annotated[
     str,
-    typer.Option("--optimizer", help="sgd | sgd-momentum | adam (training memory).", autocompletion=complete_optimizer),
+    Option("--optimizer", help="sgd | sgd-momentum | adam (training memory).", autocompletion=complete_optimizer),
 ]
 KwargsOpt = Annotated[
     str | None,
-    typer.Option("--kwargs", help="JSON object of arguments for a module class or factory", show_default=False),
+    Option("--kwargs", help="JSON object of arguments for a module class or factory", show_default=False),
 ]
 
 
@@ -229,8 +241,6 @@ def run_report(
     **options: Any,
 ) -> Report:
     check_format(fmt)
-    if batch < 1:
-        raise UsageError("bad-option", f"--batch must be a positive integer, got {batch}")
     graph = load_graph(source, input_text, kwargs, batch)
     report = analyze(graph, analyzers, batch=batch, **options)
     render(report, fmt, sys.stdout, sys.stderr, title)

@@ -122,8 +122,6 @@ def draw(
     """The layer graph drawn with shapes, params, MACs and receptive fields; repeated blocks folded."""
     fmt = output_format(output, format)
     check_choice("--colour", colour, MEASURES)
-    if batch < 1:
-        raise UsageError("bad-option", f"--batch must be a positive integer, got {batch}")
     if output is not None:
         check_writable(output)
     if fmt in ("html", "svg", "png"):

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated
 
-import typer
-
 from cnnscope.analyze.base import analyze
 from cnnscope.analyze.memory import training_breakdown
-from cnnscope.cli.app import app
+from cnnscope.cli.app import Option, app
 from cnnscope.cli.common import (
     BatchOpt,
     DtypeOpt,
@@ -23,7 +20,6 @@ from cnnscope.cli.common import (
     check_memory_options,
     load_graph,
 )
-from cnnscope.errors import UsageError
 from cnnscope.render import render
 from cnnscope.render.units import fmt
 
@@ -39,19 +35,17 @@ def memory(
     kwargs: KwargsOpt = None,
     fit_memory: Annotated[
         str | None,
-        typer.Option(
+        Option(
             "--fit-memory", help="the largest batch whose predicted peak fits this budget: 24GiB", show_default=False
         ),
     ] = None,
     train: Annotated[
-        bool, typer.Option("--train/--inference", help="with --fit-memory: a training step or a forward pass")
+        bool, Option("--train/--inference", help="with --fit-memory: a training step or a forward pass")
     ] = True,
 ) -> None:
     """Bytes of every layer's output at --batch and --dtype, weight bytes, and training memory for one step."""
     check_format(format)
     check_memory_options(dtype, optimizer)
-    if batch < 1:
-        raise UsageError("bad-option", f"--batch must be a positive integer, got {batch}")
     if fit_memory is not None:
         from cnnscope.whatif.fitmem import parse_bytes
 
@@ -80,7 +74,9 @@ def _fit(graph: object, limit: int, dtype: str, optimizer: str, train: bool, for
 
     res = fit_memory(graph, limit, dtype, optimizer, train)  # type: ignore[arg-type]
     if format == "json":
-        sys.stdout.write(json.dumps(res.to_json(), indent=2) + "\n")
+        from cnnscope.render.formats.json import dumps
+
+        sys.stdout.write(dumps(res.to_json()))
         return
     at = res.at_max or {}
     lines = [(label, at.get(key)) for label, key in BREAKDOWN if key in at]

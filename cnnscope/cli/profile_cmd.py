@@ -5,59 +5,20 @@ Torch is imported only when the command runs, never when the CLI starts.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import sys
 from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
 from cnnscope.cli.app import app
 from cnnscope.cli.common import FormatOpt, InputOpt, KwargsOpt, check_format, load_graph
 from cnnscope.errors import UsageError
-from cnnscope.render.table import console
-from cnnscope.render.units import fmt, get_path, plural
 
 if TYPE_CHECKING:
-    from cnnscope.profile.runner import BatchResult, ProfileResult
+    from cnnscope.profile.runner import ProfileResult
 
 DEFAULT_MODEL = "resnet18"
 EXIT_INTERRUPTED = 130
-
-Col = tuple[str, str, str]  # key (dotted path), title, unit
-
-SUMMARY: list[Col] = [
-    ("batch", "batch", "count"),
-    ("status", "status", "text"),
-    ("latency.median_ms", "median", "ms"),
-    ("latency.p10_ms", "p10", "ms"),
-    ("latency.p90_ms", "p90", "ms"),
-    ("latency.iters", "iters", "count"),
-    ("throughput_per_s", "samples/s", "per_s"),
-    ("roofline.achieved_flops_per_s", "achieved", "flops_rate"),
-    ("roofline.pct_of_peak_flops", "% peak", "percent"),
-    ("roofline.intensity_flop_per_byte", "FLOP/B", "intensity"),
-    ("roofline.bound", "bound", "text"),
-    ("peak_memory_bytes", "peak mem", "bytes"),
-    ("first_call_ms", "first call", "ms"),
-]
-
-LAYERS: list[Col] = [
-    ("name", "layer", "text"),
-    ("type", "type", "text"),
-    ("time_ms", "time", "ms"),
-    ("share", "share", "percent"),
-    ("flops", "FLOPs", "flops"),
-    ("achieved_flops_per_s", "achieved", "flops_rate"),
-    ("achieved_bytes_per_s", "bandwidth", "bytes_rate"),
-    ("intensity_flop_per_byte", "FLOP/B", "intensity"),
-    ("bound", "bound", "text"),
-    ("pct_of_roof", "% roof", "percent"),
-]
 
 
 def parse_batches(text: str) -> tuple[int, ...]:
@@ -85,145 +46,6 @@ def resolve_source(source: str | None) -> tuple[str, str]:
     if isinstance(model, str) and model:
         return cfg.resolve(model), f"the project's model from {cfg.path}"
     return DEFAULT_MODEL, "the built-in default (no `model` in [tool.cnnscope] or cnnscope.toml)"
-
-
-def _top(rows: list[dict[str, Any]], top: int | None) -> list[dict[str, Any]]:
-    if top is None:
-        return rows
-    return sorted(rows, key=lambda r: -(r.get("time_ms") or 0.0))[:top]
-
-
-def _result_json(result: ProfileResult, top: int | None) -> dict[str, Any]:
-    out = result.to_json()
-    if top is not None:
-        for r in out["results"]:
-            if r.get("layers") is not None:
-                shown = _top(r["layers"], top)
-                r["layers_omitted"] = len(r["layers"]) - len(shown)
-                r["layers"] = shown
-    return out
-
-
-def _headline(result: ProfileResult) -> list[str]:
-    o = result.options
-    flags = [f"dtype {o.dtype} (cast)"]
-    if o.channels_last:
-        flags.append("channels-last")
-    if o.compile:
-        flags.append(
-            "torch.compile" + (f", compiled in {fmt(result.compile_s * 1000, 'ms')}" if result.compile_s else "")
-        )
-    lines = [
-        f"{result.model} · input {fmt(list(result.input_shape), 'shape')} · {result.device} ({result.device_name}), "
-        f"{result.threads} threads · " + ", ".join(flags),
-        f"timer: {result.timer}; warm-up {o.warmup}, at least {plural(o.iters, 'block')} "
-        f"and {o.min_time_s:g} s per batch size",
-        f"device peak: {fmt(result.peak.flops_per_s, 'flops_rate')}, {fmt(result.peak.bytes_per_s, 'bytes_rate')} "
-        f"({result.peak.source})",
-    ]
-    mem = next((r.memory_kind for r in result.results if r.memory_kind), "")
-    if mem:
-        lines.append(f"peak mem: {mem}")
-    return lines
-
-
-def _overhead_line(r: BatchResult) -> str:
-    p = r.per_layer or {}
-
-    def signed(x: Any) -> str:
-        return "–" if x is None else ("+" if x >= 0 else "") + fmt(x, "percent")
-
-    return (
-        f"per-layer mode (forward hooks, {p.get('runs')} runs): layers sum to {fmt(p.get('sum_layers_ms'), 'ms')}"
-        f" = {signed(p.get('overhead_ratio'))} vs the plain end-to-end {fmt(p.get('end_to_end_ms'), 'ms')}; "
-        f"the hooked forward took {fmt(p.get('hooked_forward_ms'), 'ms')} ({signed(p.get('hook_overhead_ratio'))})"
-    )
-
-
-def _rows_summary(result: ProfileResult) -> list[dict[str, Any]]:
-    return [r.to_json() for r in result.results]
-
-
-def _table(out: TextIO, result: ProfileResult, top: int | None) -> None:
-    con = console(out)
-    for line in _headline(result):
-        con.print(Text(line, style="dim"))
-    t = Table(title=f"profile: {result.model}", header_style="bold")
-    for _, title, unit in SUMMARY:
-        t.add_column(title, justify="left" if unit == "text" else "right", no_wrap=True)
-    for row in _rows_summary(result):
-        t.add_row(*(Text(fmt(get_path(row, k), u)) for k, _, u in SUMMARY))
-    con.print(t)
-    for r in result.results:
-        if r.error:
-            con.print(Text(f"batch {r.batch}: {r.status}: {r.error}", style="yellow"))
-        if r.layers is None:
-            continue
-        lt = Table(title=f"per layer, batch {r.batch}" + (f" (top {top} by time)" if top else ""), header_style="bold")
-        for _, title, unit in LAYERS:
-            lt.add_column(title, justify="left" if unit == "text" else "right", no_wrap=True)
-        for row in _top(r.layers, top):
-            lt.add_row(*(Text(fmt(get_path(row, k), u)) for k, _, u in LAYERS))
-        con.print(lt)
-        con.print(Text(_overhead_line(r), style="dim"))
-    for note in result.notes:
-        con.print(f"[dim]note:[/] {escape(note)}")
-
-
-def _markdown(result: ProfileResult, top: int | None) -> str:
-    def table(cols: list[Col], rows: list[dict[str, Any]]) -> list[str]:
-        lines = [
-            "| " + " | ".join(c[1] for c in cols) + " |",
-            "|" + "|".join("---" if c[2] == "text" else "---:" for c in cols) + "|",
-        ]
-        for row in rows:
-            lines.append("| " + " | ".join(fmt(get_path(row, k), u).replace("|", "\\|") for k, _, u in cols) + " |")
-        return lines
-
-    lines = [f"### profile: {result.model}", ""]
-    lines += [f"- {x}" for x in _headline(result)] + [""]
-    lines += table(SUMMARY, _rows_summary(result))
-    for r in result.results:
-        if r.layers is not None:
-            lines += ["", f"#### per layer, batch {r.batch}", ""]
-            lines += table(LAYERS, _top(r.layers, top))
-            lines += ["", f"> {_overhead_line(r)}"]
-    if result.notes:
-        lines.append("")
-        lines += [f"> note: {n}" for n in result.notes]
-    return "\n".join(lines) + "\n"
-
-
-def _csv(result: ProfileResult, top: int | None) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    if any(r.layers is not None for r in result.results):
-        cols = [("batch", "", ""), *LAYERS]
-        w.writerow([c[0] for c in cols])
-        for r in result.results:
-            for row in _top(r.layers or [], top):
-                w.writerow([r.batch] + [_plain(get_path(row, k)) for k, _, _ in LAYERS])
-    else:
-        w.writerow([c[0] for c in SUMMARY])
-        for row in _rows_summary(result):
-            w.writerow([_plain(get_path(row, k)) for k, _, _ in SUMMARY])
-    return buf.getvalue()
-
-
-def _plain(v: Any) -> Any:
-    return "" if v is None else v
-
-
-def emit(result: ProfileResult, fmt_name: str, top: int | None, out: TextIO | None = None) -> None:
-    out = out or sys.stdout
-    if fmt_name == "json":
-        out.write(json.dumps(_result_json(result, top), indent=2) + "\n")
-    elif fmt_name == "csv":
-        out.write(_csv(result, top))
-    elif fmt_name == "markdown":
-        out.write(_markdown(result, top))
-    else:
-        _table(out, result, top)
 
 
 @app.command("profile", rich_help_panel="Profile")
@@ -284,6 +106,12 @@ def profile_cmd(
     ] = None,
 ) -> None:
     """Time real forward passes: latency (median, p10/p90), throughput, peak memory, roofline."""
+    from rich.text import Text
+
+    from cnnscope.render import emit
+    from cnnscope.render.layout import console
+    from cnnscope.render.views.profile import document
+
     check_format(format)
     if find_max_batch:
         from cnnscope.cli.common import check_choice
@@ -328,7 +156,7 @@ def profile_cmd(
         peak_gbps=peak_gbps,
     )
     result = _run_with_progress(graph, opts, sys.stderr)
-    emit(result, format, top)
+    emit(document(result, top), format)
     if result.interrupted:
         err.print("[yellow]interrupted[/]: the results above are what was measured before Ctrl-C")
         raise typer.Exit(EXIT_INTERRUPTED)
@@ -338,6 +166,7 @@ def _run_with_progress(graph: Any, opts: Any, stream: TextIO) -> ProfileResult:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from cnnscope.profile.runner import profile
+    from cnnscope.render.layout import console
 
     con = console(stream, stderr=True)
     with Progress(

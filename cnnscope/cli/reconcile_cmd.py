@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated, Any
 
 import typer
 
 from cnnscope.cli.app import app
-from cnnscope.cli.common import FormatOpt, InputOpt, KwargsOpt, SourceArg, check_format, load_graph
+from cnnscope.cli.common import FormatOpt, InputOpt, KwargsOpt, SourceArg, check_format, load_graph, positive_batch
 from cnnscope.errors import UsageError
 
 SHOWN = 10
@@ -25,7 +24,10 @@ def reconcile(
     flops: Annotated[str | None, _opt("--flops", "FLOPs (1 or 2 per MAC)")] = None,
     macs: Annotated[str | None, _opt("--macs", "MACs (1 per MAC)")] = None,
     params: Annotated[str | None, _opt("--params", "parameter count")] = None,
-    batch: Annotated[int, typer.Option("--batch", "-b", help="also try this batch size (always tries 1)")] = 1,
+    batch: Annotated[
+        int,
+        typer.Option("--batch", "-b", help="also try this batch size (always tries 1)", callback=positive_batch),
+    ] = 1,
     top: Annotated[int, typer.Option("--top", help="matches to list")] = SHOWN,
     input: InputOpt = None,
     kwargs: KwargsOpt = None,
@@ -36,8 +38,8 @@ def reconcile(
     given = [(k, v) for k, v in (("flops", flops), ("macs", macs), ("params", params)) if v is not None]
     if len(given) != 1:
         raise UsageError("bad-option", "give exactly one of --flops, --macs, --params", hint="e.g. --flops 4.1G")
-    if batch < 1 or top < 1:
-        raise UsageError("bad-option", "--batch and --top must be positive integers")
+    if top < 1:
+        raise UsageError("bad-option", f"--top must be a positive integer, got {top}")
     kind, text = given[0]
     graph = load_graph(source, input, kwargs)
     from cnnscope.render.units import fmt
@@ -45,7 +47,9 @@ def reconcile(
 
     res = run(graph, kind, text, batch)
     if format == "json":
-        sys.stdout.write(json.dumps(res, indent=2) + "\n")
+        from cnnscope.render.formats.json import dumps
+
+        sys.stdout.write(dumps(res))
         return
     rows = (res["matches"] or res["nearest"])[:top]
     if format == "csv":

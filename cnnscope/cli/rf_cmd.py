@@ -7,28 +7,27 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import typer
-
 from cnnscope.analyze.base import Column, Report, analyze
-from cnnscope.analyze.rf import UNKNOWN_TEXT, dim_names
-from cnnscope.cli.app import app
+from cnnscope.analyze.rf import dim_names
+from cnnscope.cli.app import Option, app
 from cnnscope.cli.common import FormatOpt, InputOpt, KwargsOpt, SourceArg, check_format, load_graph
 from cnnscope.errors import UsageError
 from cnnscope.render import render
+from cnnscope.render.units import RF_WORDS
 
 PlotOpt = Annotated[
     Path | None,
-    typer.Option(
+    Option(
         "--plot", help="also draw the growth (and --erf map) to this PNG; needs the `plot` extra", show_default=False
     ),
 ]
-ErfOpt = Annotated[bool, typer.Option("--erf", help="measure the empirical effective receptive field (imports torch)")]
+ErfOpt = Annotated[bool, Option("--erf", help="measure the empirical effective receptive field (imports torch)")]
 LayerOpt = Annotated[
     str | None,
-    typer.Option("--layer", help="layer for --erf (default: the last one with spatial positions)", show_default=False),
+    Option("--layer", help="layer for --erf (default: the last one with spatial positions)", show_default=False),
 ]
-DrawsOpt = Annotated[int, typer.Option("--draws", help="random initializations averaged for --erf")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="random seed for --erf")]
+DrawsOpt = Annotated[int, Option("--draws", help="random initializations averaged for --erf")]
+SeedOpt = Annotated[int, Option("--seed", help="random seed for --erf")]
 
 
 @app.command("rf", rich_help_panel="Analyze")
@@ -108,9 +107,9 @@ def _render_display(report: Report, fmt: str, dims: list[str], spatial: list[int
                 "coverage": min(cov) if cov else None,
             }
         elif rf["status"] == "whole_input":
-            shown = {"size": "whole input", "stride": None, "padding": None, "coverage": 1.0}
+            shown = {"size": RF_WORDS["whole_input"], "stride": None, "padding": None, "coverage": 1.0}
         else:
-            shown = {"size": UNKNOWN_TEXT, "stride": None, "padding": None, "coverage": None}
+            shown = {"size": RF_WORDS["unsupported"], "stride": None, "padding": None, "coverage": None}
         rows.append({**row, **{f"rf_{k}": v for k, v in shown.items()}})
     cols = [
         Column("name", "layer", "text", total=False),
@@ -145,8 +144,8 @@ def _render_display(report: Report, fmt: str, dims: list[str], spatial: list[int
 def _print_extras(report: Report, spatial: list[int], erf: Any) -> None:
     from rich.text import Text
 
+    from cnnscope.render.layout import console, terminal_columns
     from cnnscope.render.rf_chart import erf_heatmap, erf_summary, growth_chart
-    from cnnscope.render.table import console, terminal_columns
 
     con = console(sys.stdout)
     columns = terminal_columns(sys.stdout)

@@ -109,7 +109,8 @@ def shift(
     report = analyze(graph, ["shift"])
     measured = None
     if empirical:
-        from cnnscope.profile.shift import FILLS, measure_shifts, table_fields
+        from cnnscope.profile.shift import measure_shifts, table_fields
+        from cnnscope.profile.shift_geometry import FILLS
 
         measured = measure_shifts(
             graph,
@@ -194,8 +195,8 @@ def _render_display(report: Report, fmt: str, measured: bool) -> None:
 
 
 def _print_chart(report: Report) -> None:
+    from cnnscope.render.layout import console
     from cnnscope.render.shift_chart import chart_rows, error_chart
-    from cnnscope.render.table import console
 
     con = console(sys.stdout)
     con.print()

@@ -20,7 +20,6 @@ from cnnscope.cli.common import (
     check_memory_options,
     load_graph,
 )
-from cnnscope.errors import UsageError
 
 SizesOpt = Annotated[
     str | None,
@@ -57,8 +56,6 @@ def sweep(
     """Cost against input size: validity, shapes, params, MACs, memory, window fit, RF cover, and the exact formula."""
     check_format(format)
     check_memory_options(dtype, optimizer)
-    if batch < 1:
-        raise UsageError("bad-option", f"--batch must be a positive integer, got {batch}")
     if plot is not None:
         from cnnscope.render.rf_chart import require_matplotlib
 

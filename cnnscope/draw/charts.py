@@ -68,7 +68,7 @@ def rf_growth(items: Sequence[Item], input_shape: Sequence[int]) -> str:
         if rf.get("whole_input"):
             pts.append((_x(i, n), None, f"{it.name}: whole input"))
         elif rf.get("size"):
-            pts.append((_x(i, n), float(max(rf["size"])), f"{it.name}: {dims(rf.get('display'))}"))
+            pts.append((_x(i, n), float(max(rf["size"])), f"{it.name}: {dims(rf['size'])}"))
     vmax = nice_top(max([size, *(v for _, v, _ in pts if v is not None)]) * 1.05)
     body = _axis(vmax, "")
     yi = _y(size, vmax)

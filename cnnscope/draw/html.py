@@ -62,7 +62,8 @@ def _data(sc: Scene) -> dict[str, Any]:
         entry = {k: v for k, v in it.row.items() if v != [] and k != "rf"}  # the page shows rf in three parts
         rf = it.row.get("rf")
         if isinstance(rf, dict):
-            entry["rf"] = {k: rf.get(k) for k in ("display", "stride", "padding")}
+            shown = labels.rf_display(it.row)
+            entry["rf"] = {"display": shown, "stride": rf.get("stride"), "padding": rf.get("padding")}
         if it.explain:
             entry["explain"] = it.explain
         if it.status:

@@ -13,7 +13,7 @@ from typing import Any
 
 from cnnscope.draw.fold import Box
 from cnnscope.draw.model import MEASURES, Item
-from cnnscope.render.units import dims, nbytes, percent, shape, si
+from cnnscope.render.units import dims, nbytes, percent, rf_shown, shape, si
 
 CHAR_W = 6.6  # px per character of the 11 px monospace font the SVG uses
 LINE_H = 13.0
@@ -34,8 +34,7 @@ class Figures:
 
 
 def rf_display(row: Mapping[str, Any]) -> Any:
-    rf = row.get("rf")
-    return rf.get("display") if isinstance(rf, Mapping) else None
+    return rf_shown(row.get("rf"))
 
 
 def figures(box: Box, items: Mapping[str, Item], input_shape: list[int]) -> Figures:

@@ -79,7 +79,7 @@ def _slim(row: dict[str, Any]) -> dict[str, Any]:
 
 def explain_lines(graph: Graph, batch: int) -> dict[str, list[str]]:
     """``explain``'s steps of every layer, one line each: ``what: formula = result``."""
-    from cnnscope.explain import explain
+    from cnnscope.learn.explain import explain
 
     out: dict[str, list[str]] = {}
     for ex in explain(graph, batch):

@@ -8,10 +8,12 @@ graph around it:
   are the receptive-field analyzer's (:func:`cnnscope.analyze.rf.receptive_fields`): this
   module only writes out the step from the input's field to the layer's, so ``explain`` and
   ``cnnscope rf`` can never disagree;
-- whether a strided window fits (see :mod:`cnnscope.fit`);
+- whether a strided window fits (see :mod:`cnnscope.learn.fit`);
 - for a convolution, the weight-sharing view: the parameters of a fully connected layer
   with the same input and output sizes, and how many times more that is;
-- for each step where the course gives one, a short *why* (:attr:`LayerExplanation.why`).
+- for each step where the course gives one, a short *why* (:attr:`LayerExplanation.why`):
+  a layer's own steps carry theirs (``Step.why``, written beside the formula in the layer's
+  file); the steps added here carry this module's.
 
 Steps are strings by the :class:`~cnnscope.layers.base.Step` contract; every number is
 also kept raw in :attr:`LayerExplanation.values` for JSON. Nothing here imports torch.
@@ -20,18 +22,21 @@ also kept raw in :attr:`LayerExplanation.values` for JSON. Nothing here imports 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from math import prod
 from typing import Any
 
-from cnnscope.analyze.rf import UNKNOWN_TEXT, WHOLE_TEXT, RFInfo, dim_names, input_rf, receptive_fields
+from cnnscope.analyze.rf import RFInfo, dim_names, input_rf, receptive_fields
 from cnnscope.analyze.shapes import infer_shapes
 from cnnscope.analyze.shift import explain_step as shift_explain_step
 from cnnscope.analyze.shift import shift_infos
 from cnnscope.errors import Location, UsageError, did_you_mean
-from cnnscope.fit import node_fits
 from cnnscope.graph import Graph, Node
-from cnnscope.layers.base import Layer, RFKind, RFStep, Shape, Step
+from cnnscope.layers.base import RFKind, RFMap, Shape, Step
+from cnnscope.learn.fit import node_fits
+
+WHOLE = "whole input"  # a receptive-field step's result, in the words `cnnscope rf` uses
+NOT_A_WINDOW = "n/a (not a sliding window)"
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,7 @@ def _same(xs: Sequence[int]) -> bool:
 # -- receptive fields: the analyzer's numbers, written out step by step --------------------
 
 
-def rf_steps(node: Node, step: RFStep | str, fields: Mapping[str, RFInfo], spatial: Sequence[int]) -> list[Step]:
+def rf_steps(node: Node, step: RFMap, fields: Mapping[str, RFInfo], spatial: Sequence[int]) -> list[Step]:
     """The receptive field of ``node`` as the analyzer computed it, with the arithmetic.
 
     For a windowed layer, ``r = r_prev + (k − 1)·jump`` where ``r_prev`` and ``jump`` are the
@@ -86,14 +91,14 @@ def rf_steps(node: Node, step: RFStep | str, fields: Mapping[str, RFInfo], spati
     if f.whole_input:
         how = (
             "a global op: every output sees the whole input"
-            if step == RFKind.GLOBAL
+            if step.kind is RFKind.GLOBAL
             else "fed by a global op: every value already depends on the whole input"
         )
-        return [Step("receptive field", how, WHOLE_TEXT)]
+        return [Step("receptive field", how, WHOLE, _WHY_GLOBAL_RF)]
     if not f.ok:
         return [
             Step(
-                "receptive field", "not a sliding window (upsampling, a broadcast gate, a spatial concat)", UNKNOWN_TEXT
+                "receptive field", "not a sliding window (upsampling, a broadcast gate, a spatial concat)", NOT_A_WINDOW
             )
         ]
     covers = " (covers the input)" if f.covers(spatial) else ""
@@ -104,7 +109,7 @@ def rf_steps(node: Node, step: RFStep | str, fields: Mapping[str, RFInfo], spati
         out += [Step("receptive field note", w, "misaligned") for w in f.warnings]
         return out
     base = srcs[0]
-    if not isinstance(step, RFStep):
+    if not step.windowed:
         return [Step("receptive field", "unchanged (pointwise)", _join(f.size) + covers)]
     same = all(_same(v) for v in (base.size, base.stride, step.kernel, step.stride))
     dims = [0] if same else list(range(nd))
@@ -112,8 +117,8 @@ def rf_steps(node: Node, step: RFStep | str, fields: Mapping[str, RFInfo], spati
     for i in dims:
         tag = "" if len(dims) == 1 else f" ({names[i]})"
         r, k, j, s = base.size[i], step.kernel[i], base.stride[i], step.stride[i]
-        out.append(Step(f"receptive field{tag}", f"r = {r} + ({k} − 1)·{j}", f"{f.size[i]}{covers}"))
-        out.append(Step(f"jump{tag}", f"jump = {j}·{s}", f"{f.stride[i]}"))
+        out.append(Step(f"receptive field{tag}", f"r = {r} + ({k} − 1)·{j}", f"{f.size[i]}{covers}", _WHY_RF))
+        out.append(Step(f"jump{tag}", f"jump = {j}·{s}", f"{f.stride[i]}", _WHY_JUMP))
     return out
 
 
@@ -122,10 +127,10 @@ def rf_steps(node: Node, step: RFStep | str, fields: Mapping[str, RFInfo], spati
 
 def sharing_steps(node: Node, ins: Sequence[Shape], out: Shape, own_params: int) -> tuple[list[Step], dict[str, Any]]:
     """The weight-sharing view of a convolution: a dense layer from the same input to the same output."""
-    if node.layer.family != "conv" or not ins or own_params <= 0:
+    if not node.layer.convolution or not ins or own_params <= 0:
         return [], {}
     fin, fout = prod(ins[0][1:]), prod(out[1:])
-    bias = bool(getattr(node.layer, "bias", True))
+    bias = node.layer.has_bias()
     fc = fin * fout + (fout if bias else 0)
     ratio = fc / own_params
     b = " + 1" if bias else ""
@@ -136,52 +141,30 @@ def sharing_steps(node: Node, ins: Sequence[Shape], out: Shape, own_params: int)
             + (f"({fin:,}{b})" if bias else f"{fin:,}")
             + f"·{fout:,}",
             f"{fc:,}",
+            _WHY_FC,
         ),
-        Step("weight sharing saves", f"{fc:,} / {own_params:,}", f"{ratio:,.0f}×"),
+        Step("weight sharing saves", f"{fc:,} / {own_params:,}", f"{ratio:,.0f}×", _WHY_SHARING),
     ]
     return steps, {"fc_equivalent_params": fc, "sharing_ratio": ratio}
 
 
-# -- why: the course's reasons, in a sentence each -----------------------------------------
+# -- why: the course's reasons for the steps added here, in a sentence each ------------------
+# (a layer's own steps carry theirs: see its explain())
 
-_WHY_WINDOW_OUT = (
-    "the window slides over the padded input in steps of S: one position to start, plus one per "
-    "stride that still fits; padding keeps the border in play"
+_WHY_JUMP = "the distance in input pixels between neighbouring outputs; every stride multiplies it"
+_WHY_FC = (
+    "a dense layer from the same input to the same output learns a separate weight for every pair "
+    "of input and output values"
 )
-_WHY_WINDOW_FLOOR = (
-    "the stride does not divide I − K + 2P, so the last step would run past the edge: torch rounds "
-    "down and the pixels after the last window are never seen"
+_WHY_SHIFTS = (
+    "convolution and pooling slide one window over every position, so a shifted input gives a shifted "
+    "output; but a stride keeps one position in s, so only shifts by multiples of the cumulative stride "
+    "commute (Zhang 2019): `cnnscope shift` measures the rest"
 )
-_WHY = {
-    ("conv", "parameters"): (
-        "each filter spans the full depth of its input and adds one bias; there is one filter per "
-        "output channel, and the image size does not appear in the count"
-    ),
-    ("conv", "MACs"): "every output value is one dot product between a filter and one window of the input",
-    ("linear", "parameters"): (
-        "every input value has its own weight to every output unit: the count grows with the input, "
-        "which is why a dense layer on a whole image gets so large"
-    ),
-    ("linear", "MACs"): "each output unit is a dot product with the whole input vector",
-    ("pool", "parameters"): (
-        "pooling takes the max (or mean) of each window, channel by channel: nothing to learn, the "
-        "depth stays the same and only the map shrinks"
-    ),
-    ("any", "jump"): "the distance in input pixels between neighbouring outputs; every stride multiplies it",
-    ("any", "fully connected instead"): (
-        "a dense layer from the same input to the same output learns a separate weight for every pair "
-        "of input and output values"
-    ),
-    ("any", "shifts"): (
-        "convolution and pooling slide one window over every position, so a shifted input gives a shifted "
-        "output; but a stride keeps one position in s, so only shifts by multiples of the cumulative stride "
-        "commute (Zhang 2019): `cnnscope shift` measures the rest"
-    ),
-    ("any", "weight sharing saves"): (
-        "the convolution reuses one small filter at every position, so a pattern learned in one place "
-        "is found everywhere; a dense layer would have to learn it at each position again"
-    ),
-}
+_WHY_SHARING = (
+    "the convolution reuses one small filter at every position, so a pattern learned in one place "
+    "is found everywhere; a dense layer would have to learn it at each position again"
+)
 _WHY_RF = (
     "one more K-wide window adds K − 1 steps of the layer below, and one step there is `jump` input "
     "pixels: after each stride, every layer widens the view faster"
@@ -189,43 +172,7 @@ _WHY_RF = (
 _WHY_GLOBAL_RF = (
     "global pooling, flatten and dense layers mix every position, so each output depends on the whole image"
 )
-_WHY_ACTIVATION = (
-    "a nonlinearity between layers: without one, stacked convolutions or dense layers collapse into a "
-    "single linear map and the extra depth buys nothing"
-)
-_WHY_FLATTEN = (
-    "the map becomes one long vector: from here on no layer knows which values were neighbours, "
-    "which is why the lecture's MLP needs a weight per pixel"
-)
 _WHY_FIT = "a stride that does not divide I + P − K leaves the last pixels outside every window"
-
-
-def why_for(layer: Layer, steps: Sequence[Step]) -> dict[str, str]:
-    """A short reason for the steps the course explains (missing where it gives none)."""
-    out: dict[str, str] = {}
-    fam = layer.family
-    for s in steps:
-        what = s.what
-        key = what.split(" (")[0]
-        if what.startswith("output ") and what != "output shape" and fam in ("conv", "pool"):
-            out[what] = _WHY_WINDOW_FLOOR if s.formula.startswith("floor") else _WHY_WINDOW_OUT
-        elif what.startswith("window fit") and s.result != "fits":
-            out[what] = _WHY_FIT
-        elif key == "receptive field" and s.result == WHOLE_TEXT:
-            out[what] = _WHY_GLOBAL_RF
-        elif key == "receptive field" and s.formula.startswith("r = "):
-            out[what] = _WHY_RF
-        elif what == "output shape" and fam == "activation" and not layer.linear_at_inference():
-            out[what] = _WHY_ACTIVATION
-        elif what == "output shape" and layer.type_name == "flatten":
-            out[what] = _WHY_FLATTEN
-        elif key == "receptive field":
-            continue  # pointwise or a merge: nothing new to explain
-        elif (fam, key) in _WHY:
-            out[what] = _WHY[(fam, key)]
-        elif ("any", key) in _WHY:
-            out[what] = _WHY[("any", key)]
-    return out
 
 
 # -- explanations ------------------------------------------------------------------------
@@ -264,16 +211,15 @@ def explain(graph: Graph, batch: int = 1, layer: str | None = None) -> list[Laye
                     if w.lost
                     else "partial last window (ceil_mode)"
                 )
-                steps.append(
-                    Step(f"window fit {w.dim}", f"({w.size}{pad} − {w.kernel}) mod {w.stride} = {w.remainder}", verdict)
-                )
+                formula = f"({w.size}{pad} − {w.kernel}) mod {w.stride} = {w.remainder}"
+                steps.append(Step(f"window fit {w.dim}", formula, verdict, "" if w.fits else _WHY_FIT))
         steps.extend(rf_steps(node, node.layer.rf(list(ins)), fields, spatial))
         values["rf"] = fields[node.name].to_json(spatial)
         if shifts is not None:
-            steps.append(shift_explain_step(node, shifts))
+            steps.append(replace(shift_explain_step(node, shifts), why=_WHY_SHIFTS))
         share, extra = sharing_steps(node, ins, o, values["params"])
         steps.extend(share)
         values.update(extra)
-        why = why_for(node.layer, steps)
+        why = {s.what: s.why for s in steps if s.why}
         out.append(LayerExplanation(node.name, node.type, node.loc, ins, o, tuple(steps), values, why))
     return out

@@ -5,7 +5,9 @@ the padding after it): ``(I + P_lo + P_hi − K) mod S`` pixels are left over, a
 them that are real input (not padding) are never seen. The lecture's 7×7 input with a 3×3
 filter fits at stride 1 and 2 (remainders 0) but not at stride 3 (remainder 1: one column
 lost). ``ceil_mode`` pooling keeps a last, partial window instead of dropping pixels; this
-module reports that too.
+module reports that too. The rule itself is the layers' own
+(:func:`cnnscope.layers.window.axis_fits` over :meth:`Layer.window`): the shape analyzer's
+warning, lint's ``window-fit`` and this module read the same fact.
 
 :func:`scan_dims` answers "which input sizes fit everywhere" by re-running shape inference
 for each size, one spatial dim at a time: every windowed layer slides along each dim on its
@@ -27,83 +29,27 @@ from math import prod
 from cnnscope.analyze.shapes import infer_shapes
 from cnnscope.errors import CnnscopeError, Location, UsageError
 from cnnscope.graph import Graph, Node
-from cnnscope.layers.base import Layer, RFKind, RFStep, Shape
-from cnnscope.layers.conv import dim_name
+from cnnscope.layers.base import RFKind, Shape
+from cnnscope.layers.window import AxisFit, axis_fits, dim_name
 
 MAX_SIZES = 4096  # sizes one scan may try
 
 
 @dataclass(frozen=True)
-class WindowFit:
-    """One spatial dim of one windowed layer."""
+class WindowFit(AxisFit):
+    """One spatial dim of one windowed layer: the layer's :class:`~cnnscope.layers.window.AxisFit`
+    (``lost``, ``partial``, ``remainder``, ``describe()``), with the layer it belongs to."""
 
-    layer: str
-    loc: Location | None
-    dim: str  # H, W, L, ...
-    size: int  # input size along the dim
-    kernel: int  # effective kernel
-    stride: int
-    pad_lo: int
-    pad_hi: int
-    out: int  # the layer's actual output size along the dim
-
-    @property
-    def span(self) -> int:
-        """``I + P_lo + P_hi − K``: how far the window can slide."""
-        return self.size + self.pad_lo + self.pad_hi - self.kernel
-
-    @property
-    def remainder(self) -> int:
-        """``span mod S``: 0 when the last window ends exactly at the padded end."""
-        return self.span % self.stride if self.span >= 0 else 0
-
-    @property
-    def lost(self) -> int:
-        """Real input pixels (not padding) that no window covers."""
-        if self.kernel < self.stride:  # a strided 1×1 skips pixels between windows by design
-            return 0
-        # the last window starts at (out − 1)·S − P_lo and covers K positions
-        return max(0, self.size + self.pad_lo - (self.out - 1) * self.stride - self.kernel)
-
-    @property
-    def partial(self) -> bool:
-        """A ceil-mode last window that hangs over the end of the input."""
-        return self.span >= 0 and self.out > self.span // self.stride + 1
-
-    @property
-    def fits(self) -> bool:
-        return self.lost == 0 and not self.partial
-
-
-def pads(layer: Layer, step: RFStep) -> list[tuple[int, int]]:
-    """Padding (low, high) per dim: the layer's own split where it has one (``same``)."""
-    own = getattr(layer, "pads", None)
-    if callable(own):
-        got = own()
-        if isinstance(got, list) and len(got) == len(step.kernel):
-            return [(int(lo), int(hi)) for lo, hi in got]
-    return [(p, p) for p in step.padding]
+    layer: str = ""
+    loc: Location | None = None
 
 
 def node_fits(node: Node, ins: Sequence[Shape], out: Shape) -> list[WindowFit]:
-    """The window-fit facts of one node, one per spatial dim; empty for non-windowed layers."""
+    """The window-fit facts of one node, one per spatial dim; empty for layers without a window."""
     if not ins:
         return []
-    step = node.layer.rf(ins)
-    if not isinstance(step, RFStep):
-        return []
-    spatial = ins[0][2:]
-    nd = len(step.kernel)
-    if len(spatial) != nd or len(out) != nd + 2:
-        return []
-    out_fits = []
-    for i, (lo, hi) in enumerate(pads(node.layer, step)):
-        out_fits.append(
-            WindowFit(
-                node.name, node.loc, dim_name(nd, i), spatial[i], step.kernel[i], step.stride[i], lo, hi, out[2 + i]
-            )
-        )
-    return out_fits
+    fits = axis_fits(node.layer.window(ins), ins[0][2:], out[2:])
+    return [WindowFit(**vars(f), layer=node.name, loc=node.loc) for f in fits]
 
 
 def window_fits(graph: Graph, shapes: Mapping[str, Shape]) -> list[WindowFit]:
@@ -117,17 +63,6 @@ def window_fits(graph: Graph, shapes: Mapping[str, Shape]) -> list[WindowFit]:
 def misfits(graph: Graph, shapes: Mapping[str, Shape]) -> list[WindowFit]:
     """Only the dims that lose pixels or keep a partial window."""
     return [w for w in window_fits(graph, shapes) if not w.fits]
-
-
-def describe(w: WindowFit) -> str:
-    """``H: (7 + 0 + 0 − 3) mod 3 = 1, the last 1 pixel is never seen``."""
-    pad = f" + {w.pad_lo} + {w.pad_hi}" if w.pad_lo or w.pad_hi else ""
-    head = f"{w.dim}: ({w.size}{pad} − {w.kernel}) mod {w.stride} = {w.remainder}"
-    if w.lost:
-        return f"{head}; the last {w.lost} pixel{'s' if w.lost > 1 else ''} of {w.size} never seen"
-    if w.partial:
-        return f"{head}; ceil_mode keeps a partial last window over {w.remainder} of {w.kernel} positions"
-    return f"{head}; fits"
 
 
 # -- scanning a range of input sizes ---------------------------------------------------
@@ -246,11 +181,11 @@ def coupled_dims(graph: Graph, shapes: Mapping[str, Shape]) -> str | None:
         ins = [shapes[i] for i in node.inputs]
         step = node.layer.rf(ins)
         src = next((after_global[i] for i in node.inputs if i in after_global), None)
-        if src is not None and isinstance(step, RFStep) and node_fits(node, ins, shapes[node.name]):
+        if src is not None and step.windowed and node_fits(node, ins, shapes[node.name]):
             return f"`{node.name}` slides a window over the output of `{src}`, which mixes the spatial dims"
         if src is not None:
             after_global[node.name] = src
-        elif step == RFKind.GLOBAL:
+        elif step.kind is RFKind.GLOBAL:
             after_global[node.name] = node.name
     return None
 
@@ -260,7 +195,7 @@ def _last_map(graph: Graph, shapes: Mapping[str, Shape], rank: int) -> Shape | N
     maps = [
         shapes[n.name]
         for n in graph.nodes
-        if len(shapes[n.name]) == rank and isinstance(n.layer.rf([shapes[i] for i in n.inputs]), RFStep)
+        if len(shapes[n.name]) == rank and n.layer.rf([shapes[i] for i in n.inputs]).windowed
     ]
     return maps[-1] if maps else None
 

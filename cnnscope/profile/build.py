@@ -46,6 +46,9 @@ class GraphModule(nn.Module):
         ok = True
         for p in parts[:-1]:
             child = parent._modules.get(p)
+            if child is None and hasattr(parent, p):  # a node named as a Module attribute (`rpn.to`)
+                ok = False
+                break
             if child is None:
                 child = nn.Module()
                 parent.add_module(p, child)
@@ -53,7 +56,7 @@ class GraphModule(nn.Module):
                 ok = False
                 break
             parent = child
-        if ok and parts[-1] not in parent._modules:
+        if ok and parts[-1] not in parent._modules and not hasattr(parent, parts[-1]):
             parent.add_module(parts[-1], module)
             return name
         flat = name.replace(".", "__")

@@ -3,7 +3,9 @@
 For each batch size: the first call is timed on its own (it includes ``torch.compile``'s
 work when asked), the warm-up calls are not timed, then blocks of calls are timed until
 both a minimum number of blocks and a minimum time are reached (``torch.utils.benchmark``'s
-blocked-autorange idea: a block is long enough that the clock's own cost vanishes). On CUDA
+blocked-autorange idea: a block is long enough that the clock's own cost vanishes), with the
+cyclic garbage collector paused as ``timeit`` pauses it (a collection inside a block is not the
+model's time; bench/profile_vs_timer.py holds the median to Timer's). On CUDA
 each block is bracketed by CUDA events and read after synchronizing on the end event; the
 host clock only decides when to stop. Everything runs under ``torch.inference_mode()`` on a
 module in eval mode.
@@ -30,6 +32,7 @@ from cnnscope.errors import CnnscopeError, UsageError
 from cnnscope.graph import Graph
 from cnnscope.profile.build import build_module
 from cnnscope.profile.devices import DevicePeak, device_peak
+from cnnscope.profile.options import ProfileOptions as ProfileOptions  # re-exported
 from cnnscope.profile.perlayer import layer_costs, new_event, roofline, time_layers
 
 DTYPES = ("float32", "float16", "bfloat16")
@@ -38,22 +41,6 @@ BLOCK_TARGET_S = 1e-3  # a timed block lasts at least this long
 DTYPE_MODE = "cast"  # weights and input are converted to --dtype (no autocast)
 
 Progress = Callable[[str, float], None]  # (what is running, fraction of the whole run done)
-
-
-@dataclass(frozen=True)
-class ProfileOptions:
-    device: str = "cpu"
-    batches: tuple[int, ...] = (1,)
-    dtype: str = "float32"
-    channels_last: bool = False
-    compile: bool = False
-    threads: int | None = None
-    warmup: int = 5
-    iters: int = 10  # minimum number of timed blocks
-    min_time_s: float = 1.0  # minimum total time of the timed blocks
-    per_layer: bool = False
-    peak_tflops: float | None = None
-    peak_gbps: float | None = None
 
 
 @dataclass(frozen=True)
@@ -269,21 +256,27 @@ def measure(
     """Blocked autorange after warm-up: calibrate calls per block, then time blocks until both
     ``min_blocks`` blocks and ``min_time_s`` seconds of timed work are reached. Ctrl-C ends it
     early with the blocks measured so far (``interrupted``)."""
-    t1 = time_block(fn, 1, device)  # calibration, not a sample
-    number = max(1, math.ceil(block_target_s / t1)) if t1 > 0 else 1
-    timing = Timing([], number)
-    timed = 0.0
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        while len(timing.samples_ms) < min_blocks or timed < min_time_s:
-            s = time_block(fn, number, device)
-            timed += s
-            timing.samples_ms.append(s * 1e3 / number)
-            if tick is not None:
-                done = len(timing.samples_ms) / min_blocks
-                tick(min(1.0, min(done, timed / min_time_s) if min_time_s > 0 else done))
-    except KeyboardInterrupt:
-        _sync(device)
-        timing.interrupted = True
+        t1 = time_block(fn, 1, device)  # calibration, not a sample
+        number = max(1, math.ceil(block_target_s / t1)) if t1 > 0 else 1
+        timing = Timing([], number)
+        timed = 0.0
+        try:
+            while len(timing.samples_ms) < min_blocks or timed < min_time_s:
+                s = time_block(fn, number, device)
+                timed += s
+                timing.samples_ms.append(s * 1e3 / number)
+                if tick is not None:
+                    done = len(timing.samples_ms) / min_blocks
+                    tick(min(1.0, min(done, timed / min_time_s) if min_time_s > 0 else done))
+        except KeyboardInterrupt:
+            _sync(device)
+            timing.interrupted = True
+    finally:
+        if collecting:
+            gc.enable()
     return timing
 
 
@@ -303,8 +296,17 @@ def _to_memory_format(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
     return x
 
 
-def profile(graph: Graph, opts: ProfileOptions, progress: Progress | None = None) -> ProfileResult:
-    """Build ``graph``'s module and time it at every batch size in ``opts.batches``."""
+def profile(
+    graph: Graph,
+    opts: ProfileOptions,
+    progress: Progress | None = None,
+    module: Any = None,
+    make_input: Callable[[int], torch.Tensor] | None = None,
+) -> ProfileResult:
+    """Build ``graph``'s module and time it at every batch size in ``opts.batches``.
+
+    ``module`` (``graph``'s, built already) and ``make_input`` (batch size -> the input) let a
+    caller time the very module and input it times otherwise (bench/profile_vs_timer.py)."""
     check_options(opts)
     dtype_name = normalize_dtype(opts.dtype)
     opts = ProfileOptions(**{**opts.__dict__, "dtype": dtype_name})
@@ -312,7 +314,7 @@ def profile(graph: Graph, opts: ProfileOptions, progress: Progress | None = None
     if opts.threads is not None:
         torch.set_num_threads(opts.threads)
     dtype = getattr(torch, dtype_name)
-    module: Any = build_module(graph).to(device=device, dtype=dtype)
+    module = (module if module is not None else build_module(graph)).to(device=device, dtype=dtype)
     rank = len(graph.input_shape) + 1
     notes: list[str] = [f"--dtype {dtype_name}: weights and input cast to {dtype_name} (not autocast)"]
     if opts.channels_last:
@@ -363,7 +365,9 @@ def profile(graph: Graph, opts: ProfileOptions, progress: Progress | None = None
         for i, b in enumerate(opts.batches):
             k = i * (2 if opts.per_layer else 1)
             try:
-                br = _profile_batch(graph, module, fn, device, dtype, b, opts, peak, partial(_at, report, k))
+                br = _profile_batch(
+                    graph, module, fn, device, dtype, b, opts, peak, partial(_at, report, k), make_input
+                )
             except KeyboardInterrupt:
                 _sync(device)
                 result.results.append(BatchResult(b, status="interrupted"))
@@ -406,6 +410,7 @@ def _profile_batch(
     opts: ProfileOptions,
     peak: DevicePeak,
     report: Callable[[str, float], None],
+    make_input: Callable[[int], torch.Tensor] | None = None,
 ) -> BatchResult:
     cuda = device.type == "cuda"
     br = BatchResult(b)
@@ -413,7 +418,8 @@ def _profile_batch(
     br.macs = sum(c.macs for c in costs)
     br.flops = sum(c.flops for c in costs)
     br.bytes_moved = sum(c.bytes_moved for c in costs)
-    x = _to_memory_format(torch.randn((b, *graph.input_shape), device=device, dtype=dtype), opts.channels_last)
+    x = make_input(b) if make_input is not None else torch.randn((b, *graph.input_shape), device=device, dtype=dtype)
+    x = _to_memory_format(x, opts.channels_last)
     if cuda:
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)

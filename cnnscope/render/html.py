@@ -5,7 +5,9 @@ from __future__ import annotations
 from html import escape
 
 from cnnscope.analyze.base import Report
-from cnnscope.render import _cells, _total_cells, figure_lines
+from cnnscope.render.cells import cells as _cells
+from cnnscope.render.cells import figure_lines
+from cnnscope.render.cells import total_cells as _total_cells
 from cnnscope.render.units import fmt
 
 _STYLE = (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from typing import Any, TextIO
 
@@ -11,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from cnnscope.render.table import console
+from cnnscope.render.layout import console
 from cnnscope.render.units import fmt
 
 ERROR_WIDTH = 90
@@ -25,7 +24,9 @@ def emit_max_batch(res: Any, fmt_name: str, out: TextIO | None = None) -> None:
     """The predicted and measured maximum side by side, and every try."""
     out = out or sys.stdout
     if fmt_name == "json":
-        out.write(json.dumps(res.to_json(), indent=2) + "\n")
+        from cnnscope.render.formats.json import dumps
+
+        out.write(dumps(res.to_json()))
         return
     cols = [("batch", "count"), ("status", "text"), ("peak_bytes", "bytes"), ("predicted_bytes", "bytes")]
     if fmt_name == "csv":

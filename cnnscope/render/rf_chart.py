@@ -12,9 +12,8 @@ from typing import Any
 
 from rich.text import Text
 
-from cnnscope.analyze.rf import UNKNOWN_TEXT
 from cnnscope.errors import UsageError
-from cnnscope.render.units import percent
+from cnnscope.render.units import RF_WORDS, percent
 
 BAR_WIDTH = 48
 SHADES = " .:-=+*#%@"
@@ -98,9 +97,9 @@ def growth_chart(
                 text.append(f"  (stride {'×'.join(map(str, rf['stride']))})", style="dim")
         elif rf["status"] == "whole_input":
             text.append("█" * (mark + 1), style="green")
-            text.append(" " * (width - mark) + " whole input")
+            text.append(" " * (width - mark) + " " + RF_WORDS["whole_input"])
         else:
-            text.append(" " * (width + 1) + " " + UNKNOWN_TEXT, style="yellow")
+            text.append(" " * (width + 1) + " " + RF_WORDS["unsupported"], style="yellow")
         text.append("\n")
     return text
 
@@ -109,7 +108,7 @@ def _tail(rf: dict[str, Any]) -> str:
     if rf["status"] == "ok":
         stride = f"  (stride {'×'.join(map(str, rf['stride']))})" if rf["stride"] else ""
         return " " + "×".join(map(str, rf["size"])) + stride
-    return " " + ("whole input" if rf["status"] == "whole_input" else UNKNOWN_TEXT)
+    return " " + RF_WORDS["whole_input" if rf["status"] == "whole_input" else "unsupported"]
 
 
 def erf_heatmap(grid: Sequence[Sequence[float]], max_cols: int = 64, max_rows: int = 32) -> Text:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from cnnscope.analyze.base import get_path as get_path  # re-exported: the formats read rows with it
 
 _SI = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 _BIN = ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"))
@@ -56,6 +58,28 @@ def dims(s: Any) -> str:
     return _num(s)
 
 
+RF_WORDS = {  # a receptive field with no size, by the rf analyzer's status
+    "whole_input": "whole input",
+    "unsupported": "n/a (not a sliding window)",
+    "constant": "none (a constant)",
+}
+
+
+def rf_shown(field: Any) -> Any:
+    """What a receptive field (the rf analyzer's row: ``size`` and ``status``) shows: its sizes,
+    or the words for a field with no size (``whole input``); None for no field."""
+    if not hasattr(field, "get"):
+        return None
+    if field.get("status") == "ok":
+        return field.get("size")
+    return RF_WORDS.get(str(field.get("status")))
+
+
+def rf(field: Any) -> str:
+    """A receptive field as text: ``212×212``, ``whole input``."""
+    return dims(rf_shown(field))
+
+
 def _num(d: Any) -> str:
     if isinstance(d, float) and not d.is_integer():
         return f"{d:.3g}"
@@ -82,12 +106,14 @@ def rate(x: Any, unit: str) -> str:
 
 FORMATTERS: dict[str, Callable[[Any], str]] = {
     "count": count,
+    "count_si": si,  # a count rounded for people: 11.69 M
     "macs": lambda n: si(n, "MAC"),
     "flops": lambda n: si(n, "FLOP"),
     "ops": lambda n: si(n, "op"),
     "bytes": nbytes,
     "shape": shape,
     "dims": dims,
+    "rf": rf,
     "percent": percent,
     "ms": ms,
     "flops_rate": lambda x: si(x, "FLOP/s"),
@@ -102,6 +128,29 @@ FORMATTERS: dict[str, Callable[[Any], str]] = {
 
 def fmt(value: Any, unit: str) -> str:
     return FORMATTERS.get(unit, FORMATTERS["text"])(value)
+
+
+# the plain value a structured cell stands for, where a format writes values unformatted (CSV)
+PLAIN: dict[str, Callable[[Any], Any]] = {"rf": rf_shown}
+
+
+def plain(value: Any, unit: str) -> Any:
+    return PLAIN[unit](value) if unit in PLAIN else value
+
+
+def human(value: Any, unit: str) -> str:
+    """A figure rounded for people, whatever its unit: 11.69 M, 1.82 GMAC, 64.00 MiB, 50.0%
+    (a count gets an SI prefix, where :func:`fmt` writes it exactly)."""
+    return fmt(value, "count_si" if unit == "count" else unit)
+
+
+def signed(value: Any, unit: str) -> str:
+    """A change: ``+1.71 K``, ``-768``, ``0``; empty for none."""
+    if value is None:
+        return ""
+    if value == 0:
+        return "0"
+    return ("+" if value > 0 else "-") + human(abs(value), unit)
 
 
 def sig3(n: Any, unit: str = "", table: Sequence[tuple[int, str]] = _SI, sep: str = " ") -> str:
@@ -120,6 +169,7 @@ def sig3(n: Any, unit: str = "", table: Sequence[tuple[int, str]] = _SI, sep: st
 
 _COMPACT: dict[str, Callable[[Any], str]] = {
     "count": lambda n: count(n) if n is None or isinstance(n, float) or abs(n) < 10_000 else sig3(n),
+    "count_si": lambda n: sig3(n),
     "macs": lambda n: sig3(n, "MAC"),
     "flops": lambda n: sig3(n, "FLOP"),
     "ops": lambda n: sig3(n, "op"),
@@ -138,16 +188,6 @@ def compact(value: Any, unit: str) -> str:
 def plural(n: int, word: str, many: str | None = None) -> str:
     """``1 row``, ``3 rows``: a count and its noun, agreeing."""
     return f"{n:,} {word if n == 1 else (many or word + 's')}"
-
-
-def get_path(row: Mapping[str, Any], key: str) -> Any:
-    """``row["rf"]["size"]`` for the key ``rf.size``; None where any part is missing."""
-    cur: Any = row
-    for part in key.split("."):
-        if not isinstance(cur, Mapping) or part not in cur:
-            return None
-        cur = cur[part]
-    return cur
 
 
 def join(parts: Sequence[str]) -> str:

@@ -44,7 +44,7 @@ __all__ = [
 
 def parse_bytes(text: str, option: str = "--fit-memory") -> int:
     """``24GiB`` / ``24GB`` / ``512MiB`` -> bytes; a number without a byte unit is an error."""
-    from cnnscope.budget import is_bytes_text, parse_quantity
+    from cnnscope.gate.quantity import is_bytes_text, parse_quantity
 
     if not is_bytes_text(text):
         raise UsageError(

@@ -22,7 +22,7 @@ from typing import Any
 from cnnscope.analyze.base import Context, Report
 from cnnscope.analyze.shapes import infer_shapes
 from cnnscope.graph import Graph
-from cnnscope.layers.conv import dim_name
+from cnnscope.layers.window import dim_name
 from cnnscope.whatif.symbolic import Mono, Space, Sym, Terms, variables
 
 FIGURES = ("params", "macs", "flops", "other_ops_total", "activation_bytes", "training_bytes")

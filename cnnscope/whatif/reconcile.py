@@ -19,7 +19,6 @@ from typing import Any
 from cnnscope.analyze.shapes import infer_shapes
 from cnnscope.errors import CnnscopeError, UsageError
 from cnnscope.graph import Graph
-from cnnscope.layers.base import RFStep
 from cnnscope.layers.norm import AFFINE_OPS_PER_ELEMENT as AFFINE
 from cnnscope.layers.norm import STATS_OPS_PER_ELEMENT as STATS
 from cnnscope.whatif.conventions import Convention, space, tools_for
@@ -88,7 +87,7 @@ def parts(graph: Graph, batch: int = 1) -> Parts:
         layer = node.layer
         ops = layer.other_ops(ins, out)
         acc["macs"] += layer.macs(ins, out)
-        windowed = isinstance(layer.rf(ins), RFStep)
+        windowed = layer.rf(ins).windowed
         acc["bias_conv" if windowed else "bias_other"] += ops.get("bias", 0)
         is_bn = layer.subtracts_channel_mean() and layer.linear_at_inference()
         pc = layer.params(ins) if node.shares is None else None

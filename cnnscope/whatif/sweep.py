@@ -17,9 +17,9 @@ from typing import Any
 from cnnscope.analyze.base import Column, Report, analyze
 from cnnscope.analyze.rf import receptive_fields
 from cnnscope.errors import CnnscopeError, UsageError
-from cnnscope.fit import window_fits
 from cnnscope.graph import INPUT, Graph
-from cnnscope.layers.base import RFStep, Shape
+from cnnscope.layers.base import Shape
+from cnnscope.learn.fit import window_fits
 from cnnscope.whatif import formula as F
 from cnnscope.whatif.symbolic import NotSymbolic
 
@@ -90,7 +90,7 @@ def _first_failure(graph: Graph, batch: int) -> tuple[dict[str, Shape] | None, s
 def _rf_coverage(graph: Graph, shapes: dict[str, Shape]) -> tuple[str | None, list[float] | None]:
     last = None
     for node in graph.nodes:
-        if isinstance(node.layer.rf([shapes[i] for i in node.inputs]), RFStep):
+        if node.layer.rf([shapes[i] for i in node.inputs]).windowed:
             last = node.name
     if last is None:
         return None, None
