@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import operator
+from functools import reduce
 from pathlib import Path
 
 import pytest
 
 import cnnscope
 from cnnscope.cli.main import main
-from cnnscope.explain import LayerExplanation, explain
+from cnnscope.learn.explain import LayerExplanation, explain
 
 SPECS = Path(__file__).parent / "explain_specs"
 
@@ -53,12 +55,21 @@ def test_pool_224x224x64_to_112() -> None:
     assert _steps(pool)["parameters"][1] == "0"
 
 
+def _int(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
 def test_mlp_versus_conv_parameters() -> None:
+    torch = pytest.importorskip("torch")
     hidden = explain(cnnscope.load(str(SPECS / "mlp.yaml")), layer="hidden")[0]
     assert _steps(hidden)["parameters"] == ("(3072 + 1)·128", "393,344")  # 3072·128 + 128 = 393,344
     conv = explain(cnnscope.load(str(SPECS / "conv32.yaml")), layer="conv")[0]
     assert _steps(conv)["parameters"] == ("(3·3·3 + 1)·32", "896")  # 28·32 = 896
-    assert round(393_344 / 896) == 439  # the lecture's point: 438.9 ≈ 439× fewer parameters
+    # torch's own count of the two layers (a 32×32×3 image into 128 units, or 32 3×3 filters)
+    dense, filters = torch.nn.Linear(3072, 128), torch.nn.Conv2d(3, 32, 3)
+    counts = [_int(_steps(e)["parameters"][1]) for e in (hidden, conv)]
+    assert counts == [sum(p.numel() for p in m.parameters()) for m in (dense, filters)]
+    assert round(counts[0] / counts[1]) == 439  # the lecture's point: 438.9 ≈ 439× fewer parameters
 
 
 def test_receptive_field_grows_by_jump() -> None:
@@ -87,16 +98,62 @@ def test_resnet18_head_rf() -> None:
     assert by["fc"].values["rf"]["whole_input"] is True
 
 
-def test_explain_reads_the_analyzer_fields() -> None:
-    from cnnscope.analyze.rf import receptive_fields
-    from cnnscope.analyze.shapes import infer_shapes
+def _sampled(names: list[str], n: int) -> list[str]:
+    """Every layer of a small net; of a large one, about n spread from first to last."""
+    step = max(1, len(names) // n)
+    return list(dict.fromkeys([*names[::step], names[-1]]))
 
-    for name in ("resnet18", "googlenet", "mobilenet_v2", "lenet5", "cs231n-stride"):
-        g = cnnscope.load(name)
-        spatial = g.input_shape[1:]
-        fields = receptive_fields(g, infer_shapes(g))
-        for e in explain(g):
-            assert e.values["rf"] == fields[e.name].to_json(spatial), (name, e.name)
+
+@pytest.mark.parametrize("name", ["resnet18", "googlenet", "mobilenet_v2", "lenet5", "cs231n-stride"])
+def test_explained_fields_are_the_measured_ones(name: str) -> None:
+    """The receptive field explain reports for a layer is the one measured by gradients
+    (tests/rf_oracle.py), on a one-channel copy of the net (tests/test_zoo_rf.py's thin): its
+    size, stride and padding; or, for "whole input", that one unit sees every position its
+    inputs' units see together (no window left)."""
+    pytest.importorskip("torch")
+    from rf_oracle import measure_rf, seen_positions
+    from test_zoo_rf import thin
+
+    g = cnnscope.load(name)
+    small = thin(g)
+    nodes = {n.name: n for n in g.nodes}
+    by = {e.name: e.values["rf"] for e in explain(g)}
+    assert list(by) == list(nodes)
+    measured = 0
+    for layer in _sampled(list(by), 12):
+        rf = by[layer]
+        if rf["whole_input"]:
+            inputs = nodes[layer].inputs
+            seen = seen_positions(small, {layer: True} | dict.fromkeys(inputs, False))
+            union = reduce(operator.or_, (seen[i] for i in inputs))
+            assert rf["size"] is None and bool((seen[layer] == union).all()), (name, layer)
+        elif rf["collapsed"]:  # a flatten that does not see all of the input: a gradient agrees
+            assert not measure_rf(small, layer).whole_input, (name, layer)
+        elif rf["status"] == "ok" and not nodes[layer].type.startswith("adaptive"):
+            # on an input 4 strides wider than the field, so the centre unit's span is not clipped
+            spatial = tuple(r + 4 * j + 8 for r, j in zip(rf["size"], rf["stride"], strict=True))
+            m = measure_rf(small, layer, spatial)
+            got = {"size": list(m.size), "stride": list(m.stride), "padding": list(m.padding)}
+            assert not m.clipped and got == {k: rf[k] for k in got}, (name, layer, m)
+        else:
+            continue
+        measured += 1
+    assert measured >= min(len(by), 8), (name, measured)  # not vacuous
+
+
+def test_whole_input_means_every_input_position() -> None:
+    """ "whole input" after a flatten is what a gradient says: stride 3 on 7×7 never reads row and
+    column 6, so flat3's unit sees 6×6 (2 windows of 3 at stride 3); flat1 (stride 1) reads all."""
+    pytest.importorskip("torch")
+    from rf_oracle import measure_rf
+
+    graph = cnnscope.load("cs231n-stride")
+    for name, whole, size in (("flat1", True, None), ("flat3", False, [6, 6]), ("out", True, None)):
+        (step,) = explain(graph, layer=name)
+        assert step.values["rf"]["whole_input"] is whole, name  # what explain says
+        assert measure_rf(cnnscope.load("cs231n-stride"), name).whole_input is whole, name  # what a gradient says
+        if size is not None:
+            assert step.values["rf"]["size"] == size == [(2 - 1) * 3 + 3] * 2
 
 
 def test_every_worked_step_says_why() -> None:

@@ -13,6 +13,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from published import LENET5_MACS  # noqa: E402
+
 from cnnscope.cli.main import main  # noqa: E402
 from cnnscope.profile import devices  # noqa: E402
 
@@ -21,7 +23,7 @@ needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *args: str, code: int = 0) -> dict[str, Any]:
-    rc = main(["profile", *args, *FAST, "--format", "json"])
+    rc = main(["profile", *FAST, *args, "--format", "json"])  # a later --iters wins
     out, err = capsys.readouterr()
     assert rc == code, err
     data: dict[str, Any] = json.loads(out)
@@ -29,12 +31,17 @@ def run_json(capsys: pytest.CaptureFixture[str], *args: str, code: int = 0) -> d
 
 
 def check_batch(r: dict[str, Any]) -> None:
+    """What holds whatever the clock reads: finite, non-negative times, quantiles in order, and
+    the figures derived from them (the exact values are the fake clock's tests, below)."""
     lat = r["latency"]
     assert r["status"] == "ok"
-    assert 0 < lat["min_ms"] <= lat["p10_ms"] <= lat["median_ms"] <= lat["p90_ms"] <= lat["max_ms"]
-    assert lat["samples"] >= 2 and lat["iters"] == lat["samples"] * lat["calls_per_block"]
+    for key in ("min_ms", "p10_ms", "median_ms", "p90_ms", "max_ms", "mean_ms", "total_s"):
+        assert math.isfinite(lat[key]) and lat[key] >= 0, key
+    assert lat["min_ms"] <= lat["p10_ms"] <= lat["median_ms"] <= lat["p90_ms"] <= lat["max_ms"]  # of one sample
+    # FAST: --iters 2 --min-time 0 stops at exactly two timed blocks
+    assert lat["samples"] == 2 and lat["iters"] == lat["samples"] * lat["calls_per_block"]
     assert math.isclose(r["throughput_per_s"], r["batch"] / (lat["median_ms"] / 1e3), rel_tol=1e-9)
-    assert r["first_call_ms"] > 0
+    assert math.isfinite(r["first_call_ms"]) and r["first_call_ms"] >= 0
     assert r["flops"] == 2 * r["macs"] > 0
     roof = r["roofline"]
     assert math.isclose(roof["achieved_flops_per_s"], r["flops"] / (lat["median_ms"] / 1e3), rel_tol=1e-9)
@@ -66,34 +73,98 @@ def test_json_structure_and_consistency(capsys: pytest.CaptureFixture[str]) -> N
     for r in data["results"]:
         check_batch(r)
         assert "process peak RSS growth" in r["memory_kind"]
-    assert data["results"][1]["macs"] == 3 * data["results"][0]["macs"]
+    # LeNet-5's MACs by hand (tests/test_zoo.py), one image and three
+    assert [r["macs"] for r in data["results"]] == [LENET5_MACS, 3 * LENET5_MACS]
 
 
-def test_per_layer_rows_for_every_layer(capsys: pytest.CaptureFixture[str]) -> None:
+# -- exact figures from a fake clock (tests/conftest.py FakeClock) ---------------------------
+
+# per sample, seconds: LeNet-5's two convolutions and first linear layer, every other layer 1 ms
+LENET5_COSTS = {"conv1": 0.030, "conv2": 0.050, "fc1": 0.020}
+LENET5_NAMES = [
+    *("conv1", "relu1", "pool1", "conv2", "relu2", "pool2"),
+    *("flatten", "fc1", "relu3", "fc2", "relu4", "fc3"),
+]
+OUTSIDE_LAYERS_S = 0.002  # each forward's own cost, outside its layers
+
+
+def _lenet5_clock(clock: Any) -> float:
+    clock.per_layer = {n: LENET5_COSTS.get(n, 0.001) for n in LENET5_NAMES}
+    clock.per_forward = lambda k: OUTSIDE_LAYERS_S
+    return sum(clock.per_layer.values())  # 0.030 + 0.050 + 0.020 + 9 · 0.001 = 0.109 s per sample
+
+
+def test_figures_follow_from_the_clock(capsys: pytest.CaptureFixture[str], fake_clock: Any) -> None:
+    per_sample = _lenet5_clock(fake_clock)
+    assert math.isclose(per_sample, 0.109)
+    data = run_json(capsys, "lenet5", "--batch", "1,3")
+    for r in data["results"]:
+        check_batch(r)
+        b = r["batch"]
+        forward_ms = (OUTSIDE_LAYERS_S + per_sample * b) * 1e3  # 111 ms for one image, 329 ms for three
+        lat = r["latency"]
+        figures = {**lat, "first_call_ms": r["first_call_ms"]}
+        for key in ("min_ms", "p10_ms", "median_ms", "p90_ms", "max_ms", "mean_ms", "first_call_ms"):
+            assert math.isclose(figures[key], forward_ms, rel_tol=1e-9), (b, key)
+        # a forward lasts far more than the 1 ms block target: one call a block, two blocks
+        assert (lat["samples"], lat["calls_per_block"], lat["iters"]) == (2, 1, 2)
+        assert math.isclose(lat["total_s"], 2 * forward_ms / 1e3, rel_tol=1e-9)
+        assert math.isclose(r["throughput_per_s"], b / (forward_ms / 1e3), rel_tol=1e-9)  # 9.01/s, 9.12/s
+        assert r["macs"] == b * LENET5_MACS
+        assert math.isclose(r["roofline"]["achieved_flops_per_s"], 2 * b * LENET5_MACS / (forward_ms / 1e3))
+
+
+def test_quantiles_follow_from_the_clock(capsys: pytest.CaptureFixture[str], fake_clock: Any) -> None:
+    # forwards cost 10, 20, 30, 40, 50 ms in turn: five timed blocks in a row see each once
+    fake_clock.per_forward = lambda k: 0.010 * (1 + k % 5)
+    data = run_json(capsys, "lenet5", "--iters", "5")
+    lat = data["results"][0]["latency"]
+    assert data["results"][0]["first_call_ms"] == pytest.approx(10)  # the very first forward, timed alone
+    assert lat["samples"] == 5 and lat["calls_per_block"] == 1
+    # sorted 10 20 30 40 50; p10 at rank 0.4: 10 + 0.4 · 10; p90 at rank 3.6: 40 + 0.6 · 10
+    expected = {"min_ms": 10, "p10_ms": 14, "median_ms": 30, "mean_ms": 30, "p90_ms": 46, "max_ms": 50}
+    assert {k: lat[k] for k in expected} == pytest.approx(expected)
+    assert data["results"][0]["throughput_per_s"] == pytest.approx(1 / 0.030)
+
+
+def test_per_layer_rows_for_every_layer(capsys: pytest.CaptureFixture[str], fake_clock: Any) -> None:
     import cnnscope
 
-    names = [n.name for n in cnnscope.load("lenet5").nodes]
+    assert [n.name for n in cnnscope.load("lenet5").nodes] == LENET5_NAMES
+    per_sample = _lenet5_clock(fake_clock)
     data = run_json(capsys, "lenet5", "--batch", "2", "--per-layer")
     r = data["results"][0]
     check_batch(r)
-    assert [row["name"] for row in r["layers"]] == names
-    assert all(row["time_ms"] > 0 for row in r["layers"])
-    assert math.isclose(sum(row["share"] for row in r["layers"]), 1.0, rel_tol=1e-9)
+    assert [row["name"] for row in r["layers"]] == LENET5_NAMES
+    for row in r["layers"]:  # each layer's own cost, two images, in ms
+        cost = fake_clock.per_layer[row["name"]]
+        assert math.isclose(row["time_ms"], 2 * cost * 1e3, rel_tol=1e-9), row["name"]
+        assert math.isclose(row["share"], cost / per_sample, rel_tol=1e-9), row["name"]
     pl = r["per_layer"]
-    assert math.isclose(pl["sum_layers_ms"], sum(row["time_ms"] for row in r["layers"]), rel_tol=1e-9)
+    assert math.isclose(pl["sum_layers_ms"], 2 * per_sample * 1e3, rel_tol=1e-9)  # 218 ms
+    forward_ms = (OUTSIDE_LAYERS_S + 2 * per_sample) * 1e3  # 220 ms
+    assert math.isclose(pl["end_to_end_ms"], forward_ms, rel_tol=1e-9)
     assert pl["end_to_end_ms"] == r["latency"]["median_ms"]
-    assert math.isclose(pl["overhead_ms"], pl["sum_layers_ms"] - pl["end_to_end_ms"], rel_tol=1e-9, abs_tol=1e-12)
-    assert sum(row["macs"] for row in r["layers"]) == r["macs"]
+    assert math.isclose(pl["hooked_forward_ms"], forward_ms, rel_tol=1e-9)  # the hooks cost no fake time
+    assert math.isclose(pl["overhead_ms"], -OUTSIDE_LAYERS_S * 1e3, rel_tol=1e-9)  # sum of layers − end to end
+    assert sum(row["macs"] for row in r["layers"]) == r["macs"] == 2 * LENET5_MACS
     for row in r["layers"]:
         if row["flops"] == 0:
             assert row["achieved_flops_per_s"] is None and row["bound"] == "memory"
+        else:
+            assert math.isclose(row["achieved_flops_per_s"], row["flops"] / (row["time_ms"] / 1e3), rel_tol=1e-9)
 
 
-def test_top_n(capsys: pytest.CaptureFixture[str]) -> None:
+def test_top_n(capsys: pytest.CaptureFixture[str], fake_clock: Any) -> None:
+    _lenet5_clock(fake_clock)
     data = run_json(capsys, "lenet5", "--per-layer", "--top", "3")
     r = data["results"][0]
-    times = [row["time_ms"] for row in r["layers"]]
-    assert len(times) == 3 and times == sorted(times, reverse=True)
+    # the three costliest layers, costliest first: conv2 50 ms, conv1 30 ms, fc1 20 ms
+    assert [(row["name"], round(row["time_ms"], 6)) for row in r["layers"]] == [
+        ("conv2", 50.0),
+        ("conv1", 30.0),
+        ("fc1", 20.0),
+    ]
     assert r["layers_omitted"] == 12 - 3
 
 
@@ -189,15 +260,22 @@ def test_ctrl_c_during_timing_keeps_samples() -> None:
     assert t.interrupted and t.calls_per_block == 1 and len(t.samples_ms) == 4  # call 1 calibrates
 
 
-def test_measure_respects_min_blocks_and_min_time() -> None:
+def test_measure_respects_min_blocks_and_min_time(fake_clock: Any) -> None:
     from cnnscope.profile.runner import Stats, measure
 
-    t = measure(lambda: sum(range(100)), torch.device("cpu"), min_blocks=5, min_time_s=0.02, block_target_s=1e-4)
-    assert len(t.samples_ms) >= 5 and not t.interrupted
-    assert sum(t.samples_ms) * t.calls_per_block / 1e3 >= 0.02
-    s = Stats.of(t.samples_ms, t.calls_per_block)
-    assert s.iters == len(t.samples_ms) * t.calls_per_block
-    assert s.min_ms <= s.p10_ms <= s.median_ms <= s.p90_ms <= s.max_ms
+    def work() -> None:  # one call: 2⁻⁸ s = 3.90625 ms of fake time
+        fake_clock.advance(2**-8)
+
+    # calls a block: ceil(0.01 s target / 0.00390625 s) = ceil(2.56) = 3, so a block lasts 0.01171875 s;
+    # 0.05 s of timed work takes ceil(0.05 / 0.01171875) = ceil(4.27) = 5 blocks
+    for min_blocks, blocks in ((3, 5), (7, 7)):  # min_time binds first, then min_blocks
+        t = measure(work, torch.device("cpu"), min_blocks=min_blocks, min_time_s=0.05, block_target_s=0.01)
+        assert (len(t.samples_ms), t.calls_per_block, t.interrupted) == (blocks, 3, False)
+        assert t.samples_ms == [3.90625] * blocks  # per call, in ms
+    s = Stats.of([4.0, 1.0, 3.0, 2.0], calls_per_block=3)
+    assert (s.samples, s.iters, s.min_ms, s.max_ms, s.mean_ms) == (4, 12, 1.0, 4.0, 2.5)
+    assert s.median_ms == 2.5 and math.isclose(s.p10_ms, 1.3) and math.isclose(s.p90_ms, 3.7)  # ranks 0.3, 2.7
+    assert math.isclose(s.total_s, (1 + 2 + 3 + 4) * 3 / 1e3)  # per-call ms × calls per block
 
 
 def test_quantile() -> None:

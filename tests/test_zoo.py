@@ -1,12 +1,14 @@
 """The built-in zoo: every spec in specs/ against its published figures.
 
 Parametrized over ``specs/*.yaml`` at collection time, so a new spec is tested the moment
-it is added, and a spec with no expected figures here or in the reference json fails.
+it is added, and a spec with no expected figures in tests/published.py or in the reference
+json fails.
 
-Oracles: torchvision's published ``num_params`` and ``GFLOPS`` (one multiply-add counted
-once, conv/linear/matmul only) from ../shared/reference/torchvision_models.json; hand
-arithmetic for the specs torchvision does not have; torchvision's own modules (when it is
-installed) for per-layer output shapes.
+Oracles (tests/published.py): torchvision's published ``num_params`` and ``GFLOPS`` (one
+multiply-add counted once, conv/linear/matmul only) from
+../shared/reference/torchvision_models.json; hand arithmetic for the specs torchvision does
+not have, itself recomputed by torch; torchvision's own modules (when it is installed) for
+per-layer output shapes.
 """
 
 from __future__ import annotations
@@ -16,63 +18,15 @@ import re
 from pathlib import Path
 
 import pytest
+from goldens import check_golden
+from published import ALEXNET227_MACS, ALEXNET227_PARAMS, BY_HAND, LENET5_MACS, LENET5_PARAMS, torchvision_reference
 
 import cnnscope
 from cnnscope.analyze.shapes import infer_shapes
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted(p.stem for p in (ROOT / "specs").glob("*.yaml"))
-REFERENCE = ROOT.parent / "shared" / "reference" / "torchvision_models.json"
 
-
-def _torchvision_reference() -> dict[str, dict]:
-    if not REFERENCE.is_file():
-        return {}
-    out: dict[str, dict] = {}
-    for m in json.loads(REFERENCE.read_text()):
-        if m.get("is_default"):
-            out[m["model"]] = {"params": m["num_params"], "gflops": m["gflops"], "crop": m["eval_crop_size"]}
-    return out
-
-
-# Specs torchvision has no builder for: figures worked out by hand (no bias in MACs).
-_LENET5_PARAMS = (5 * 5 * 1 + 1) * 6 + (5 * 5 * 6 + 1) * 16 + (400 + 1) * 120 + (120 + 1) * 84 + (84 + 1) * 10
-_LENET5_MACS = 28 * 28 * 6 * (5 * 5 * 1) + 10 * 10 * 16 * (5 * 5 * 6) + 400 * 120 + 120 * 84 + 84 * 10
-# CS231n: conv 32×32×10 from 5×5×3 filters, pool to 16×16×10, fc to 10
-_CS231N_CONV_PARAMS = (5 * 5 * 3 + 1) * 10 + (16 * 16 * 10 + 1) * 10
-_CS231N_CONV_MACS = 32 * 32 * 10 * (5 * 5 * 3) + 16 * 16 * 10 * 10
-# CS231n stride: one 3×3 filter on 7×7 at strides 1, 2, 3 → 5×5, 3×3, 2×2 outputs
-_CS231N_STRIDE_PARAMS = 3 * (3 * 3 + 1)
-_CS231N_STRIDE_MACS = (5 * 5 + 3 * 3 + 2 * 2) * 3 * 3
-# AlexNet at 227 (CS231n): conv 55²·96 (11²·3), 27²·256 (5²·96), 13²·384 (3²·256),
-# 13²·384 (3²·384), 13²·256 (3²·384); fc 9216→4096→4096→1000
-_ALEXNET227_PARAMS = (
-    (11 * 11 * 3 + 1) * 96
-    + (5 * 5 * 96 + 1) * 256
-    + (3 * 3 * 256 + 1) * 384
-    + (3 * 3 * 384 + 1) * 384
-    + (3 * 3 * 384 + 1) * 256
-    + (9216 + 1) * 4096
-    + (4096 + 1) * 4096
-    + (4096 + 1) * 1000
-)
-_ALEXNET227_MACS = (
-    55 * 55 * 96 * 11 * 11 * 3
-    + 27 * 27 * 256 * 5 * 5 * 96
-    + 13 * 13 * 384 * 3 * 3 * 256
-    + 13 * 13 * 384 * 3 * 3 * 384
-    + 13 * 13 * 256 * 3 * 3 * 384
-    + 9216 * 4096
-    + 4096 * 4096
-    + 4096 * 1000
-)
-
-BY_HAND: dict[str, dict] = {
-    "lenet5": {"params": _LENET5_PARAMS, "macs": _LENET5_MACS, "input": (1, 32, 32)},
-    "cs231n-conv": {"params": _CS231N_CONV_PARAMS, "macs": _CS231N_CONV_MACS, "input": (3, 32, 32)},
-    "cs231n-stride": {"params": _CS231N_STRIDE_PARAMS, "macs": _CS231N_STRIDE_MACS, "input": (1, 7, 7)},
-    "alexnet-227": {"params": _ALEXNET227_PARAMS, "macs": _ALEXNET227_MACS, "input": (3, 227, 227)},
-}
 
 # spec layer name -> torchvision module name, where the spec cannot spell torchvision's
 # every spec uses torchvision's own module names (RegNet's `block2-1` through a templated name)
@@ -86,9 +40,61 @@ TV_KWARGS: dict[str, dict] = {"googlenet": {"aux_logits": False, "init_weights":
 
 
 def test_hand_figures_are_the_published_ones() -> None:
-    assert _LENET5_PARAMS == 61_706  # the LeNet-5 figure the issue quotes
-    assert _ALEXNET227_PARAMS == 62_378_344  # CS231n's "~60M", the 62.3 M usually quoted
-    assert (227 - 11) // 4 + 1 == 55
+    assert LENET5_PARAMS == 61_706  # the LeNet-5 figure the issue quotes
+    assert ALEXNET227_PARAMS == 62_378_344  # CS231n's "~60M", the 62.3 M usually quoted
+
+
+def _count(model: object, x: object) -> tuple[int, int, dict[str, tuple[int, ...]]]:
+    """torch's own figures for a module: parameters, FlopCounterMode MACs, output shape per child."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    assert isinstance(model, torch.nn.Sequential) and isinstance(x, torch.Tensor)
+    shapes: dict[str, tuple[int, ...]] = {}
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        for name, child in model.named_children():
+            x = child(x)
+            shapes[name] = tuple(x.shape)
+    return sum(p.numel() for p in model.parameters()), counter.get_total_flops() // 2, shapes
+
+
+def test_hand_figures_hold_in_torch() -> None:
+    """The hand arithmetic above, recomputed by torch on the published layer tables (written
+    here in plain torch.nn, not built by cnnscope); and cnnscope's shapes are torch's."""
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+
+    def conv_relu_pool(cin: int, cout: int, k: int, pad: int = 0, stride: int = 1, pool: int = 0) -> list[object]:
+        return [nn.Conv2d(cin, cout, k, stride, pad), nn.ReLU(), *([nn.MaxPool2d(3, 2)] if pool else [])]
+
+    # CS231n's AlexNet: 227 makes (227 − 11)/4 + 1 = 55 whole; the paper's 224 would floor to 54
+    with torch.device("meta"):  # shapes and counts only: no memory, no arithmetic
+        alexnet = nn.Sequential(
+            *conv_relu_pool(3, 96, 11, stride=4, pool=1),
+            *conv_relu_pool(96, 256, 5, pad=2, pool=1),
+            *conv_relu_pool(256, 384, 3, pad=1),
+            *conv_relu_pool(384, 384, 3, pad=1),
+            *conv_relu_pool(384, 256, 3, pad=1, pool=1),
+            nn.Flatten(),
+            *(nn.Linear(9216, 4096), nn.ReLU(), nn.Linear(4096, 4096), nn.ReLU(), nn.Linear(4096, 1000)),
+        )
+        params, macs, shapes = _count(alexnet, torch.empty(1, 3, 227, 227))
+        assert nn.Conv2d(3, 96, 11, stride=4)(torch.empty(1, 3, 224, 224)).shape[-1] == 54
+    assert (params, macs) == (ALEXNET227_PARAMS, ALEXNET227_MACS)
+    assert shapes["0"] == (1, 96, 55, 55) and shapes["2"] == (1, 96, 27, 27) and shapes["13"] == (1, 9216)
+    rows = cnnscope.analyze(cnnscope.load("alexnet-227"), ["shapes"]).rows
+    assert [r["output_shape"] for r in rows if r["name"] in ("conv1", "pool1", "flatten")] == [
+        list(shapes["0"]),
+        list(shapes["2"]),
+        list(shapes["13"]),
+    ]
+    lenet = nn.Sequential(
+        *(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2)),
+        *(nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10)),
+    )
+    params, macs, shapes = _count(lenet, torch.zeros(1, 1, 32, 32))
+    assert (params, macs) == (LENET5_PARAMS, LENET5_MACS)
+    assert shapes["6"] == (1, 400)  # 16·5·5 features into fc1
 
 
 def _macs(graph) -> int:
@@ -102,7 +108,7 @@ def _params(graph) -> int:
 
 @pytest.mark.parametrize("name", SPECS)
 def test_spec_matches_published_figures(name: str) -> None:
-    tv = _torchvision_reference()
+    tv = torchvision_reference()
     graph = cnnscope.load(name)
     if name in BY_HAND:
         exp = BY_HAND[name]
@@ -265,59 +271,12 @@ def test_convnext_tiny_built_module_agrees_with_torch() -> None:
 
 # -- the `cnnscope zoo` table, pinned -------------------------------------------------------
 
-GOLDEN = Path(__file__).parent / "golden" / "zoo.json"
-# Araujo, Norris & Sim (Distill, 2019), Table 1: VGG-16 at pool5
-DISTILL_VGG16 = {"size": [212, 212], "stride": [32, 32], "padding": [90, 90]}
 
-
-def test_zoo_json_golden_and_every_figure_checked(capsys: pytest.CaptureFixture[str], update_goldens: bool) -> None:
-    """The json table is pinned by tests/golden/zoo.json (`pytest --update-goldens` rewrites
-    it); each number in it is also checked against an oracle, so the golden cannot drift
-    into agreeing with a wrong figure."""
-    from cnnscope.analyze.rf import receptive_fields
+def test_zoo_json_golden(capsys: pytest.CaptureFixture[str], update_goldens: bool) -> None:
+    """Pinned by the golden zoo.json (`pytest --update-goldens` rewrites it); its invariant in
+    tests/goldens.py holds every number to an oracle: published or hand-worked params, MACs and
+    input, and the receptive field measured by gradients."""
     from cnnscope.cli.main import main
 
     assert main(["zoo", "--format", "json"]) == 0
-    text = capsys.readouterr().out
-    if update_goldens:
-        GOLDEN.parent.mkdir(exist_ok=True)
-        GOLDEN.write_text(text, encoding="utf-8")
-    assert GOLDEN.is_file(), "no tests/golden/zoo.json: run `pytest tests/test_zoo.py --update-goldens`, review it"
-    assert text == GOLDEN.read_text(encoding="utf-8"), "zoo table changed; if intended, run with --update-goldens"
-
-    tv = _torchvision_reference()
-    rows = json.loads(text)["specs"]
-    assert [r["name"] for r in rows] == SPECS
-    for row in rows:
-        name = row["name"]
-        graph = cnnscope.load(name)
-        # published (or hand-worked) parameters, MACs and input
-        if name in BY_HAND:
-            exp = BY_HAND[name]
-            assert (row["params"], row["macs"], tuple(row["input_shape"])) == (exp["params"], exp["macs"], exp["input"])
-        elif tv:
-            exp = tv[name]
-            assert row["params"] == exp["params"], name
-            assert round(row["macs"] / 1e9, 3) == exp["gflops"], name
-            assert row["input_shape"] == [3, exp["crop"], exp["crop"]], name
-        # invariant: the total is the sum of the per-layer counts
-        per_layer = cnnscope.analyze(graph, ["params"]).rows
-        assert row["params"] == sum(r["params"] for r in per_layer), name
-        # the RF reported is the analytic field of the layer named (measured in test_zoo_rf.py),
-        # and nothing after that layer still maps to an input window
-        rf = receptive_fields(graph)
-        layer = row["rf"]["layer"]
-        assert (row["rf"]["size"], row["rf"]["stride"], row["rf"]["padding"]) == (
-            list(rf[layer].size),
-            list(rf[layer].stride),
-            list(rf[layer].padding),
-        ), name
-        after = [n.name for n in graph.nodes][[n.name for n in graph.nodes].index(layer) + 1 :]
-        assert not any(rf[n].ok for n in after), name
-        assert row["title"] and row["title"] in (ROOT / "specs" / f"{name}.yaml").read_text(encoding="utf-8")
-    by_name = {r["name"]: r for r in rows}
-    assert {k: by_name["vgg16"]["rf"][k] for k in DISTILL_VGG16} == DISTILL_VGG16
-    # ConvNeXt-T's field, by hand: stem 4×4/4, then per stage j = 4, 8, 16, 32 the blocks' 7×7
-    # depthwise convs add 6·j each and the 2×2/2 downsampling adds 1·j
-    convnext = 4 + 3 * 6 * 4 + (1 * 4 + 3 * 6 * 8) + (1 * 8 + 9 * 6 * 16) + (1 * 16 + 3 * 6 * 32)
-    assert by_name["convnext_tiny"]["rf"]["size"] == [convnext, convnext] == [1688, 1688]
+    check_golden("zoo.json", capsys.readouterr().out, update_goldens)
