@@ -13,11 +13,11 @@ handler installed here raises :class:`~cnnscope.errors.Interrupted`).
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import os
 import signal
 import sys
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -36,38 +36,104 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(args: list[str]) -> int:
-    import click
+    try:
+        rv = _run(args)
+    except BaseException as exc:  # the boundary (what is not the CLI's to handle is raised again)
+        return _failed(exc, args)
+    if rv == EXIT_INTERRUPTED and not isinstance(rv, bool):  # typer returns 130 for a KeyboardInterrupt, silently
+        return _interrupted(KeyboardInterrupt(), quiet=args[:1] in (["profile"], ["run"]))
+    return int(rv) if isinstance(rv, int) else EXIT_OK
 
+
+def _run(args: list[str]) -> Any:
+    """The command's return value: from the fast path (cli/app.py) when it reads ``args``,
+    which imports neither typer nor click; from typer otherwise."""
+    _refuse_non_finite(args)
+    from cnnscope.cli.app import app
+
+    if len(args) <= 2 and (not args or args[-1] in ("--help", "-h")):
+        from cnnscope.cli import helpcache
+
+        if helpcache.is_help(args):
+            replayed = helpcache.replay(args)
+            return replayed if replayed is not None else helpcache.record(args, lambda: _typer(args))
+    fast = app.fast(args)
+    if fast is not None:
+        return fast[0]
+    return _typer(args)
+
+
+def _typer(args: list[str]) -> Any:
+    from cnnscope.cli import load
+    from cnnscope.cli.app import app
+
+    load(args[0] if args else None)
+    return app(args=args, prog_name="cnnscope", standalone_mode=False)
+
+
+# Modules whose work makes reference cycles for the collector to free: torch's tracing and
+# profiling, matplotlib's figures (and what imports torch: torchvision, timm, a model's code).
+_CYCLIC = frozenset({"torch", "torchvision", "timm", "matplotlib"})
+
+
+class _CollectorBack:
+    """An import hook of the CLI's process (``entry``): the cyclic garbage collector is off for
+    an analytic command, which makes no reference cycles, and comes back on (as it was) when a
+    module of ``_CYCLIC`` is first imported; it then leaves alone what was made so far, which
+    lives as long as the process (``gc.freeze``)."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name.partition(".")[0] in _CYCLIC:
+            _collector_on()
+        return None  # the import itself proceeds as ever
+
+
+_HOOK: list[_CollectorBack] = []
+
+
+def _collector_on() -> None:
+    while _HOOK:
+        hook = _HOOK.pop()
+        if hook in sys.meta_path:
+            sys.meta_path.remove(hook)
+        gc.freeze()
+        gc.enable()
+
+
+def _failed(exc: BaseException, args: list[str]) -> int:
+    """One diagnostic and an exit code for what a command raised."""
     from cnnscope.errors import CnnscopeError, clip
 
-    try:
-        _refuse_non_finite(args)
-        from cnnscope.cli import app, load
-
-        load(args[0] if args else None)
-        rv = app(args=args, prog_name="cnnscope", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        if isinstance(exc.__cause__, KeyboardInterrupt):  # typer's Exit(130) for a KeyboardInterrupt
-            return _interrupted(exc.__cause__)
-        return int(exc.exit_code)
-    except click.exceptions.NoArgsIsHelpError:  # typer has printed the help already
-        return EXIT_OK
-    except click.ClickException as exc:
-        buf = io.StringIO()
-        exc.show(buf)
-        sys.stderr.write("\n".join(clip(line) for line in buf.getvalue().splitlines()) + "\n")
-        return EXIT_USAGE
-    except click.exceptions.Abort as exc:  # click turns a KeyboardInterrupt into Abort
-        return _interrupted(exc.__context__ if isinstance(exc.__context__, BaseException) else exc)
-    except KeyboardInterrupt as exc:
+    click: Any = sys.modules.get("click")  # click's exceptions come only from an imported click
+    if click is not None:
+        if isinstance(exc, click.exceptions.Exit):
+            if isinstance(exc.__cause__, KeyboardInterrupt):  # typer's Exit(130) for a KeyboardInterrupt
+                return _interrupted(exc.__cause__)
+            return int(exc.exit_code)
+        if isinstance(exc, click.exceptions.NoArgsIsHelpError):  # typer has printed the help already
+            return EXIT_OK
+        if isinstance(exc, click.ClickException):
+            buf = io.StringIO()
+            exc.show(buf)
+            sys.stderr.write("\n".join(clip(line) for line in buf.getvalue().splitlines()) + "\n")
+            return EXIT_USAGE
+        if isinstance(exc, click.exceptions.Abort):  # click turns a KeyboardInterrupt into Abort
+            return _interrupted(exc.__context__ if isinstance(exc.__context__, BaseException) else exc)
+    app_module: Any = sys.modules.get("cnnscope.cli.app")
+    if app_module is not None:
+        if isinstance(exc, app_module.Exit):
+            return int(exc.exit_code)
+        if isinstance(exc, app_module.Abort):
+            return _interrupted(exc.__context__ if isinstance(exc.__context__, BaseException) else exc)
+    if isinstance(exc, KeyboardInterrupt):
         return _interrupted(exc)
-    except CnnscopeError as exc:
+    if isinstance(exc, CnnscopeError):
         sys.stderr.write(exc.render() + "\n")
         return exc.exit_code
-    except BrokenPipeError:  # `cnnscope ... | head`
+    if isinstance(exc, BrokenPipeError):  # `cnnscope ... | head`
         _silence_stdout()
         return EXIT_OK
-    except SystemExit as exc:
+    if isinstance(exc, SystemExit):
         if isinstance(exc.__context__, BrokenPipeError):  # rich's console exits 1 on a closed pipe
             _silence_stdout()
             return EXIT_OK
@@ -77,7 +143,7 @@ def _main(args: list[str]) -> int:
             "built or run\n"
         )
         return EXIT_USAGE
-    except ModuleNotFoundError as exc:
+    if isinstance(exc, ModuleNotFoundError):
         extra = _EXTRAS.get((exc.name or "").split(".")[0])
         if extra is None:
             return _internal(exc)
@@ -89,17 +155,15 @@ def _main(args: list[str]) -> int:
             + "\n"
         )
         return EXIT_USAGE
-    except RecursionError:
+    if isinstance(exc, RecursionError):
         sys.stderr.write("error[too-deep]: the model nests too deeply to analyze\n" + _source_line(args))
         return EXIT_USAGE
-    except MemoryError:
+    if isinstance(exc, MemoryError):
         sys.stderr.write("error[too-large]: the model is too large to analyze in memory\n" + _source_line(args))
         return EXIT_USAGE
-    except Exception as exc:  # the boundary: one line, not a traceback
+    if isinstance(exc, Exception):  # one line, not a traceback
         return _internal(exc)
-    if rv == EXIT_INTERRUPTED and not isinstance(rv, bool):  # typer returns 130 for a KeyboardInterrupt, silently
-        return _interrupted(KeyboardInterrupt(), quiet=args[:1] in (["profile"], ["run"]))
-    return int(rv) if isinstance(rv, int) else EXIT_OK
+    raise exc
 
 
 _NON_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
@@ -149,10 +213,8 @@ def _interrupted(exc: BaseException, quiet: bool = False) -> int:
 
 @contextmanager
 def _sigint() -> Iterator[None]:
-    """Ctrl-C raises :class:`Interrupted` while a command runs (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+    """Ctrl-C raises :class:`Interrupted` while a command runs (main thread only: elsewhere
+    ``signal.signal`` refuses, and the handler stays as it is)."""
     from cnnscope.errors import Interrupted
 
     def handler(signum: int, frame: Any) -> None:
@@ -160,7 +222,7 @@ def _sigint() -> Iterator[None]:
 
     try:
         previous = signal.signal(signal.SIGINT, handler)
-    except (ValueError, OSError):  # pragma: no cover - not the main interpreter
+    except (ValueError, OSError):  # not the main thread, or not the main interpreter
         yield
         return
     try:
@@ -213,12 +275,43 @@ def _silence_stdout() -> None:
 
 
 def entry() -> None:
-    """Console-script entry point: a closed stdout at exit is a quiet 0 too."""
+    """Console-script entry point: a closed stdout at exit is a quiet 0 too.
+
+    As the program's own entry (the console script, ``python -m cnnscope``; not a caller that
+    imports it), two things a short process can skip:
+
+    - the cyclic collector is off unless the command imports torch (``_CollectorBack``): an
+      analytic command allocates much and makes no cycles, and the collector would scan its
+      objects in vain (a tenth of a 100,000-layer analysis);
+    - at the end, with the output flushed, no atexit handler (coverage, torch, logging and
+      finalizers register one) and no other thread, the process ends at once instead of taking
+      the interpreter down object by object, which nothing observes (a tenth of a small command).
+    """
+    caller = sys._getframe(1)
+    own = caller.f_code.co_name == "<module>" and caller.f_globals.get("__name__") == "__main__"
+    if own and gc.isenabled() and not any(m.partition(".")[0] in _CYCLIC for m in sys.modules):
+        _HOOK.append(_CollectorBack())
+        sys.meta_path.insert(0, _HOOK[0])
+        gc.disable()
     code = main()
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        _silence_stdout()
-    except (OSError, ValueError):
-        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BrokenPipeError:
+            if stream is sys.stdout:
+                _silence_stdout()
+        except (OSError, ValueError, AttributeError):
+            pass
+    if own and _nothing_left_to_run():
+        os._exit(code)
     sys.exit(code)
+
+
+def _nothing_left_to_run() -> bool:
+    """No atexit handler, no other thread: what an interpreter's shutdown would do is free
+    memory, which the operating system does at exit anyway."""
+    import atexit
+
+    count = getattr(atexit, "_ncallbacks", None)  # CPython's; elsewhere, the ordinary exit
+    threads = sys.modules.get("threading")
+    return count is not None and count() == 0 and (threads is None or threads.active_count() == 1)

@@ -22,19 +22,21 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from cnnscope.errors import CnnscopeError, Location, SpecError, did_you_mean
 from cnnscope.frontends.yaml.expr import substitute
+from cnnscope.frontends.yaml.families import is_type, load_family
 from cnnscope.frontends.yaml.yamlio import LList, LMap, load_yaml
-from cnnscope.graph import INPUT, Graph, Node
-from cnnscope.layers.base import Layer, lookup, registry
+from cnnscope.graph import INPUT, Graph, Node, Section
+from cnnscope.layers.base import Layer, lookup
 from cnnscope.layers.fields import FieldError
 from cnnscope.perf import gc_paused
 
 TOP_KEYS = ("name", "input", "layers", "blocks", "output", "description", "lint", "budget", "meta")
 ENTRY_KEYS = ("name", "from", "repeat", "when", "shares")
+_NOT_FIELDS = frozenset(("type", *ENTRY_KEYS))  # an entry's keys that are not its layer's fields
+_NOT_IN_NAMES = frozenset(" \t\n,:")
 BLOCK_KEYS = ("args", "layers", "output", "inputs", "description")
 MAX_NODES = 1_000_000  # refused from the arithmetic (repeat × layers per instance), before expanding
 MAX_BLOCK_DEPTH = 32
@@ -124,27 +126,36 @@ def parse_input_shape(v: Any, loc: Location | None) -> tuple[int, ...]:
 # -- blocks -----------------------------------------------------------------------------
 
 
-@dataclass
+# The loader's own records are plain classes: a dataclass generates and compiles its methods
+# when this module is imported, which every analytic command pays for.
+
+
 class BlockDef:
-    name: str
-    required: list[str]
-    defaults: dict[str, Any]
-    layers: LList
-    output: str | None
-    inputs: list[str]
-    loc: Location | None
-    output_loc: Location | None = None
+    __slots__ = ("defaults", "inputs", "layers", "loc", "name", "output", "output_loc", "required")
+
+    def __init__(
+        self,
+        name: str,
+        required: list[str],
+        defaults: dict[str, Any],
+        layers: LList,
+        output: str | None,
+        inputs: list[str],
+        loc: Location | None,
+        output_loc: Location | None = None,
+    ) -> None:
+        self.name, self.required, self.defaults, self.layers = name, required, defaults, layers
+        self.output, self.inputs, self.loc, self.output_loc = output, inputs, loc, output_loc
 
 
 def _parse_blocks(raw: Any, loc: Location | None) -> dict[str, BlockDef]:
     m = _expect_map(raw, "`blocks`", loc)
     out: dict[str, BlockDef] = {}
-    reg = registry()
     for bname, body in m.items():
         bloc = m.key_loc(bname)
         if not isinstance(bname, str) or not bname.replace("_", "").replace("-", "").isalnum():
             raise SpecError("bad-name", f"block name `{bname}` must be a plain identifier", bloc)
-        if bname in reg:
+        if isinstance(bname, str) and is_type(bname):
             raise SpecError("duplicate-name", f"block `{bname}` has the name of a layer type", bloc)
         if isinstance(body, list):  # shorthand: the layers alone
             lst = body if isinstance(body, LList) else _expect_list(body, "a block", bloc)
@@ -202,32 +213,39 @@ def _parse_blocks(raw: Any, loc: Location | None) -> dict[str, BlockDef]:
 # -- expansion ----------------------------------------------------------------------------
 
 
-@dataclass
 class _Ref:
-    """A not-yet-resolved name in a scope (forward references are allowed)."""
+    """A not-yet-resolved name in a scope (forward references are allowed). Its location is
+    given, or is the value of ``key`` in the entry ``at``, made when an error asks for it."""
 
-    scope: _Scope
-    name: str
-    loc: Location | None
-    key: str = "from"  # the key that named it: from, shares
+    __slots__ = ("_loc", "at", "key", "name", "scope")
+
+    def __init__(self, scope: _Scope, name: str, loc: Location | None, key: str = "from", at: LMap | None = None):
+        self.scope, self.name, self._loc, self.key, self.at = scope, name, loc, key, at
+
+    @property
+    def loc(self) -> Location | None:
+        return self.at.val_loc(self.key) if self.at is not None else self._loc
 
 
-@dataclass
 class _Scope:
-    prefix: str  # "" at top level, "layer1.0." inside an instance
-    names: dict[str, Any] = field(default_factory=dict)  # local name -> global name or _Ref
-    counters: dict[str, int] = field(default_factory=dict)
-    block: str | None = None
+    __slots__ = ("block", "counters", "names", "prefix")
+
+    def __init__(self, prefix: str, block: str | None = None) -> None:
+        self.prefix = prefix  # "" at top level, "layer1.0." inside an instance
+        self.names: dict[str, Any] = {}  # local name -> global name or _Ref
+        self.counters: dict[str, int] = {}
+        self.block = block
 
 
-@dataclass
 class _Pending:
-    name: str
-    layer: Layer
-    inputs: list[Any]  # global names or _Ref
-    loc: Location | None
-    block: str | None
-    shares: Any = None  # `shares:` a layer whose parameters this one reuses (global name or _Ref)
+    __slots__ = ("block", "inputs", "layer", "loc", "name", "shares")
+
+    def __init__(
+        self, name: str, layer: Layer, inputs: list[Any], loc: Location | None, block: str | None, shares: Any = None
+    ) -> None:
+        self.name, self.layer, self.loc, self.block = name, layer, loc, block
+        self.inputs = inputs  # global names or _Ref
+        self.shares = shares  # `shares:` a layer whose parameters this one reuses (global name or _Ref)
 
 
 class _Expander:
@@ -362,7 +380,9 @@ class _Expander:
     def expand(self, entries: LList, scope: _Scope, vars: Mapping[str, Any], prev: Any) -> Any:
         """Expand a list of entries; returns the last output (global name or _Ref)."""
         for idx, entry in enumerate(entries):
-            prev = self.entry(entry, entries.item_loc(idx), scope, vars, prev)
+            # a mapping knows where it is; the list's item location serves the others
+            loc = None if entry.__class__ is LMap and entry.loc is not None else entries.item_loc(idx)
+            prev = self.entry(entry, loc, scope, vars, prev)
         return prev
 
     def entry(self, entry: Any, loc: Location | None, scope: _Scope, vars: Mapping[str, Any], prev: Any) -> Any:
@@ -401,14 +421,14 @@ class _Expander:
                 "put `shares:` on the layers inside the block",
             )
         if "when" in e:
-            cond = substitute(e["when"], vars, e.val_loc("when"))
+            cond = _sub(e, "when", vars)
             if not isinstance(cond, bool):
                 raise SpecError("wrong-type", f"`when` must be true or false, got {_describe(cond)}", e.val_loc("when"))
             if not cond:
                 return prev
         repeat = 1
         if "repeat" in e:
-            repeat = substitute(e["repeat"], vars, e.val_loc("repeat"))
+            repeat = _sub(e, "repeat", vars)
             if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 0:
                 raise SpecError(
                     "bad-value",
@@ -452,7 +472,7 @@ class _Expander:
         return out
 
     def check_name(self, name: Any, e: LMap, scope: _Scope) -> None:
-        if not isinstance(name, str) or not name or any(c in name for c in " \t\n,:"):
+        if not isinstance(name, str) or not name or not _NOT_IN_NAMES.isdisjoint(name):
             raise SpecError(
                 "bad-name", f"a layer name must be a non-empty word, got {_describe(name)}", e.val_loc("name")
             )
@@ -464,16 +484,15 @@ class _Expander:
     def inputs_of(self, e: LMap, scope: _Scope, vars: Mapping[str, Any], prev: Any) -> list[Any]:
         if "from" not in e:
             return [prev]
-        raw = substitute(e["from"], vars, e.val_loc("from"))
+        raw = _sub(e, "from", vars)
         items = [raw] if isinstance(raw, str) else raw
         if not isinstance(items, list) or not items or not all(isinstance(x, str) for x in items):
             raise SpecError(
                 "wrong-type", f"`from` must name one layer or a list of layers, got {_describe(raw)}", e.val_loc("from")
             )
-        locs = (
-            [raw.item_loc(k) for k in range(len(items))] if isinstance(raw, LList) else [e.val_loc("from")] * len(items)
-        )
-        return [_Ref(scope, x, locs[k] or e.val_loc("from")) for k, x in enumerate(items)]
+        if isinstance(raw, LList):
+            return [_Ref(scope, x, raw.item_loc(k) or e.val_loc("from")) for k, x in enumerate(items)]
+        return [_Ref(scope, x, None, "from", e) for x in items]  # located at `from:` when asked
 
     def layer(self, e: LMap, local: str, scope: _Scope, vars: Mapping[str, Any], inputs: list[Any]) -> str:
         tname = e["type"]
@@ -482,10 +501,11 @@ class _Expander:
                 "wrong-type", f"`type` must be a layer type name, got {_describe(tname)}", e.val_loc("type")
             )
         try:
+            load_family(tname)
             cls = lookup(tname)
         except CnnscopeError as exc:
             raise exc.with_loc(e.val_loc("type")) from None
-        raw = {k: v for k, v in e.items() if k not in ("type", *ENTRY_KEYS)}
+        raw = {k: v for k, v in e.items() if k not in _NOT_FIELDS}
         layer = make_layer(cls, raw, e, vars, self.layer_cache)
         n_in = len(inputs)
         if n_in < cls.min_inputs or (cls.max_inputs is not None and n_in > cls.max_inputs):
@@ -505,7 +525,7 @@ class _Expander:
         gname = scope.prefix + local
         shares = None
         if "shares" in e:
-            target = substitute(e["shares"], vars, e.val_loc("shares"))
+            target = _sub(e, "shares", vars)
             if not isinstance(target, str) or not target:
                 raise SpecError(
                     "wrong-type",
@@ -620,6 +640,29 @@ def _frozen(v: Any) -> Any:
     return (type(v).__name__, v)  # 1 and True and 1.0 must not share a key
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _frozen_fields(raw: Mapping[str, Any]) -> Any:
+    """``_frozen(raw)`` for a mapping of fields, most of them scalars (the layer cache's key)."""
+    items = [(str(k), (v.__class__.__name__, v) if v.__class__ in _SCALARS else _frozen(v)) for k, v in raw.items()]
+    items.sort()
+    return tuple(items)
+
+
+def _fixed(v: Any) -> bool:
+    """``substitute`` gives ``v`` back as it is: no ``${`` in it, no list of texts or lists."""
+    if isinstance(v, str):
+        return "${" not in v
+    return not isinstance(v, list) or not any(isinstance(x, (str, list)) for x in v)
+
+
+def _sub(e: LMap, key: str, vars: Mapping[str, Any]) -> Any:
+    """The value of ``key`` with its expressions evaluated (located at it, should one fail)."""
+    v = e[key]
+    return v if _fixed(v) else substitute(v, vars, e.val_loc(key))
+
+
 _FIELDS: dict[type[Layer], dict[str, dataclasses.Field[Any]]] = {}
 
 
@@ -640,11 +683,11 @@ def make_layer(
         return e.val_loc(k) if e is not None else None
 
     if vars is not None:
-        raw = {k: substitute(v, vars, loc_of(k)) for k, v in raw.items()}
+        raw = {k: v if _fixed(v) else substitute(v, vars, loc_of(k)) for k, v in raw.items()}
     key = None
     if cache is not None:
         try:
-            key = (cls, _frozen(raw))
+            key = (cls, _frozen_fields(raw))
             hit = cache.get(key)
         except TypeError:  # unhashable value: build it and let the kinds complain
             key, hit = None, None
@@ -758,18 +801,40 @@ def spec_to_graph(
     nodes = []
     share_locs: dict[str, Location | None] = {}
     for p in ex.pending:
-        ins = tuple(_resolve(x, set()) for x in p.inputs)
+        ins = tuple(x if x.__class__ is str else _resolve(x) for x in p.inputs)
         shares = None
         if p.shares is not None:
             shares = _resolve(p.shares, set())
             share_locs[p.name] = p.shares.loc
         nodes.append(Node(p.name, p.layer, ins, p.loc, p.block, shares))
-    extras = {k: top[k] for k in ("lint", "budget", "meta", "description") if k in top}
-    extras["locations"] = {"top": top}
-    graph = Graph.build(name, input_shape, nodes, out_name, source=source or file, file=file, extras=extras)
+    extras = {k: top[k] for k in ("meta", "description") if k in top}
+    sections = {k: _section(top, k) for k in SECTIONS if k in top}
+    graph = Graph.build(
+        name, input_shape, nodes, out_name, source=source or file, file=file, extras=extras, sections=sections
+    )
     if share_locs:
         check_shares(graph, share_locs)
     return graph
+
+
+# Top-level sections that other parts read (the gate's budgets, lint's selection; the input's
+# location for messages), handed over as plain values with their locations.
+SECTIONS = ("budget", "lint", "input")
+
+
+def _section(top: LMap, key: str) -> Section:
+    value = top[key]
+    key_locs = {str(k): value.key_loc(k) for k in value} if isinstance(value, LMap) else {}
+    return Section(_plain(value), top.val_loc(key), key_locs)
+
+
+def _plain(value: Any) -> Any:
+    """A located YAML value as plain dicts and lists."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def check_shares(graph: Graph, locs: Mapping[str, Location | None]) -> None:
@@ -830,7 +895,12 @@ def check_shares(graph: Graph, locs: Mapping[str, Location | None]) -> None:
             )
 
 
-def _resolve(x: Any, seen: set[int]) -> str:
+def _resolve(x: Any, seen: set[int] | None = None) -> str:
+    if x.__class__ is _Ref:  # the common case: a name its scope binds to a layer
+        y = x.scope.names.get(x.name)
+        if y.__class__ is str:
+            return y
+    seen = set() if seen is None else seen
     while isinstance(x, _Ref):
         if id(x) in seen:
             raise SpecError("cycle", f"`from: {x.name}` refers back to itself", x.loc)

@@ -23,6 +23,11 @@ MAX_DEPTH = 64
 MAX_SIZE = 5_000_000  # values, counting every alias expansion
 MAX_INT = 10**18  # the largest integer (in magnitude) a spec may hold
 _INT_TAG = "tag:yaml.org,2002:int"
+_STR_TAG = "tag:yaml.org,2002:str"
+# the first characters of the plain scalars the resolver may read as something else than a
+# string (bool, int, float, null, merge, ...); with no wildcard or path resolvers, any other is one
+_IMPLICIT_FIRST = frozenset(yaml.resolver.Resolver.yaml_implicit_resolvers)
+assert None not in _IMPLICIT_FIRST and not yaml.resolver.Resolver.yaml_path_resolvers
 _FLOAT_TAG = "tag:yaml.org,2002:float"
 
 _SAFE_TAGS = {
@@ -105,7 +110,7 @@ class _Builder:
         self.anchors: dict[str, Any] = {}
         self.sizes: dict[int, int] = {}
         self.total = 0
-        # stack frames: [container, pending_key, pending_key_loc, size, merges]
+        # stack frames: see start()
         self.stack: list[list[Any]] = []
         self.root: Any = None
         self.root_set = False
@@ -116,38 +121,50 @@ class _Builder:
         plain = ev.tag is None and ev.implicit[0] and not ev.style
         if plain and ev.value in self.plain_cache:
             return self.plain_cache[ev.value]
+        text = ev.value
+        if plain and text and text[0] not in _IMPLICIT_FIRST:  # no YAML 1.1 type starts so: a string
+            if len(self.plain_cache) < 100_000:
+                self.plain_cache[text] = text
+            return text
         value = self._scalar(ev)
         if plain and not isinstance(value, _MergeKey) and len(self.plain_cache) < 100_000:
             self.plain_cache[ev.value] = value
         return value
 
     def _scalar(self, ev: Any) -> Any:
-        loc = _loc(ev.start_mark, self.file)
         tag = ev.tag
         if tag is None or tag == "!":
             tag = self.resolver.resolve(yaml.ScalarNode, ev.value, ev.implicit)  # type: ignore[no-untyped-call]
         if tag not in _SAFE_TAGS:
-            raise _tag_error(tag, loc)
+            raise _tag_error(tag, _loc(ev.start_mark, self.file))
         if tag == _MERGE:
             return _MergeKey()
         if tag == _INT_TAG and len(ev.value) > 40:  # refused before Python converts 4,300 digits
-            raise _too_big(ev.value, loc)
-        node = yaml.ScalarNode(tag, ev.value, ev.start_mark, ev.end_mark, ev.style)
-        try:
-            value = self.constructor.construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError, OverflowError) as exc:
-            raise SpecError(
-                "yaml-syntax", f"bad {tag.rsplit(':', 1)[-1]} value {ev.value[:80]!r}: {clip(str(exc), 200)}", loc
-            ) from None
-        finally:
-            self.constructor.constructed_objects.clear()
+            raise _too_big(ev.value, _loc(ev.start_mark, self.file))
+        text = ev.value
+        if tag == _STR_TAG:  # what SafeConstructor gives a string: its text
+            return text
+        if tag == _INT_TAG and text.isascii() and text.isdigit() and (text[0] != "0" or text == "0"):
+            value: Any = int(text)  # plain decimal digits (a leading 0 is octal in YAML 1.1)
+        else:
+            node = yaml.ScalarNode(tag, text, ev.start_mark, ev.end_mark, ev.style)
+            try:
+                value = self.constructor.construct_object(node, deep=True)
+            except (yaml.YAMLError, ValueError, OverflowError) as exc:
+                raise SpecError(
+                    "yaml-syntax",
+                    f"bad {tag.rsplit(':', 1)[-1]} value {ev.value[:80]!r}: {clip(str(exc), 200)}",
+                    _loc(ev.start_mark, self.file),
+                ) from None
+            finally:
+                self.constructor.constructed_objects.clear()
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
-            raise _too_big(ev.value, loc)
+            raise _too_big(ev.value, _loc(ev.start_mark, self.file))
         if isinstance(value, float) and not math.isfinite(value):
             raise SpecError(
                 "bad-value",
                 f"`{ev.value[:80]}` is not a finite number",
-                loc,
+                _loc(ev.start_mark, self.file),
                 "a spec's numbers are finite (no .inf, .nan, or 1e999)",
             )
         return value
@@ -156,59 +173,71 @@ class _Builder:
         """Place ``value`` (found at ``loc``: a Location or a parser mark) in its container."""
         self.total += size
         if self.total > MAX_SIZE:
-            raise SpecError(
-                "alias-bomb",
-                f"the document expands to more than {MAX_SIZE:,} values",
-                _as_loc(loc, self.file),
-                "YAML anchors and aliases are expanded; reuse layers with `blocks:` instead",
-            )
+            raise self._bomb(loc)
         if not self.stack:
             if self.root_set:
                 raise SpecError("yaml-syntax", "expected one YAML document, found more", _as_loc(loc, self.file))
             self.root, self.root_set = value, True
             return
         frame = self.stack[-1]
-        container = frame[0]
         frame[3] += size
-        if isinstance(container, LList):
-            container.append(value)
-            container.item_locs.append(loc)
-            return
-        if frame[1] is _NOKEY:  # this value is a key
-            if isinstance(value, _MergeKey):
-                frame[1], frame[2] = value, loc
-                return
-            if isinstance(value, (dict, list)):
-                raise SpecError("yaml-syntax", "mapping keys must be plain scalars", _as_loc(loc, self.file))
-            if value in container:
-                raise SpecError(
-                    "duplicate-key",
-                    f"key `{value}` appears twice in this mapping",
-                    _as_loc(loc, self.file),
-                    f"the first is at {container.key_loc(value)}" if value in container else None,
-                )
+        if frame[5]:
+            frame[0].append(value)
+            frame[0].item_locs.append(loc)
+        elif frame[1] is _NOKEY:
+            self.key(frame, value, loc)
+        else:
+            self.value(frame, value, loc)
+
+    def key(self, frame: list[Any], value: Any, loc: Any) -> None:
+        """``value`` read where ``frame``'s mapping expects a key."""
+        container = frame[0]
+        if isinstance(value, _MergeKey):
             frame[1], frame[2] = value, loc
             return
+        if isinstance(value, (dict, list)):
+            raise SpecError("yaml-syntax", "mapping keys must be plain scalars", _as_loc(loc, self.file))
+        if value in container:
+            raise SpecError(
+                "duplicate-key",
+                f"key `{value}` appears twice in this mapping",
+                _as_loc(loc, self.file),
+                f"the first is at {container.key_loc(value)}" if value in container else None,
+            )
+        frame[1], frame[2] = value, loc
+
+    def value(self, frame: list[Any], value: Any, loc: Any) -> None:
+        """``value`` read as the value of ``frame``'s pending key."""
         key = frame[1]
         if isinstance(key, _MergeKey):
             frame[4].append((key, (value, loc)))
         else:
+            container = frame[0]
             container[key] = value
             container.key_locs[key] = frame[2]
             container.val_locs[key] = loc
         frame[1] = _NOKEY
+
+    def _bomb(self, loc: Any) -> SpecError:
+        return SpecError(
+            "alias-bomb",
+            f"the document expands to more than {MAX_SIZE:,} values",
+            _as_loc(loc, self.file),
+            "YAML anchors and aliases are expanded; reuse layers with `blocks:` instead",
+        )
 
     def start(self, container: Any, ev: Any) -> None:
         if ev.tag not in (None, "!") and ev.tag not in _SAFE_TAGS:
             raise _tag_error(ev.tag, container.loc)
         if len(self.stack) >= MAX_DEPTH:
             raise SpecError("too-deep", f"the document nests more than {MAX_DEPTH} levels deep", container.loc)
-        self.stack.append([container, _NOKEY, None, 1, []])
+        # frame: container, pending key, its location, values inside, merges, is a list, anchored
+        self.stack.append([container, _NOKEY, None, 1, [], isinstance(container, LList), bool(ev.anchor)])
         if ev.anchor:
             self.anchors[ev.anchor] = container
 
     def end(self) -> None:
-        container, _key, _kloc, size, merges = self.stack.pop()
+        container, _key, _kloc, size, merges, _is_list, anchored = self.stack.pop()
         for _mk, (value, loc) in merges:
             sources = value if isinstance(value, list) else [value]
             for src in sources:
@@ -221,9 +250,89 @@ class _Builder:
                         container[k] = v
                         container.key_locs[k] = getattr(src, "key_locs", {}).get(k, loc)
                         container.val_locs[k] = getattr(src, "val_locs", {}).get(k, loc)
-        self.sizes[id(container)] = size
+        if anchored:  # an alias of it counts it whole
+            self.sizes[id(container)] = size
         self.total -= size  # add() below counts the whole subtree once
         self.add(container, container.loc, size)
+
+    def run(self, loader: Any) -> None:
+        """Build the document from the parser's events (the loop every value goes through, so
+        the common cases are inlined here: a plain scalar seen before, a list item, a key and
+        its value; everything else goes through the methods above)."""
+        file, stack, cache, anchors = self.file, self.stack, self.plain_cache, self.anchors
+        get_event, scalar, add = loader.get_event, self.scalar, self.add
+        key, value_of, start, end = self.key, self.value, self.start, self.end
+        nokey = _NOKEY
+        while True:
+            ev = get_event()
+            cls = ev.__class__
+            if cls is _SCALAR:
+                v = cache.get(ev.value, nokey) if ev.tag is None and not ev.style and ev.implicit[0] else nokey
+                if v is nokey:
+                    v = scalar(ev)
+                if ev.anchor:
+                    anchors[ev.anchor] = v
+                if not stack or self.total >= MAX_SIZE:
+                    add(v, ev.start_mark)
+                    continue
+                self.total += 1
+                frame = stack[-1]
+                frame[3] += 1
+                container = frame[0]
+                if frame[5]:
+                    container.append(v)
+                    container.item_locs.append(ev.start_mark)
+                elif frame[1] is nokey:
+                    if v.__class__ is not str or v in container:
+                        key(frame, v, ev.start_mark)  # a merge key, a duplicate, a key that is no string
+                    else:
+                        frame[1], frame[2] = v, ev.start_mark
+                elif frame[1].__class__ is _MergeKey:
+                    value_of(frame, v, ev.start_mark)
+                else:
+                    k = frame[1]
+                    container[k] = v
+                    container.key_locs[k] = frame[2]
+                    container.val_locs[k] = ev.start_mark
+                    frame[1] = nokey
+            elif cls is _MAP_START or cls is _SEQ_START:
+                is_list = cls is _SEQ_START
+                made = (LList if is_list else LMap)(Location(file, ev.start_mark.line + 1, ev.start_mark.column + 1))
+                tag = ev.tag
+                if (tag is not None and tag != "!" and tag not in _SAFE_TAGS) or len(stack) >= MAX_DEPTH or ev.anchor:
+                    start(made, ev)  # a refusal, or an anchor to remember
+                else:
+                    stack.append([made, nokey, None, 1, [], is_list, False])
+            elif cls is _MAP_END or cls is _SEQ_END:
+                frame = stack[-1]
+                if frame[4] or frame[6] or len(stack) == 1:
+                    end()  # merges to apply, an anchored size to keep, or the document itself
+                    continue
+                stack.pop()  # the container is a value of its parent (the total stays as it is)
+                container, size = frame[0], frame[3]
+                parent = stack[-1]
+                parent[3] += size
+                if parent[5]:
+                    parent[0].append(container)
+                    parent[0].item_locs.append(container.loc)
+                elif parent[1] is nokey:
+                    key(parent, container, container.loc)  # refused: a key must be a scalar
+                elif parent[1].__class__ is _MergeKey:
+                    value_of(parent, container, container.loc)
+                else:
+                    k, into = parent[1], parent[0]
+                    into[k] = container
+                    into.key_locs[k] = parent[2]
+                    into.val_locs[k] = container.loc
+                    parent[1] = nokey
+            elif cls is _ALIAS:
+                loc = _loc(ev.start_mark, file)
+                if ev.anchor not in anchors:
+                    raise SpecError("yaml-syntax", f"alias `*{ev.anchor}` names no anchor", loc)
+                target = anchors[ev.anchor]
+                add(target, loc, self.sizes.get(id(target), 1))
+            elif ev is None or cls is _STREAM_END:
+                return
 
 
 class _MergeKey:
@@ -240,7 +349,10 @@ def _too_big(text: str, loc: Location) -> SpecError:
     )
 
 
-_NOKEY = object()
+_NOKEY: Any = object()
+_SCALAR, _ALIAS, _STREAM_END = yaml.ScalarEvent, yaml.AliasEvent, yaml.StreamEndEvent
+_MAP_START, _MAP_END = yaml.MappingStartEvent, yaml.MappingEndEvent
+_SEQ_START, _SEQ_END = yaml.SequenceStartEvent, yaml.SequenceEndEvent
 
 
 def _tag_error(tag: str, loc: Location) -> SpecError:
@@ -274,27 +386,7 @@ def load_yaml(text: str | bytes, file: str = "<input>") -> Any:
     b = _Builder(file)
     loader = _Loader(text)
     try:
-        while True:
-            ev = loader.get_event()
-            if ev is None or isinstance(ev, yaml.StreamEndEvent):
-                break
-            if isinstance(ev, yaml.ScalarEvent):
-                value = b.scalar(ev)
-                if ev.anchor:
-                    b.anchors[ev.anchor] = value
-                b.add(value, ev.start_mark)
-            elif isinstance(ev, yaml.MappingStartEvent):
-                b.start(LMap(_loc(ev.start_mark, file)), ev)
-            elif isinstance(ev, yaml.SequenceStartEvent):
-                b.start(LList(_loc(ev.start_mark, file)), ev)
-            elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                b.end()
-            elif isinstance(ev, yaml.AliasEvent):
-                loc = _loc(ev.start_mark, file)
-                if ev.anchor not in b.anchors:
-                    raise SpecError("yaml-syntax", f"alias `*{ev.anchor}` names no anchor", loc)
-                target = b.anchors[ev.anchor]
-                b.add(target, loc, b.sizes.get(id(target), 1))
+        b.run(loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         msg = exc.problem or exc.context or "malformed YAML"
