@@ -383,11 +383,9 @@ def test_every_rule_has_a_case() -> None:
     assert missing == [], f"capture rules with no case in tests/test_capture_rules.py: {missing}"
 
 
-@pytest.mark.parametrize("op", sorted(CASES))
-@given(data=st.data())
-def test_rule_agrees_with_torch(op: str, data: st.DataObject) -> None:
-    fn, params, shape = CASES[op](data.draw)
-    model = Op(fn, {k: (v.clone() if not isinstance(v, nn.Parameter) else v) for k, v in params.items()}).eval()
+def _agrees_with_torch(op: str, model: nn.Module, shape: tuple[int, ...]) -> None:
+    """Mapped with no opaque node; shape equal to a real forward at batch 1 and 3; params equal
+    numel; MACs equal FlopCounterMode / 2."""
     graph = capture(model, shape)
     assert graph.extras["opaque"] == {} and graph.extras["unsupported"] == {}, (op, graph.extras["opaque"])
     for batch in (1, 3):
@@ -400,6 +398,14 @@ def test_rule_agrees_with_torch(op: str, data: st.DataObject) -> None:
         ref = oracle(model, (x,))
         assert report.totals["params"] == ref["params"], op
         assert report.totals["macs"] == ref["macs"], (op, batch)
+
+
+@pytest.mark.parametrize("op", sorted(CASES))
+@given(data=st.data())
+def test_rule_agrees_with_torch(op: str, data: st.DataObject) -> None:
+    fn, params, shape = CASES[op](data.draw)
+    model = Op(fn, {k: (v.clone() if not isinstance(v, nn.Parameter) else v) for k, v in params.items()}).eval()
+    _agrees_with_torch(op, model, shape)
 
 
 CASES["normalize"] = lambda draw: (lambda m, x, d=draw(st.sampled_from([1, -1])): F.normalize(x, dim=d), {}, S)
@@ -894,22 +900,10 @@ class _OpWithModules(Op):
 @pytest.mark.parametrize("op", sorted(set(CASES) - set(_EARLY)))
 @given(data=st.data())
 def test_rules_cased_below_the_main_test_agree_with_torch(op: str, data: st.DataObject) -> None:
-    # the checks of test_rule_agrees_with_torch, on these cases
     fn, params, shape = CASES[op](data.draw)
     fresh = {k: v if isinstance(v, (nn.Parameter, nn.Module)) else v.clone() for k, v in params.items()}
     model = _OpWithModules(fn, fresh).eval()
-    graph = capture(model, shape)
-    assert graph.extras["opaque"] == {} and graph.extras["unsupported"] == {}, (op, graph.extras["opaque"])
-    for batch in (1, 3):
-        report = cnnscope.analyze(graph, ["params", "compute"], batch=batch)
-        x = torch.randn(batch, *shape)
-        with torch.no_grad():
-            out = model(x)
-        first = out[0] if isinstance(out, (tuple, list)) else out
-        assert report.row(graph.output)["output_shape"] == list(first.shape), (op, batch)
-        ref = oracle(model, (x,))
-        assert report.totals["params"] == ref["params"], op
-        assert report.totals["macs"] == ref["macs"], (op, batch)
+    _agrees_with_torch(op, model, shape)
 
 
 # -- receptive fields of the new types, against the gradient measurement --------------------------
