@@ -6,10 +6,12 @@ Each round runs every contender once as a fresh process, in turn, so that a busy
 slows all alike; the table gives the median and the minimum wall time over rounds, the median
 CPU time (user + system, which waiting for a core does not inflate), and the ratio of the
 median to ``python -c "import yaml"``, the bound of issue #19 (at most 2x for every analytic
-command, --help and --version). ``--peers`` adds torchinfo, fvcore and FlopCounterMode on the
-same architecture as a torch module (bench/models.py), each where installed.
-``--torch-rounds N`` times, in N fresh processes that imported torch first, ``import
-cnnscope`` (issue #19: at most 20 ms) and the first use of the API (``cnnscope.summary``).
+command, --help and --version). Two rows run with ``CNNSCOPE_NO_CACHE=1``: the cost when the
+cache (cnnscope.perf) is cold or off, the layer-family index derived and the help typed out by
+typer. ``--peers`` adds torchinfo, fvcore and FlopCounterMode on the same architecture as a
+torch module (bench/models.py), each where installed. ``--torch-rounds N`` times, in N fresh
+processes that imported torch first, ``import cnnscope`` (issue #19: at most 20 ms) and the
+first use of the API (``cnnscope.summary``).
 
 Children keep their bytecode as an installed package does (with PYTHONDONTWRITEBYTECODE set
 in this environment, they cache it under a temporary PYTHONPYCACHEPREFIX instead), and one
@@ -161,12 +163,17 @@ def main() -> None:
             walls[name].append(wall)
             cpus[name].append(cpu)
     load_after = os.getloadavg()
+    t = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    speed = time.perf_counter() - t
 
     floor = statistics.median(walls['python -c "import yaml"'])
     print(
         f"{datetime.date.today()}, {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{args.rounds} alternating rounds, {cache_note}; load average {load_before[0]:.1f} before, "
-        f"{load_after[0]:.1f} after"
+        f"{load_after[0]:.1f} after; this Python adds 10 million integers in {speed:.2f} s (the machine's pace)"
     )
     print(f"{'contender':40} {'median s':>9} {'min s':>7} {'CPU s':>7} {'x import yaml':>14}")
     for name in tools:

@@ -57,18 +57,20 @@ def _spec(cls: type) -> tuple[tuple[tuple[str, Any, Any], ...], tuple[str, ...],
     return spec
 
 
-class Record:
-    """Base of :func:`record` classes: one generic implementation of what a frozen dataclass
-    generates (fields set once, then immutable; equal when of one class with equal fields)."""
+class _Fields:
+    """What a dataclass generates, once for every class: ``__init__`` (``__post_init__`` called
+    as a dataclass calls it), equality (of one class, field by field) and repr."""
 
     __slots__ = ()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # object.__setattr__, not the instance's __dict__: reading that dict would cost every
+        # later attribute read its fast path (CPython keeps attributes inline until then)
         init, _cmp, _rep, post = _spec(type(self))
-        d = self.__dict__
+        put = object.__setattr__
         if len(args) == len(init) and not kwargs and not post:  # the common call: every field, in order
             for (name, _default, _factory), value in zip(init, args):
-                d[name] = value
+                put(self, name, value)
             return
         if len(args) > len(init):
             raise TypeError(f"{type(self).__name__}() takes {len(init)} positional arguments, got {len(args)}")
@@ -76,13 +78,13 @@ class Record:
             if k < len(args):
                 if name in kwargs:
                     raise TypeError(f"{type(self).__name__}() got multiple values for argument {name!r}")
-                d[name] = args[k]
+                put(self, name, args[k])
             elif name in kwargs:
-                d[name] = kwargs.pop(name)
+                put(self, name, kwargs.pop(name))
             elif default is not dataclasses.MISSING:
-                d[name] = default
+                put(self, name, default)
             elif factory is not dataclasses.MISSING:
-                d[name] = factory()
+                put(self, name, factory())
             else:
                 raise TypeError(f"{type(self).__name__}() missing the argument {name!r}")
         if kwargs:
@@ -90,42 +92,41 @@ class Record:
         if post:
             self.__post_init__()  # type: ignore[attr-defined]
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
-
     def _key(self) -> tuple[Any, ...]:
-        d = self.__dict__
-        return tuple(d[n] for n in _spec(type(self))[1])
+        return tuple(getattr(self, n) for n in _spec(type(self))[1])
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
         return self._key() == other._key()
 
-    def __hash__(self) -> int:
-        return hash(self._key())
-
     def __repr__(self) -> str:
-        d = self.__dict__
-        fields = ", ".join(f"{n}={d[n]!r}" for n in _spec(type(self))[2])
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in _spec(type(self))[2])
         return f"{type(self).__qualname__}({fields})"
 
 
-class MutableRecord(Record):
-    """A :func:`record` whose fields may change after it is made (as a plain dataclass's): no
-    hash, ``__post_init__`` called as a dataclass calls it."""
+class Record(_Fields):
+    """Base of :func:`record` classes: a frozen dataclass's semantics (fields set once, then
+    immutable; hashed by its fields)."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+
+class MutableRecord(_Fields):
+    """Base of :func:`mutable_record` classes: a plain dataclass's semantics (fields that may
+    change; no hash)."""
 
     __slots__ = ()
     __hash__ = None  # type: ignore[assignment]
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        object.__setattr__(self, name, value)
-
-    def __delattr__(self, name: str) -> None:
-        object.__delattr__(self, name)
 
 
 @record

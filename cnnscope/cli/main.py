@@ -16,11 +16,16 @@ import contextlib
 import gc
 import io
 import os
-import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from importlib import import_module
 from typing import Any
+
+try:  # the signal module wraps this C module's values in enums, which take a millisecond to make
+    signal: Any = import_module("_signal")
+except ImportError:  # pragma: no cover - another Python implementation
+    signal = import_module("signal")
 
 EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
