@@ -21,7 +21,8 @@ _DIM_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 def dim_name(ndim: int, i: int) -> str:
     """``H`` for dim 0 of a 2-d map; ``d0``, ``d1``... past three dims."""
-    return _DIM_NAMES.get(ndim, tuple(f"d{j}" for j in range(ndim)))[i]
+    names = _DIM_NAMES.get(ndim)
+    return names[i] if names is not None else f"d{i}"
 
 
 class RFKind(enum.Enum):

@@ -22,7 +22,7 @@ also kept raw in :attr:`LayerExplanation.values` for JSON. Nothing here imports 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from math import prod
 from typing import Any
 
@@ -31,7 +31,7 @@ from cnnscope.analyze.shapes import infer_shapes
 from cnnscope.analyze.shift import explain_step as shift_explain_step
 from cnnscope.analyze.shift import shift_infos
 from cnnscope.errors import Location, UsageError, did_you_mean
-from cnnscope.graph import Graph, Node
+from cnnscope.graph import Graph, Node, Record, record
 from cnnscope.layers.base import RFKind, RFMap, Shape, Step
 from cnnscope.learn.fit import node_fits
 
@@ -39,8 +39,8 @@ WHOLE = "whole input"  # a receptive-field step's result, in the words `cnnscope
 NOT_A_WINDOW = "n/a (not a sliding window)"
 
 
-@dataclass(frozen=True)
-class LayerExplanation:
+@record
+class LayerExplanation(Record):
     name: str
     type: str
     loc: Location | None

@@ -28,7 +28,7 @@ from math import prod
 
 from cnnscope.analyze.shapes import infer_shapes
 from cnnscope.errors import CnnscopeError, Location, UsageError
-from cnnscope.graph import Graph, Node
+from cnnscope.graph import Graph, Node, Record, record
 from cnnscope.layers.base import RFKind, Shape
 from cnnscope.layers.window import AxisFit, axis_fits, dim_name
 
@@ -68,8 +68,8 @@ def misfits(graph: Graph, shapes: Mapping[str, Shape]) -> list[WindowFit]:
 # -- scanning a range of input sizes ---------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SizeResult:
+@record
+class SizeResult(Record):
     size: int  # the size tried along the scanned dim (every dim, for a square scan)
     fits: bool
     output_shape: Shape | None  # None: the network cannot take this size
@@ -142,8 +142,8 @@ def scan(graph: Graph, sizes: Iterable[int], batch: int = 1) -> list[SizeResult]
 # -- rectangular inputs: one dim at a time -------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DimScan:
+@record
+class DimScan(Record):
     """The sizes tried along one spatial dim, the other dims held at the spec's size."""
 
     dim: str  # H, W, L, D, ...
@@ -156,8 +156,8 @@ class DimScan:
         return [r.size for r in self.results if r.fits]
 
 
-@dataclass(frozen=True)
-class FitScan:
+@record
+class FitScan(Record):
     per_dim: bool  # True: each dim scanned alone; False: every combination tried
     note: str  # why the dims could (not) be scanned alone
     dims: tuple[DimScan, ...]  # per dim (in combined mode: a size fits when some combination with it fits)

@@ -20,16 +20,17 @@ Views (``cnnscope.render.views``) build documents from what the domain returns; 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from cnnscope.diagnostics import Diagnostic
+from cnnscope.graph import MutableRecord, Record, mutable_record, record
 
 NEVER = 10**6  # the priority of a field that a narrow terminal never hides
 
 
-@dataclass(frozen=True)
-class Field:
+@record
+class Field(Record):
     """One column: ``key`` is a dotted path into a row (``rf.size``), ``unit`` picks the
     formatter (:data:`cnnscope.render.units.FORMATTERS`), or ``unit_by`` names the row key
     that holds each row's unit. ``priority``: higher stays longer when a terminal is narrow;
@@ -65,8 +66,8 @@ class Field:
         return self.align or ("left" if self.text else "right")
 
 
-@dataclass
-class Table:
+@mutable_record
+class Table(MutableRecord):
     """A titled table of rows (plain values). ``csv_fields``: the columns a CSV writes, when
     they are not the ones a person reads (raw figures instead of composed text)."""
 
@@ -85,8 +86,8 @@ class Table:
 KINDS = ("line", "heading", "bullet", "note", "caption", "markdown", "terminal")
 
 
-@dataclass(frozen=True)
-class Text:
+@record
+class Text(Record):
     text: str
     kind: str = "line"
     style: str = ""  # a terminal style: dim, bold, red, yellow...
@@ -104,8 +105,8 @@ def heading(text: str, level: int = 3) -> Text:
 Block = Text | Table | Diagnostic
 
 
-@dataclass
-class Document:
+@mutable_record
+class Document(MutableRecord):
     blocks: list[Block] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     summary: str | None = None

@@ -12,7 +12,7 @@ family's name. Nothing here imports torch.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from fnmatch import fnmatchcase
 from math import prod
 
@@ -20,12 +20,12 @@ from cnnscope.analyze.rf import RFInfo, receptive_fields
 from cnnscope.analyze.shapes import infer_shapes
 from cnnscope.diagnostics import SEVERITIES, Diagnostic
 from cnnscope.errors import Location, SpecError, UsageError, did_you_mean
-from cnnscope.graph import INPUT, Graph, Node
+from cnnscope.graph import INPUT, Graph, MutableRecord, Node, Record, mutable_record, record
 from cnnscope.layers.base import Layer, RFKind, Shape
 
 
-@dataclass
-class LintContext:
+@mutable_record
+class LintContext(MutableRecord):
     graph: Graph
     shapes: dict[str, Shape]
     rf: dict[str, RFInfo]  # the receptive-field analyzer's, by node name
@@ -80,8 +80,8 @@ def dims_text(dims: Sequence[int]) -> str:
 Check = Callable[[LintContext], Iterable["Hit"]]
 
 
-@dataclass(frozen=True)
-class Hit:
+@record
+class Hit(Record):
     """What a check yields; the registry adds the rule's id, why and fix."""
 
     node: Node
@@ -89,8 +89,8 @@ class Hit:
     severity: str | None = None  # override the rule's severity for this one finding
 
 
-@dataclass(frozen=True)
-class Rule:
+@record
+class Rule(Record):
     id: str
     severity: str
     summary: str
@@ -127,8 +127,8 @@ def all_rules() -> dict[str, Rule]:
 # -- selecting and running -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Selection:
+@record
+class Selection(Record):
     select: tuple[str, ...] = ()  # empty: every rule
     ignore: tuple[str, ...] = ()
     allow: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # rule -> layer globs
