@@ -59,7 +59,10 @@ class GraphModule(nn.Module):
         if ok and parts[-1] not in parent._modules and not hasattr(parent, parts[-1]):
             parent.add_module(parts[-1], module)
             return name
-        flat = name.replace(".", "__")
+        flat = base = name.replace(".", "__")
+        k = 1
+        while flat in self._modules or hasattr(self, flat):  # taken: `l0` after `l0.a`, or `a__b` and `a.b`
+            flat, k = f"{base}__{k}", k + 1
         self.add_module(flat, module)
         return flat
 
