@@ -140,6 +140,24 @@ class Node(Record):
     block: str | None = None  # the block definition it came from, if any
     shares: str | None = None  # another node whose parameters this one reuses (tied weights)
 
+    def __init__(
+        self,
+        name: str,
+        layer: Layer,
+        inputs: tuple[str, ...],
+        loc: Location | None = None,
+        block: str | None = None,
+        shares: str | None = None,
+    ) -> None:
+        # written out (half the time of Record's generic one): a large spec makes one Node per layer
+        put = object.__setattr__
+        put(self, "name", name)
+        put(self, "layer", layer)
+        put(self, "inputs", inputs)
+        put(self, "loc", loc)
+        put(self, "block", block)
+        put(self, "shares", shares)
+
     @property
     def type(self) -> str:
         return self.layer.type_name
