@@ -84,8 +84,9 @@ class ShiftMeasurement:
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
+        """How it was measured, and the consistency (each layer's curves are its LayerShift's)."""
         return {
-            "shifts": self.shifts,
+            "shifts": list(self.shifts),
             "along": self.dim_labels,
             "inputs_per_seed": self.inputs,
             "seeds": self.seeds,
