@@ -51,7 +51,7 @@ def shared() -> Path:
 
 
 class FakeClock:
-    """Stands in for ``time.perf_counter`` in cnnscope.profile.runner and .perlayer.
+    """Stands in for ``time.perf_counter`` in cnnscope.profile.runner, .timing and .perlayer.
 
     Time moves only when fake work moves it: the k-th forward of a model the profiler built
     (k from 0) costs ``per_forward(k)`` seconds, plus ``per_layer[name]`` seconds per sample of
@@ -79,11 +79,11 @@ class FakeClock:
 @pytest.fixture
 def fake_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """The profiler timed by a :class:`FakeClock` (imports torch)."""
-    from cnnscope.profile import perlayer, runner
+    from cnnscope.profile import perlayer, runner, timing
     from cnnscope.profile.build import GraphModule
 
     clock = FakeClock()
-    for module in (runner, perlayer):
+    for module in (runner, timing, perlayer):
         assert module.time is time, f"{module.__name__} no longer reads `time.perf_counter`: update FakeClock"
         monkeypatch.setattr(module, "time", clock)
     forward = GraphModule.forward

@@ -219,3 +219,17 @@ def get_path(row: Mapping[str, Any], key: str) -> Any:
             return None
         cur = cur[part]
     return cur
+
+
+def trunk(graph: Graph) -> set[str]:
+    """The output and every node it depends on, by name (a side head the output does not read,
+    and ``input``, are left out)."""
+    seen: set[str] = set()
+    stack = [graph.output]
+    while stack:
+        name = stack.pop()
+        if name in seen or name == INPUT:
+            continue
+        seen.add(name)
+        stack.extend(graph.node(name).inputs)
+    return seen

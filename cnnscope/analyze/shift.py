@@ -1,324 +1,60 @@
-"""Translation equivariance from the graph alone: which shifts of the input each layer commutes with.
+"""Translation equivariance from the graph alone: the ``shift`` analyzer, and the names to
+import for it (torch-free).
 
-Convolution and pooling with stride 1 commute with every shift of their input. A layer with
-stride s keeps one position in s, so a network is equivariant only to shifts by multiples of
-its cumulative stride; between those it aliases (Zhang, "Making Convolutional Networks
-Shift-Invariant Again", ICML 2019; Azulay & Weiss, JMLR 2019). Walking the graph from the
-input, each node carries, per spatial dim:
-
-- its ``lattice``: the input shifts (in pixels) that commute with it — multiples of the
-  lattice. A windowed layer of stride s on an input of effective stride j gives
-  ``j' = j·s`` and ``lattice' = lcm(lattice, j')``; a merge intersects its inputs' lattices
-  (the lcm per dim);
-- its effective ``stride`` j: a lattice shift s of the input moves its output by s / j.
-
-A node's ``status`` says what kind of map it is:
-
-- ``equivariant`` — a spatial map; a lattice shift moves it by s / j positions;
-- ``invariant`` — after global pooling (a layer that pools, ``Layer.pools``, whose field is the
-  whole input): a lattice shift leaves it unchanged, and so everything computed from it;
-- ``positional`` — after flatten or a dense layer on a spatial map: positions get weights of
-  their own, and no shift commutes with the output (flatten-into-linear is not invariant);
-- ``misaligned`` — a merge of branches with different effective strides: a shift moves them by
-  different amounts, so no single shift of the output matches;
-- ``n/a`` — upsampling, transposed convolutions, spatial concatenation: positions are not an
-  integer-stride map of the input's (as for the receptive field), so no lattice is claimed.
-
-Where aliasing enters: a strided layer (conv or pool) subsamples; it is ``anti-aliased`` when
-a low-pass filter (:meth:`Layer.lowpass`: average pooling with a kernel > 1) comes before it
-through per-position layers only (activations, batch norm, 1×1 convs), or when the layer is itself an
-average pool whose window is at least its stride (a box filter, Zhang's weakest blur);
-otherwise it is ``aliasing``. Where padding leaks absolute position: a layer that pads with
-anything but a circular fill (:meth:`Layer.border_fill`).
-
-The lattice is exact in the interior (away from the border) for any padding, and on the whole
-map (the torus, circular shifts) when every layer pads circularly and each strided layer's
-input size is a multiple of its stride. Torch-free.
+The walk (which input shifts each layer commutes with, where aliasing enters, where padding
+leaks position) is :mod:`cnnscope.analyze._shift_lattice`, whose docstring gives the theory;
+the network summed up and ``explain``'s line are :mod:`cnnscope.analyze._shift_summary`. Both
+load on first use: every analytic command imports this module to register the analyzer, and
+only ``shift``, ``explain`` and ``lint`` read them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from math import lcm
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from cnnscope.analyze.base import Column, Context, Report, analyzer
-from cnnscope.errors import UsageError
-from cnnscope.graph import INPUT, Graph, Node, Record, record
-from cnnscope.layers.base import RFKind, RFMap, Shape, Step
 
-EQUIVARIANT = "equivariant"
-INVARIANT = "invariant"
-POSITIONAL = "positional"
-MISALIGNED = "misaligned"
-UNKNOWN = "n/a"
+if TYPE_CHECKING:
+    from cnnscope.analyze._shift_lattice import ALIASING as ALIASING
+    from cnnscope.analyze._shift_lattice import ANTI_ALIASED as ANTI_ALIASED
+    from cnnscope.analyze._shift_lattice import BOX_FILTERED as BOX_FILTERED
+    from cnnscope.analyze._shift_lattice import CIRCULAR as CIRCULAR
+    from cnnscope.analyze._shift_lattice import EQUIVARIANT as EQUIVARIANT
+    from cnnscope.analyze._shift_lattice import INVARIANT as INVARIANT
+    from cnnscope.analyze._shift_lattice import MISALIGNED as MISALIGNED
+    from cnnscope.analyze._shift_lattice import POSITIONAL as POSITIONAL
+    from cnnscope.analyze._shift_lattice import UNKNOWN as UNKNOWN
+    from cnnscope.analyze._shift_lattice import ShiftInfo as ShiftInfo
+    from cnnscope.analyze._shift_lattice import pixels as pixels
+    from cnnscope.analyze._shift_lattice import shift_infos as shift_infos
+    from cnnscope.analyze._shift_lattice import spatial_ndim as spatial_ndim
+    from cnnscope.analyze._shift_summary import ShiftSummary as ShiftSummary
+    from cnnscope.analyze._shift_summary import explain_step as explain_step
+    from cnnscope.analyze._shift_summary import padding_text as padding_text
+    from cnnscope.analyze._shift_summary import summarize as summarize
 
-ALIASING = "aliasing"
-ANTI_ALIASED = "anti-aliased"
-BOX_FILTERED = "box-filtered"
-
-CIRCULAR = "circular"
-
-
-@record
-class ShiftInfo(Record):
-    """What one node's output does under shifts of the network input (per spatial dim)."""
-
-    status: str
-    lattice: tuple[int, ...] | None = None  # input shifts (pixels) that commute: multiples of these
-    stride: tuple[int, ...] | None = None  # equivariant: a lattice shift s moves the output by s / stride
-    set_by: tuple[str, ...] = ()  # the strided layers the lattice comes from, in graph order
-    subsamples: tuple[int, ...] | None = None  # this layer's own stride, where it is > 1 somewhere
-    aliasing: str | None = None  # for a subsampling layer: aliasing | anti-aliased | box-filtered
-    pads: bool = False  # this layer reads beyond its input's border
-    fill: str | None = None  # what it reads there (Layer.border_fill), where it pads
-    lowpassed: bool = False  # low-pass filtered since the last subsampling (the next stride is anti-aliased)
-    becomes: str | None = None  # invariant / positional: this node is where the network becomes so
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def leaks(self) -> bool:
-        """Pads with a fill that records where the border is (anything but circular)."""
-        return self.pads and self.fill != CIRCULAR
-
-    def shift(self) -> int | None:
-        """The smallest diagonal shift (the same in every dim) in the lattice: lcm over dims."""
-        return lcm(*self.lattice) if self.lattice else None
-
-    def sentence(self) -> str:
-        """``equivariant to shifts of 4 pixels`` and the like, for explain and the table."""
-        lat = pixels(self.lattice)
-        if self.status == EQUIVARIANT:
-            moved = (
-                ""
-                if self.stride == self.lattice
-                else f" (the output moves by s / {'×'.join(map(str, self.stride or ()))})"
-            )
-            return f"equivariant to shifts of {lat}{moved}"
-        if self.status == INVARIANT:
-            return f"invariant to shifts of {lat}"
-        if self.status == POSITIONAL:
-            return "not invariant to any shift (flatten / dense: positions are told apart)"
-        if self.status == MISALIGNED:
-            return "equivariant to no shift (its inputs move by different amounts)"
-        return "n/a (not an integer-stride map: upsampling or a spatial join)"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "lattice": list(self.lattice) if self.lattice else None,
-            "stride": list(self.stride) if self.stride else None,
-            "set_by": list(self.set_by),
-            "subsamples": list(self.subsamples) if self.subsamples else None,
-            "aliasing": self.aliasing,
-            "pads": self.pads,
-            "fill": self.fill,
-            "leaks_position": self.leaks,
-            "becomes": self.becomes,
-            "text": self.sentence(),
-        }
+_LATTICE = "ALIASING ANTI_ALIASED BOX_FILTERED CIRCULAR EQUIVARIANT INVARIANT MISALIGNED POSITIONAL UNKNOWN"
+_LATTICE += " ShiftInfo pixels shift_infos spatial_ndim"
+_SUMMARY = "ShiftSummary explain_step padding_text summarize"
+_HOME = {**dict.fromkeys(_LATTICE.split(), "_shift_lattice"), **dict.fromkeys(_SUMMARY.split(), "_shift_summary")}
 
 
-def pixels(lattice: Sequence[int] | None) -> str:
-    if not lattice:
-        return "–"
-    if len(set(lattice)) == 1:
-        k = lattice[0]
-        return f"{k} pixel{'s' if k != 1 else ''}"
-    return "×".join(map(str, lattice)) + " pixels"
-
-
-def spatial_ndim(graph: Graph) -> int:
-    """The input's spatial rank; exit 2 when there is none (a 0-d input or a plain vector)."""
-    nd = len(graph.input_shape) - 1
-    if nd < 1:
-        raise UsageError(
-            "no-spatial-dims",
-            f"`{graph.name}` takes a {list(graph.input_shape)} input: no spatial dims, so no shift to analyze",
-            hint="shift analysis needs an input with positions: [C, L], [C, H, W] or [C, D, H, W]",
-        )
-    return nd
-
-
-def _pads(step: RFMap, in_spatial: Sequence[int], out_spatial: Sequence[int]) -> bool:
-    """Reads beyond the border on either side: low padding, or a last window that ends past the input."""
-    for k, s, lo, n, m in zip(step.kernel, step.stride, step.padding, in_spatial, out_spatial, strict=True):
-        if lo > 0 or (m - 1) * s + k - lo > n:
-            return True
-    return False
-
-
-def _merge(node: Node, infos: Sequence[ShiftInfo], shapes: Mapping[str, Shape], out: Shape) -> ShiftInfo:
-    if len(infos) == 1:  # what flows on: the map's facts, not the layer's own (stride, padding, ...)
-        i = infos[0]
-        return ShiftInfo(i.status, i.lattice, i.stride, i.set_by, lowpassed=i.lowpassed)
-    for s in (UNKNOWN, POSITIONAL, MISALIGNED):
-        if any(i.status == s for i in infos):
-            return ShiftInfo(s, set_by=_union(i.set_by for i in infos))
-    lattice = tuple(lcm(*d) for d in zip(*[i.lattice or () for i in infos], strict=True))
-    set_by = _union(i.set_by for i in infos)
-    # a 1×1 map spread over space (a gate) moves by nothing under its lattice shifts: it acts invariant
-    spatial = [
-        i
-        for name, i in zip(node.inputs, infos, strict=True)
-        if i.status == EQUIVARIANT and not (all(d == 1 for d in shapes[name][2:]) and any(d > 1 for d in out[2:]))
-    ]
-    if not spatial:
-        return ShiftInfo(INVARIANT, lattice, set_by=set_by)
-    strides = {i.stride for i in spatial}
-    if len(strides) > 1:
-        where = ", ".join(
-            f"`{n}` {'×'.join(map(str, i.stride or ()))}" for n, i in zip(node.inputs, infos, strict=True)
-        )
-        return ShiftInfo(
-            MISALIGNED,
-            set_by=set_by,
-            warnings=(
-                f"layer `{node.name}` joins branches with different effective strides ({where}): "
-                "a shift of the input moves them by different amounts",
-            ),
-        )
-    return ShiftInfo(EQUIVARIANT, lattice, spatial[0].stride, set_by, lowpassed=all(i.lowpassed for i in spatial))
-
-
-def _union(parts: Any) -> tuple[str, ...]:
-    out: dict[str, None] = {}
-    for p in parts:
-        out.update(dict.fromkeys(p))
-    return tuple(out)
-
-
-def _apply(node: Node, base: ShiftInfo, ins: Sequence[Shape], out: Shape) -> ShiftInfo:
-    layer = node.layer
-    step = layer.rf(list(ins))
-    if base.status != EQUIVARIANT:  # invariant stays invariant, whatever follows; the rest stays unknown
-        return base
-    if step.kind is RFKind.POINTWISE:
-        return base
-    if step.kind is RFKind.GLOBAL:
-        if layer.pools:  # global pooling treats positions alike: a lattice shift changes nothing
-            return ShiftInfo(INVARIANT, base.lattice, None, base.set_by, becomes=INVARIANT)
-        return ShiftInfo(POSITIONAL, None, None, base.set_by, becomes=POSITIONAL)
-    if not step.windowed or len(step.kernel) != len(base.stride or ()):
-        return ShiftInfo(UNKNOWN, set_by=base.set_by)
-    assert base.stride is not None and base.lattice is not None
-    stride = tuple(j * s for j, s in zip(base.stride, step.stride, strict=True))
-    lattice = tuple(lcm(a, b) for a, b in zip(base.lattice, stride, strict=True))
-    pads = _pads(step, ins[0][2:], out[2:]) if len(out) == len(ins[0]) else False
-    fill = layer.border_fill() if pads else None
-    if all(s == 1 for s in step.stride):
-        # a low-pass survives layers that look at one position (1×1 convs, pads), not another window
-        lowpassed = layer.lowpass() or (base.lowpassed and all(k == 1 for k in step.kernel))
-        return ShiftInfo(EQUIVARIANT, lattice, stride, base.set_by, pads=pads, fill=fill, lowpassed=lowpassed)
-    if not layer.aliases(ins):
-        verdict = BOX_FILTERED  # an average over a window at least as wide as the stride: filters, then keeps 1 in s
-    elif base.lowpassed:
-        verdict = ANTI_ALIASED
-    else:
-        verdict = ALIASING
-    return ShiftInfo(
-        EQUIVARIANT,
-        lattice,
-        stride,
-        (*base.set_by, node.name),
-        subsamples=tuple(step.stride),
-        aliasing=verdict,
-        pads=pads,
-        fill=fill,
-    )
-
-
-def shift_infos(graph: Graph, shapes: Mapping[str, Shape] | None = None) -> dict[str, ShiftInfo]:
-    """Every node's :class:`ShiftInfo` (and ``input``'s: lattice 1), by node name. Torch-free."""
-    nd = spatial_ndim(graph)
-    if shapes is None:
-        from cnnscope.analyze.shapes import infer_shapes
-
-        shapes = infer_shapes(graph)
-    one = (1,) * nd
-    infos: dict[str, ShiftInfo] = {INPUT: ShiftInfo(EQUIVARIANT, one, one)}
-    for node in graph.nodes:
-        srcs = [infos[i] for i in node.inputs] or [infos[INPUT]]
-        out = shapes[node.name]
-        base = _merge(node, srcs, shapes, out)
-        infos[node.name] = _apply(node, base, [shapes[i] for i in node.inputs], out)
-    return infos
-
-
-@record
-class ShiftSummary(Record):
-    """The whole network in a few facts: its output's lattice and where it comes from."""
-
-    output: ShiftInfo
-    set_by: tuple[str, ...]
-    aliasing: tuple[str, ...]  # strided layers without a low-pass before them
-    anti_aliased: tuple[str, ...]
-    leaks: tuple[str, ...]  # layers that pad with a non-circular fill
-    invariant_at: str | None  # the first global pooling on the way to the output
-    positional_at: str | None  # the first flatten / dense layer on a spatial map
-
-    def line(self, graph: Graph) -> str:
-        out = self.output
-        strided = ", ".join(f"`{n}`" for n in self.set_by[:6]) + (
-            f" and {len(self.set_by) - 6} more" if len(self.set_by) > 6 else ""
-        )
-        by = f", set by {strided}" if self.set_by else " (no layer subsamples)"
-        head = f"`{graph.name}` output `{graph.output}`: {out.sentence()}"
-        if out.status in (EQUIVARIANT, INVARIANT):
-            head += by
-        if self.invariant_at and out.status == INVARIANT:
-            head += f"; invariant from `{self.invariant_at}` (global pooling)"
-        if self.positional_at:
-            head += f"; `{self.positional_at}` gives positions their own weights"
-        return head
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "output": self.output.to_json(),
-            "set_by": list(self.set_by),
-            "aliasing": list(self.aliasing),
-            "anti_aliased": list(self.anti_aliased),
-            "leaks_position": list(self.leaks),
-            "invariant_at": self.invariant_at,
-            "positional_at": self.positional_at,
-        }
-
-
-def summarize(graph: Graph, infos: Mapping[str, ShiftInfo]) -> ShiftSummary:
-    needed = _ancestors(graph, graph.output)
-    nodes = [n for n in graph.nodes if n.name in needed]
-    out = infos[graph.output]
-    return ShiftSummary(
-        out,
-        out.set_by,
-        tuple(n.name for n in nodes if infos[n.name].aliasing == ALIASING),
-        tuple(n.name for n in nodes if infos[n.name].aliasing in (ANTI_ALIASED, BOX_FILTERED)),
-        tuple(n.name for n in nodes if infos[n.name].leaks),
-        next((n.name for n in nodes if infos[n.name].becomes == INVARIANT), None),
-        next((n.name for n in nodes if infos[n.name].becomes == POSITIONAL), None),
-    )
-
-
-def _ancestors(graph: Graph, name: str) -> set[str]:
-    seen: set[str] = set()
-    stack = [name]
-    while stack:
-        n = stack.pop()
-        if n in seen or n == INPUT:
-            continue
-        seen.add(n)
-        stack.extend(graph.node(n).inputs)
-    return seen
-
-
-def _padding_text(info: ShiftInfo) -> str | None:
-    if not info.pads:
-        return None
-    return f"{info.fill} (leaks position)" if info.leaks else str(info.fill)
+def __getattr__(name: str) -> Any:
+    """A name of the shift analysis, imported from the module that defines it on first use."""
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"cnnscope.analyze.{home}"), name)
+    globals()[name] = value  # once: later lookups are plain attribute reads
+    return value
 
 
 @analyzer("shift", order=70, requires=("shapes",), summary=False, doc="shift lattice, aliasing and padding per layer")
 def run(ctx: Context, report: Report) -> None:
+    from cnnscope.analyze._shift_lattice import shift_infos
+    from cnnscope.analyze._shift_summary import padding_text, summarize
+
     infos = shift_infos(ctx.graph, ctx.shapes)
     report.add_columns(
         Column("shift.lattice", "lattice", "dims", total=False),
@@ -329,34 +65,10 @@ def run(ctx: Context, report: Report) -> None:
     for node in ctx.graph.nodes:
         info = infos[node.name]
         row = info.to_json()
-        row["padding_text"] = _padding_text(info)
+        row["padding_text"] = padding_text(info)
         report.row(node.name)["shift"] = row
         for w in info.warnings:
             report.warn(w, node, "shift-misaligned")
     summary = summarize(ctx.graph, infos)
     report.totals["shift"] = summary.to_json()
     report.notes.append(summary.line(ctx.graph))
-
-
-def explain_step(node: Node, infos: Mapping[str, ShiftInfo]) -> Step:
-    """``explain``'s line for ``node``: which shifts it commutes with, and why (one Step)."""
-    info = infos[node.name]
-    if info.subsamples:
-        s = "×".join(map(str, info.subsamples))
-        why = {
-            ALIASING: "with no low-pass filter before it: frequencies above the new rate alias",
-            ANTI_ALIASED: "after a low-pass filter (anti-aliased, as a blur-pool)",
-            BOX_FILTERED: "averaging a window at least as wide (a box filter, weakly anti-aliased)",
-        }[info.aliasing or ALIASING]
-        formula = f"stride {s} keeps one position in {s}, {why}"
-    elif info.becomes == INVARIANT:
-        formula = "global pooling sums every position alike: a lattice shift of the input changes nothing"
-    elif info.becomes == POSITIONAL:
-        formula = "each position gets weights of its own, so a shifted input gives another output"
-    elif info.status == EQUIVARIANT and info.stride:
-        formula = f"jump {'×'.join(map(str, info.stride))}: shifts by multiples of the cumulative stride commute"
-    else:
-        formula = "as its input"
-    if info.leaks:
-        formula += f"; its {info.fill} padding tells the border apart (circular would not)"
-    return Step("shifts", formula, info.sentence())

@@ -4,13 +4,25 @@ A layer dataclass declares each field with :func:`fld`, naming its kind. The spe
 calls :meth:`Kind.coerce` on the raw YAML value; a :class:`FieldError` comes back to the
 loader, which adds the field's location. Per-dim fields (``Ints``, ``Padding``) become
 tuples of one entry per spatial dim, as PyTorch does with ``_pair`` / ``_triple``.
+
+This module holds the machinery and the one-value kinds; the per-dim and list kinds live in
+:mod:`cnnscope.layers._field_lists` and are imported from here, loaded on first use (every
+command imports this module through ``layers.base``; only a spec's families need the lists).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar, dataclass_transform
+from typing import TYPE_CHECKING, Any, TypeVar, dataclass_transform
+
+if TYPE_CHECKING:
+    from cnnscope.layers._field_lists import Dims as Dims
+    from cnnscope.layers._field_lists import FloatOrFloats as FloatOrFloats
+    from cnnscope.layers._field_lists import IntList as IntList
+    from cnnscope.layers._field_lists import Ints as Ints
+    from cnnscope.layers._field_lists import Padding as Padding
+    from cnnscope.layers._field_lists import Pads as Pads
 
 REQUIRED: Any = dataclasses.MISSING
 
@@ -223,111 +235,6 @@ class Choice(Kind):
 
 
 @kind_dataclass
-class Ints(Kind):
-    """An int, or a list of one int per spatial dim; normalized to a tuple of ``ndim``."""
-
-    min: int = 1
-    allow_none: bool = False  # adaptive pools: ``None`` keeps that dim's input size
-
-    def coerce(self, value: Any, ndim: int | None) -> tuple[Any, ...]:
-        what = self._what()
-        if isinstance(value, list):
-            if ndim is not None and len(value) != ndim:
-                raise FieldError(f"expected {self.describe(ndim)}, got a list of {len(value)}")
-            return _each(value, lambda v: None if (v is None and self.allow_none) else _int(v, what, self.min))
-        if value is None and self.allow_none and ndim is not None:
-            return (None,) * ndim
-        v = _int(value, f"{what} or a list of {ndim}", self.min)
-        return (v,) * (ndim or 1)
-
-    def _what(self) -> str:
-        return "a positive integer" if self.min == 1 else f"an integer >= {self.min}"
-
-    def describe(self, ndim: int | None) -> str:
-        return f"{self._what()} or a list of {ndim}"
-
-
-@kind_dataclass
-class Padding(Ints):
-    """Like ``Ints`` (min 0) but also ``same`` / ``valid`` when ``strings`` is set."""
-
-    min: int = 0
-    strings: bool = True
-
-    def coerce(self, value: Any, ndim: int | None) -> Any:
-        if isinstance(value, str) and self.strings:
-            if value in ("same", "valid"):
-                return value
-            raise FieldError(f"expected {self.describe(ndim)}, got string {value!r}")
-        return super().coerce(value, ndim)
-
-    def describe(self, ndim: int | None) -> str:
-        base = f"a non-negative integer or a list of {ndim}"
-        return base + (", `same` or `valid`" if self.strings else "")
-
-
-@kind_dataclass
-class IntList(Kind):
-    """A list of integers of free length (or one integer), e.g. LayerNorm's shape."""
-
-    min: int = 1
-    length: int | None = None
-    empty: bool = False  # an empty list is a value (the shape of a 0-d tensor)
-
-    def coerce(self, value: Any, ndim: int | None) -> tuple[int, ...]:
-        if isinstance(value, list):
-            if self.length is not None and len(value) != self.length:
-                raise FieldError(f"expected a list of {self.length} integers, got a list of {len(value)}")
-            if not value and self.empty:
-                return ()
-            if not value:
-                raise FieldError("expected a non-empty list of integers, got an empty list")
-            return _each(value, lambda v: _int(v, f"integers >= {self.min}", self.min))
-        if self.length not in (None, 1) and isinstance(value, int) and not isinstance(value, bool):
-            return (_int(value, f"an integer >= {self.min}", self.min),) * self.length
-        return (_int(value, f"an integer >= {self.min} or a list", self.min),)
-
-    def describe(self, ndim: int | None) -> str:
-        if self.length:
-            return f"an integer or a list of {self.length} integers"
-        return "an integer or a list of integers"
-
-
-@kind_dataclass
-class Pads(Kind):
-    """Padding layers' amounts: one int for all sides or ``2·ndim`` ints, last dim first."""
-
-    def coerce(self, value: Any, ndim: int | None) -> tuple[int, ...]:
-        n = 2 * (ndim or 1)
-        if isinstance(value, list):
-            if len(value) != n:
-                raise FieldError(f"expected one integer or a list of {n}, got a list of {len(value)}")
-            return _each(value, lambda v: _int(v, "integers"))
-        return (_int(value, f"an integer or a list of {n}"),) * n
-
-    def describe(self, ndim: int | None) -> str:
-        return f"an integer or a list of {2 * (ndim or 1)} (left, right, top, bottom, ...)"
-
-
-@kind_dataclass
-class FloatOrFloats(Kind):
-    """A positive number or one per spatial dim (Upsample's ``scale_factor``)."""
-
-    def coerce(self, value: Any, ndim: int | None) -> tuple[float, ...] | None:
-        if value is None:
-            return None
-        f = Float(min=0.0, min_open=True)
-        if isinstance(value, list):
-            if not value:
-                raise FieldError("expected a positive number or a list of them, got an empty list")
-            return _each(value, lambda v: f.coerce(v, ndim))
-        return (f.coerce(value, ndim),)
-
-    def describe(self, ndim: int | None) -> str:
-        return "a positive number or a list of one per spatial dim"
-
-
-@kind_dataclass
 class OptInt(Kind):
     """An integer or null."""
 
@@ -353,26 +260,6 @@ class OptFloat(Float):
 
     def describe(self, ndim: int | None) -> str:
         return super().describe(ndim) + " or null"
-
-
-@kind_dataclass
-class Dims(Kind):
-    """Integers of any sign, one or a list (dims counted from the end when negative, shifts);
-    ``min`` bounds them from below when set (reshape's ``-1``)."""
-
-    min: int | None = None
-    empty: bool = False  # accept an empty list
-
-    def coerce(self, value: Any, ndim: int | None) -> tuple[int, ...]:
-        bound = "" if self.min is None else f" >= {self.min}"
-        if isinstance(value, list):
-            if not value and not self.empty:
-                raise FieldError("expected a non-empty list of integers, got an empty list")
-            return _each(value, lambda v: _int(v, f"integers{bound}", self.min))
-        return (_int(value, f"an integer{bound} or a list of them", self.min),)
-
-    def describe(self, ndim: int | None) -> str:
-        return "an integer or a list of integers" + ("" if self.min is None else f" (>= {self.min})")
 
 
 @kind_dataclass
@@ -403,3 +290,17 @@ def per_dim(value: Any, ndim: int) -> tuple[Any, ...]:
     if isinstance(value, Sequence) and not isinstance(value, str):
         return tuple(value)
     return (value,) * ndim
+
+
+_LIST_KINDS = frozenset({"Dims", "FloatOrFloats", "IntList", "Ints", "Padding", "Pads"})
+
+
+def __getattr__(name: str) -> Any:
+    """A per-dim or list kind, imported from :mod:`cnnscope.layers._field_lists` on first use."""
+    if name not in _LIST_KINDS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from cnnscope.layers import _field_lists
+
+    value = getattr(_field_lists, name)
+    globals()[name] = value  # once: later lookups are plain attribute reads
+    return value

@@ -1,28 +1,20 @@
 """The timing engine: real forward passes of a graph's module on the CPU or a CUDA GPU.
 
 For each batch size: the first call is timed on its own (it includes ``torch.compile``'s
-work when asked), the warm-up calls are not timed, then blocks of calls are timed until
-both a minimum number of blocks and a minimum time are reached (``torch.utils.benchmark``'s
-blocked-autorange idea: a block is long enough that the clock's own cost vanishes), with the
-cyclic garbage collector paused as ``timeit`` pauses it (a collection inside a block is not the
-model's time; bench/profile_vs_timer.py holds the median to Timer's). On CUDA
-each block is bracketed by CUDA events and read after synchronizing on the end event; the
-host clock only decides when to stop. Everything runs under ``torch.inference_mode()`` on a
-module in eval mode.
-
-Results are plain numbers (``*_ms``, ``*_bytes``, ``*_per_s``); render/ formats them.
+work when asked), the warm-up calls are not timed, then blocks of calls are timed
+(:mod:`cnnscope.profile.timing`: blocked autorange, CUDA events on a GPU). Everything runs
+under ``torch.inference_mode()`` on a module in eval mode. The options are checked first
+(:mod:`cnnscope.profile.settings`); what comes back is a :class:`ProfileResult`
+(:mod:`cnnscope.profile.results`: plain numbers, formatted by render/).
 """
 
 from __future__ import annotations
 
 import gc
-import math
-import re
 import resource
 import sys
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -32,173 +24,13 @@ from cnnscope.errors import CnnscopeError, UsageError
 from cnnscope.graph import Graph
 from cnnscope.profile.build import build_module
 from cnnscope.profile.devices import DevicePeak, device_peak
-from cnnscope.profile.options import ProfileOptions as ProfileOptions  # re-exported
-from cnnscope.profile.perlayer import layer_costs, new_event, roofline, time_layers
-
-DTYPES = ("float32", "float16", "bfloat16")
-DTYPE_ALIASES = {"fp32": "float32", "fp16": "float16", "half": "float16", "bf16": "bfloat16"}
-BLOCK_TARGET_S = 1e-3  # a timed block lasts at least this long
-DTYPE_MODE = "cast"  # weights and input are converted to --dtype (no autocast)
+from cnnscope.profile.options import ProfileOptions
+from cnnscope.profile.perlayer import layer_costs, roofline, time_layers
+from cnnscope.profile.results import DTYPE_MODE, BatchResult, ProfileResult, Stats, quantile
+from cnnscope.profile.settings import DTYPE_ALIASES, DTYPES, check_options, normalize_dtype, resolve_device
+from cnnscope.profile.timing import BLOCK_TARGET_S, Timing, measure, sync, time_block
 
 Progress = Callable[[str, float], None]  # (what is running, fraction of the whole run done)
-
-
-@dataclass(frozen=True)
-class Stats:
-    """Per-forward latency over the timed blocks (each sample = block time / calls per block)."""
-
-    median_ms: float
-    p10_ms: float
-    p90_ms: float
-    mean_ms: float
-    min_ms: float
-    max_ms: float
-    samples: int  # timed blocks
-    iters: int  # timed forward passes (samples × calls per block)
-    calls_per_block: int
-    total_s: float
-
-    @staticmethod
-    def of(samples_ms: Sequence[float], calls_per_block: int) -> Stats:
-        s = sorted(samples_ms)
-        return Stats(
-            median_ms=quantile(s, 0.5),
-            p10_ms=quantile(s, 0.1),
-            p90_ms=quantile(s, 0.9),
-            mean_ms=sum(s) / len(s),
-            min_ms=s[0],
-            max_ms=s[-1],
-            samples=len(s),
-            iters=len(s) * calls_per_block,
-            calls_per_block=calls_per_block,
-            total_s=sum(s) * calls_per_block / 1e3,
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-def quantile(sorted_values: Sequence[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    n = len(sorted_values)
-    if n == 1:
-        return float(sorted_values[0])
-    pos = q * (n - 1)
-    lo = math.floor(pos)
-    hi = min(lo + 1, n - 1)
-    return float(sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo))
-
-
-@dataclass
-class BatchResult:
-    batch: int
-    status: str = "ok"  # ok | oom | interrupted
-    latency: Stats | None = None
-    throughput_per_s: float | None = None  # samples (images) per second: batch / median latency
-    first_call_ms: float | None = None  # includes compilation with --compile
-    peak_memory_bytes: int | None = None
-    memory_kind: str = ""
-    macs: int = 0
-    flops: int = 0
-    bytes_moved: int = 0
-    roofline: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    layers: list[dict[str, Any]] | None = None
-    per_layer: dict[str, Any] | None = None  # summed per-layer time, hooked forward, overhead
-
-    def to_json(self) -> dict[str, Any]:
-        out = {k: v for k, v in self.__dict__.items() if k not in ("latency", "layers")}
-        out["latency"] = self.latency.to_json() if self.latency else None
-        if self.layers is not None:
-            out["layers"] = self.layers
-        return out
-
-
-@dataclass
-class ProfileResult:
-    model: str
-    source: str
-    input_shape: tuple[int, ...]  # without batch
-    options: ProfileOptions
-    device: str
-    device_name: str
-    timer: str
-    peak: DevicePeak
-    threads: int
-    results: list[BatchResult] = field(default_factory=list)
-    compile_s: float | None = None
-    interrupted: bool = False
-    notes: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        o = self.options
-        return {
-            "model": self.model,
-            "source": self.source,
-            "input_shape": list(self.input_shape),
-            "device": self.device,
-            "device_name": self.device_name,
-            "dtype": o.dtype,
-            "dtype_mode": DTYPE_MODE,
-            "channels_last": o.channels_last,
-            "compile": o.compile,
-            "compile_s": self.compile_s,
-            "threads": self.threads,
-            "torch_version": torch.__version__,
-            "timer": self.timer,
-            "warmup": o.warmup,
-            "min_iters": o.iters,
-            "min_time_s": o.min_time_s,
-            "peak": self.peak.to_json(),
-            "interrupted": self.interrupted,
-            "results": [r.to_json() for r in self.results],
-            "notes": self.notes,
-        }
-
-
-def normalize_dtype(text: str) -> str:
-    d = DTYPE_ALIASES.get(text.lower(), text.lower())
-    if d not in DTYPES:
-        raise UsageError("bad-option", f"--dtype must be one of {', '.join(DTYPES)} (or fp32/fp16/bf16), got `{text}`")
-    return d
-
-
-def resolve_device(text: str) -> torch.device:
-    """``cpu``, ``cuda`` or ``cuda:N`` -> a torch device that exists here (else exit 2)."""
-    t = text.strip().lower()
-    if t == "cpu":
-        return torch.device("cpu")
-    m = re.fullmatch(r"cuda(?::(\d+))?", t)
-    if m is None:
-        raise UsageError("bad-option", f"--device must be cpu, cuda or cuda:N, got `{text}`")
-    if not torch.cuda.is_available():
-        why = "this torch is a CPU-only build" if torch.version.cuda is None else "no CUDA GPU is visible"
-        raise UsageError("no-cuda", f"--device {text}: CUDA is not available ({why})", hint="use --device cpu")
-    idx = int(m.group(1) or 0)
-    count = torch.cuda.device_count()
-    if idx >= count:
-        raise UsageError(
-            "no-such-device",
-            f"--device {text}: there {'is' if count == 1 else 'are'} {count} CUDA "
-            f"device{'s' if count != 1 else ''} (cuda:0 to cuda:{count - 1})",
-        )
-    return torch.device("cuda", idx)
-
-
-def check_options(o: ProfileOptions) -> None:
-    if not o.batches or any(b < 1 for b in o.batches):
-        raise UsageError("bad-option", "--batch must be positive integers, e.g. 1,8,32")
-    if o.warmup < 0:
-        raise UsageError("bad-option", f"--warmup must be 0 or more, got {o.warmup}")
-    if o.iters < 1:
-        raise UsageError("bad-option", f"--iters must be at least 1, got {o.iters}")
-    if o.min_time_s < 0:
-        raise UsageError("bad-option", f"--min-time must be 0 or more seconds, got {o.min_time_s}")
-    if o.threads is not None and o.threads < 1:
-        raise UsageError("bad-option", f"--threads must be at least 1, got {o.threads}")
-    for flag, v in (("--peak-tflops", o.peak_tflops), ("--peak-gbps", o.peak_gbps)):
-        if v is not None and v <= 0:
-            raise UsageError("bad-option", f"{flag} must be positive, got {v:g}")
 
 
 def is_oom(exc: BaseException) -> bool:
@@ -214,70 +46,6 @@ def is_oom(exc: BaseException) -> bool:
 def _peak_rss_bytes() -> int:
     r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(r if sys.platform == "darwin" else r * 1024)  # Linux reports KiB
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def time_block(fn: Callable[[], Any], number: int, device: torch.device) -> float:
-    """Seconds for ``number`` calls: CUDA events on a GPU, the host clock on the CPU."""
-    if device.type == "cuda":
-        start = new_event()
-        end = new_event()
-        start.record()
-        for _ in range(number):
-            fn()
-        end.record()
-        end.synchronize()
-        return float(start.elapsed_time(end)) / 1e3
-    t0 = time.perf_counter()
-    for _ in range(number):
-        fn()
-    return time.perf_counter() - t0
-
-
-@dataclass
-class Timing:
-    samples_ms: list[float]
-    calls_per_block: int
-    interrupted: bool = False
-
-
-def measure(
-    fn: Callable[[], Any],
-    device: torch.device,
-    min_blocks: int,
-    min_time_s: float,
-    tick: Callable[[float], None] | None = None,
-    block_target_s: float = BLOCK_TARGET_S,
-) -> Timing:
-    """Blocked autorange after warm-up: calibrate calls per block, then time blocks until both
-    ``min_blocks`` blocks and ``min_time_s`` seconds of timed work are reached. Ctrl-C ends it
-    early with the blocks measured so far (``interrupted``)."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        t1 = time_block(fn, 1, device)  # calibration, not a sample
-        number = max(1, math.ceil(block_target_s / t1)) if t1 > 0 else 1
-        timing = Timing([], number)
-        timed = 0.0
-        try:
-            while len(timing.samples_ms) < min_blocks or timed < min_time_s:
-                s = time_block(fn, number, device)
-                timed += s
-                timing.samples_ms.append(s * 1e3 / number)
-                if tick is not None:
-                    done = len(timing.samples_ms) / min_blocks
-                    tick(min(1.0, min(done, timed / min_time_s) if min_time_s > 0 else done))
-        except KeyboardInterrupt:
-            _sync(device)
-            timing.interrupted = True
-    finally:
-        if collecting:
-            gc.enable()
-    return timing
 
 
 def _free(device: torch.device) -> None:
@@ -369,7 +137,7 @@ def profile(
                     graph, module, fn, device, dtype, b, opts, peak, partial(_at, report, k), make_input
                 )
             except KeyboardInterrupt:
-                _sync(device)
+                sync(device)
                 result.results.append(BatchResult(b, status="interrupted"))
                 result.interrupted = True
                 break
@@ -433,11 +201,11 @@ def _profile_batch(
 
     t0 = time.perf_counter()
     call()
-    _sync(device)
+    sync(device)
     br.first_call_ms = (time.perf_counter() - t0) * 1e3
     for _ in range(max(0, opts.warmup - 1)):
         call()
-    _sync(device)
+    sync(device)
     report(f"batch {b}: timing", 0.0)
     timing = measure(call, device, opts.iters, opts.min_time_s, lambda f: report(f"batch {b}: timing", f))
     if cuda:
@@ -463,7 +231,7 @@ def _profile_batch(
                 module, names, lambda: module(x), device, runs=max(1, opts.iters), warmup=1 if opts.warmup else 0
             )
         except KeyboardInterrupt:
-            _sync(device)
+            sync(device)
             br.status = "interrupted"
             return br
         summed = sum(pl.layer_ms.values())
@@ -497,14 +265,24 @@ def _profile_batch(
     return br
 
 
-__all__ = [
+__all__ = [  # the profiler's names, here as before the split into results, settings and timing
+    "BLOCK_TARGET_S",
     "DTYPES",
+    "DTYPE_ALIASES",
+    "DTYPE_MODE",
     "BatchResult",
     "CnnscopeError",
     "ProfileOptions",
     "ProfileResult",
+    "Progress",
     "Stats",
+    "Timing",
+    "check_options",
+    "is_oom",
     "measure",
+    "normalize_dtype",
     "profile",
+    "quantile",
     "resolve_device",
+    "time_block",
 ]

@@ -27,14 +27,15 @@ mode. Each figure is the mean over ``seeds`` × ``inputs`` samples, with its sta
 deviation. At a classifier's output, Zhang's consistency: the fraction of inputs whose
 argmax agrees under two random shifts (each in [0, lattice) per dim), and the mean total
 variation distance between the two softmax distributions.
+
+The comparison of one layer's two outputs is :mod:`cnnscope.profile.shift_compare`, what comes
+back :mod:`cnnscope.profile.shift_results` (its names are importable from here too).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from math import lcm
-from typing import Any
 
 import torch
 
@@ -44,7 +45,7 @@ from cnnscope.analyze.shift import ShiftInfo, shift_infos, spatial_ndim
 from cnnscope.errors import UsageError
 from cnnscope.graph import INPUT, Graph
 from cnnscope.profile.build import build_module
-from cnnscope.profile.shift_compare import classifier_consistency, compare
+from cnnscope.profile.shift_compare import LayerPair, classifier_consistency, compare
 from cnnscope.profile.shift_geometry import (
     DEFAULT_TOL,
     FILLS,
@@ -55,94 +56,7 @@ from cnnscope.profile.shift_geometry import (
     shift_input,
     shift_limit,
 )
-
-
-@dataclass(frozen=True)
-class Stat:
-    mean: float
-    std: float
-    n: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {"mean": self.mean, "std": self.std, "n": self.n}
-
-
-def _stat(values: Sequence[float]) -> Stat:
-    t = torch.tensor(values, dtype=torch.float64)
-    std = float(t.std(unbiased=False)) if len(values) > 1 else 0.0
-    return Stat(float(t.mean()), std, len(values))
-
-
-@dataclass
-class LayerShift:
-    """The measured errors of one layer: ``errors[fill][region][shift]`` (None: no such region)."""
-
-    name: str
-    lattice: int | None  # the analytic lattice along the shifted dims (lcm), None when there is none
-    errors: dict[str, dict[str, dict[int, Stat | None]]]
-    positions: dict[int, int | None]  # interior positions compared per shift (circular pass), None: no interior
-
-    def curve(self, fill: str, region: str) -> dict[int, Stat | None]:
-        return self.errors.get(fill, {}).get(region, {})
-
-    def vanishes_at(self, fill: str, region: str, tol: float) -> int | None:
-        """The smallest measured shift whose error is at most ``tol`` (None: none is)."""
-        for s, st in sorted(self.curve(fill, region).items()):
-            if st is not None and st.mean <= tol:
-                return s
-        return None
-
-    def headline(self) -> tuple[str, str]:
-        """(fill, region) the table shows: the interior where it exists at every shift, else the torus."""
-        cur = self.curve("circular", "interior") or self.curve("zeros", "interior")
-        if cur and all(v is not None for v in cur.values()):
-            return ("circular" if self.curve("circular", "interior") else "zeros"), "interior"
-        return ("circular" if self.curve("circular", "whole") else "zeros"), "whole"
-
-    def to_json(self, tol: float) -> dict[str, Any]:
-        fill, region = self.headline()
-        return {
-            "lattice": self.lattice,
-            "region": region,
-            "fill": fill,
-            "measured_lattice": self.vanishes_at(fill, region, tol),
-            "errors": {
-                f: {r: {str(s): (v.to_json() if v else None) for s, v in c.items()} for r, c in rs.items()}
-                for f, rs in self.errors.items()
-            },
-            "interior_positions": {str(s): n for s, n in self.positions.items()},
-        }
-
-
-@dataclass
-class ShiftMeasurement:
-    shifts: list[int]
-    dims: tuple[int, ...]  # spatial dims shifted, 0-based
-    dim_labels: list[str]
-    inputs: int
-    seeds: int
-    fills: tuple[str, ...]
-    tol: float
-    device: str
-    layers: dict[str, LayerShift]
-    consistency: dict[str, Any] | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "shifts": self.shifts,
-            "along": self.dim_labels,
-            "inputs_per_seed": self.inputs,
-            "seeds": self.seeds,
-            "fills": list(self.fills),
-            "tolerance": self.tol,
-            "device": self.device,
-            "input_distribution": "i.i.d. standard normal",
-            "initialization": "PyTorch default, eval mode",
-            "consistency": self.consistency,
-            "notes": self.notes,
-        }
-
+from cnnscope.profile.shift_results import LayerShift, ShiftMeasurement, Stat, stat_of, table_fields
 
 # -- options --------------------------------------------------------------------------------
 
@@ -221,17 +135,10 @@ def measure_shifts(
                 for s in shifts:
                     out = gm(shift_input(x, [s] * len(dims), dims, fill), return_all=True)
                     for node in graph.nodes:
-                        errs, count = compare(
-                            base[node.name],
-                            out[node.name],
-                            infos[node.name],
-                            fields[node.name],
-                            in_spatial,
-                            dims,
-                            s,
-                            fill,
-                            norms[node.name],
+                        pair = LayerPair(
+                            base[node.name], out[node.name], infos[node.name], fields[node.name], in_spatial, dims, s
                         )
+                        errs, count = compare(pair, fill, norms[node.name])
                         if fill == "circular" or (node.name, s) not in positions:
                             positions[(node.name, s)] = count
                         for region, v in errs.items():
@@ -255,7 +162,7 @@ def measure_shifts(
                 curve: dict[int, Stat | None] = {}
                 for s in shifts:
                     key = (node.name, fill, region, s)
-                    curve[s] = None if key in none_at or key not in raw else _stat(raw[key])
+                    curve[s] = None if key in none_at or key not in raw else stat_of(raw[key])
                 if any(v is not None for v in curve.values()):
                     errors.setdefault(fill, {})[region] = curve
         layers[node.name] = LayerShift(
@@ -268,8 +175,8 @@ def measure_shifts(
             "shift_range": [0, top - 1],
             **{
                 fill: {
-                    "consistency": _stat(agree[fill]).to_json(),
-                    "mean_tv_distance": _stat(tv[fill]).to_json(),
+                    "consistency": stat_of(agree[fill]).to_json(),
+                    "mean_tv_distance": stat_of(tv[fill]).to_json(),
                     "distinct_argmax": classes.get(fill, 0),
                 }
                 for fill in fills
@@ -302,26 +209,4 @@ def _classifier_output(graph: Graph, shapes: Mapping[str, tuple[int, ...]]) -> s
     return graph.output if len(out) == 2 and out[1] >= 2 and graph.output != INPUT else None
 
 
-def table_fields(layer: LayerShift, tol: float) -> dict[str, Any]:
-    """The numbers a table row shows: the error off the lattice (at the smallest measured shift
-    that is not a multiple of it) and at the lattice shift, in the headline region; the torus and
-    the zero-filled whole map at the lattice shift; the measured lattice."""
-    fill, region = layer.headline()
-    curve = layer.curve(fill, region)
-    lat = layer.lattice
-    off_s = next((s for s in sorted(curve) if lat is None or s % lat), None)
-    off = curve.get(off_s) if off_s is not None else None
-    on = curve.get(lat) if lat is not None else None
-    torus = layer.curve("circular", "whole").get(lat) if lat is not None else None
-    zeros = layer.curve("zeros", "whole").get(lat) if lat is not None else None
-    return {
-        "region": "interior" if region == "interior" else "whole map",
-        "off_shift": off_s,
-        "off": off.mean if off else None,
-        "off_std": off.std if off else None,
-        "on": on.mean if on else None,
-        "on_std": on.std if on else None,
-        "torus": torus.mean if torus else None,
-        "zeros": zeros.mean if zeros else None,
-        "measured_lattice": layer.vanishes_at(fill, region, tol),
-    }
+__all__ = ["LayerShift", "ShiftMeasurement", "Stat", "measure_shifts", "table_fields"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 
@@ -44,27 +45,35 @@ def roll_diff_norm(shifted: torch.Tensor, base: torch.Tensor, sp: Sequence[int],
     return total.sqrt()
 
 
+@dataclass(frozen=True)
+class LayerPair:
+    """One layer's output for the input (``base``) and for the input shifted by ``s`` along
+    ``dims`` (``shifted``), with what the analysis says of the layer (its shift facts, its
+    receptive field) and the input's spatial size."""
+
+    base: torch.Tensor
+    shifted: torch.Tensor
+    info: ShiftInfo
+    rf: RFInfo
+    in_spatial: Sequence[int]
+    dims: Sequence[int]
+    s: int
+
+
 def compare(
-    base: torch.Tensor,
-    shifted: torch.Tensor,
-    info: ShiftInfo,
-    rf: RFInfo,
-    in_spatial: Sequence[int],
-    dims: Sequence[int],
-    s: int,
-    fill: str,
-    base_norm: torch.Tensor | None = None,
+    pair: LayerPair, fill: str, base_norm: torch.Tensor | None = None
 ) -> tuple[dict[str, torch.Tensor | None], int | None]:
     """Per-sample errors by region for one layer and one shift, and the interior's size
     (``base_norm``: the per-sample ‖f(x)‖, when the caller keeps it across shifts)."""
-    nd = len(in_spatial)
+    base, shifted, info, dims = pair.base, pair.shifted, pair.info, pair.dims
+    nd = len(pair.in_spatial)
     spatial = base.dim() == nd + 2 and info.status not in ("invariant", "positional")
     if not spatial:
         return {"whole": relative(shifted, base), "interior": None}, None
     sizes = [base.shape[2 + d] for d in range(nd)]
     if base_norm is None:
         base_norm = torch.linalg.vector_norm(base, dim=tuple(range(1, base.dim())))
-    options = [candidates(info, s, d, in_spatial[d], sizes[d]) for d in dims]
+    options = [candidates(info, pair.s, d, pair.in_spatial[d], sizes[d]) for d in dims]
     combos = [[o[0] for o in options]]
     if any(len(o) > 1 for o in options):
         combos.append([o[-1] for o in options])
@@ -83,7 +92,7 @@ def compare(
                 a = a.narrow(2 + d, k, sizes[d] - k)
                 b = b.narrow(2 + d, 0, sizes[d] - k)
             errs["whole"] = None if a is None else relative(a, b)
-        errs["interior"], count = interior_error(base, shifted, info, rf, in_spatial, dims, s, sp, sizes)
+        errs["interior"], count = interior_error(pair, sp, sizes)
         for key, v in errs.items():
             cur = best[key]
             if v is not None and (cur is None or float(v.mean()) < float(cur.mean())):
@@ -93,25 +102,18 @@ def compare(
     return best, positions
 
 
-def interior_error(
-    base: torch.Tensor,
-    shifted: torch.Tensor,
-    info: ShiftInfo,
-    rf: RFInfo,
-    in_spatial: Sequence[int],
-    dims: Sequence[int],
-    s: int,
-    sp: Sequence[int],
-    sizes: Sequence[int],
-) -> tuple[torch.Tensor | None, int | None]:
+def interior_error(pair: LayerPair, sp: Sequence[int], sizes: Sequence[int]) -> tuple[torch.Tensor | None, int | None]:
+    """The error on the interior (output positions no padding or fill reaches) for the output
+    shift ``sp`` (one per shifted dim), and how many positions it covers."""
+    info, rf, in_spatial, dims = pair.info, pair.rf, pair.in_spatial, pair.dims
     if info.status != EQUIVARIANT or not rf.ok or rf.ndim != len(in_spatial):
         return None, None
-    a, b = shifted, base
+    a, b = pair.shifted, pair.base
     count = 1
     for d in range(len(in_spatial)):
         if d in dims:
             k = sp[list(dims).index(d)]
-            rng = interior(rf, in_spatial[d], sizes[d], d, s, k)
+            rng = interior(rf, in_spatial[d], sizes[d], d, pair.s, k)
             if rng is None:
                 return None, None
             lo, hi = rng

@@ -8,7 +8,8 @@ What comes out is each figure as a polynomial in the size variables and floor at
 :func:`expand` turns that into an ordinary polynomial ``a·H·W + b·H + c·W + d`` with exact
 rational coefficients, valid on one residue class of the sizes modulo the period (the product
 of the strides): the floors are what make the cost piecewise, and the class is where each
-floor is a linear function.
+floor is a linear function. :mod:`cnnscope.whatif.formula_text` writes them out (its names
+are importable from here too).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from cnnscope.analyze.base import Context, Report
 from cnnscope.analyze.shapes import infer_shapes
 from cnnscope.graph import Graph
 from cnnscope.layers.window import dim_name
-from cnnscope.whatif.symbolic import Mono, Space, Sym, Terms, variables
+from cnnscope.whatif.formula_text import atom_names, legend, num, show_poly, show_terms, used_atoms
+from cnnscope.whatif.symbolic import Space, Sym, Terms, variables
 
 FIGURES = ("params", "macs", "flops", "other_ops_total", "activation_bytes", "training_bytes")
 
@@ -179,112 +181,6 @@ def period(lin: Sequence[Linear], nv: int) -> tuple[int, ...]:
     return tuple(lcm(*(a.periods[v] for a in lin)) for v in range(nv))
 
 
-# -- printing --------------------------------------------------------------------------
-
-
-def num(c: Fraction | int) -> str:
-    """An exact number: an integer, a terminating decimal, or p/q."""
-    c = Fraction(c)
-    if c.denominator == 1:
-        return f"{c.numerator:,}"
-    d = c.denominator
-    twos = fives = 0
-    while d % 2 == 0:
-        d //= 2
-        twos += 1
-    while d % 5 == 0:
-        d //= 5
-        fives += 1
-    if d == 1:
-        places = max(twos, fives)
-        scaled = abs(c.numerator) * 10**places // c.denominator  # exact: the decimal terminates
-        whole, frac = divmod(scaled, 10**places)
-        return f"{'-' if c < 0 else ''}{whole:,}.{frac:0{places}d}"
-    return f"{c.numerator}/{c.denominator}"
-
-
-def show_poly(poly: Mapping[tuple[int, ...], Fraction], names: Sequence[str]) -> str:
-    order = sorted(poly, key=lambda e: (-sum(e), [-x for x in e]))
-    return _join([(poly[e], _mono_name(e, names)) for e in order])
-
-
-def _mono_name(e: tuple[int, ...], names: Sequence[str]) -> str:
-    return "·".join(n if p == 1 else f"{n}^{p}" for n, p in zip(names, e, strict=True) if p)
-
-
-def _join(parts: list[tuple[Fraction, str]]) -> str:
-    if not parts:
-        return "0"
-    out = []
-    for i, (c, name) in enumerate(parts):
-        sign = "-" if c < 0 else "+"
-        mag = abs(c)
-        body = num(mag) if not name else (name if mag == 1 else f"{num(mag)}·{name}")
-        out.append((("-" if sign == "-" else "") if i == 0 else f" {sign} ") + body)
-    return "".join(out)
-
-
-def atom_names(space: Space, used: set[int] | None = None) -> list[str]:
-    """Variables keep their names; floors are h1, h2, … after the one variable they depend on,
-    numbered in the order they arise (only those in ``used``, when given)."""
-    names: list[str] = []
-    counters: dict[str, int] = {}
-    deps: list[set[int]] = []
-    for k, a in enumerate(space.atoms):
-        if a.is_var:
-            names.append(a.name)
-            deps.append({k})
-            continue
-        d: set[int] = set()
-        for mono, _ in a.num:
-            for i, _p in mono:
-                d |= deps[i]
-        deps.append(d)
-        base = space.atoms[min(d)].name.lower() if len(d) == 1 else "a"
-        if used is not None and k not in used:
-            names.append(f"_{k}")
-            continue
-        counters[base] = counters.get(base, 0) + 1
-        names.append(f"{base}{counters[base]}")
-    return names
-
-
-def show_terms(space: Space, terms: Terms, names: Sequence[str] | None = None) -> str:
-    names = names or atom_names(space, used_atoms(space, terms))
-
-    def mono(m: Mono) -> str:
-        return "·".join(names[i] if p == 1 else f"{names[i]}^{p}" for i, p in m)
-
-    order = sorted(terms, key=lambda m: (-sum(p for _, p in m), m))
-    return _join([(Fraction(terms[m]), mono(m)) for m in order])
-
-
-def legend(space: Space, used: set[int] | None = None) -> list[str]:
-    """``h1 = ⌊(H + 1)/2⌋`` for every floor atom (or those in ``used``)."""
-    names = atom_names(space, used)
-    out = []
-    for k, a in enumerate(space.atoms):
-        if a.is_var or (used is not None and k not in used):
-            continue
-        inner = show_terms(space, dict(a.num), names)
-        if len(a.num) > 1 or a.num[0][1] != 1:
-            inner = f"({inner})"
-        out.append(f"{names[k]} = ⌊{inner}/{a.den}⌋")
-    return out
-
-
-def used_atoms(space: Space, terms: Terms) -> set[int]:
-    seen: set[int] = set()
-    todo = [i for m in terms for i, _ in m]
-    while todo:
-        i = todo.pop()
-        if i in seen:
-            continue
-        seen.add(i)
-        todo.extend(j for m, _ in space.atoms[i].num for j, _ in m)
-    return seen
-
-
 def steps(space: Space, atom: int, lo: int, hi: int, ref: Sequence[int]) -> list[int]:
     """The sizes in (lo, hi] of the atom's variable where the floor's value changes."""
     a = space.atoms[atom]
@@ -302,3 +198,24 @@ def steps(space: Space, atom: int, lo: int, hi: int, ref: Sequence[int]) -> list
             out.append(x)
         prev = val
     return out
+
+
+__all__ = [
+    "FIGURES",
+    "Linear",
+    "Poly",
+    "Trace",
+    "atom_names",
+    "dims_of",
+    "eval_poly",
+    "expand",
+    "legend",
+    "linear_atoms",
+    "num",
+    "period",
+    "show_poly",
+    "show_terms",
+    "steps",
+    "trace",
+    "used_atoms",
+]

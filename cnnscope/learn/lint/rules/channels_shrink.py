@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from itertools import pairwise
 from math import prod
 
-from cnnscope.graph import INPUT, Graph, Node
+from cnnscope.analyze.base import trunk
+from cnnscope.graph import Node
 from cnnscope.layers.base import Shape
 from cnnscope.learn.lint.base import Hit, LintContext, dims_text, rule
 
@@ -14,19 +15,6 @@ from cnnscope.learn.lint.base import Hit, LintContext, dims_text, rule
 def _pixels(shape: Shape, rank: int) -> int:
     """Positions of a map of the given rank; -1 for a tensor of another rank (a flattened head)."""
     return prod(shape[2:]) if len(shape) == rank else -1
-
-
-def _trunk(graph: Graph) -> set[str]:
-    """The output and everything it depends on (what a side head computes is left out)."""
-    seen: set[str] = set()
-    stack = [graph.output]
-    while stack:
-        name = stack.pop()
-        if name in seen or name == INPUT:
-            continue
-        seen.add(name)
-        stack.extend(graph.node(name).inputs)
-    return seen
 
 
 @rule(
@@ -40,13 +28,13 @@ def _trunk(graph: Graph) -> set[str]:
     "Increase out_channels at the downsampling step (commonly double them when the resolution halves).",
 )
 def _channels_shrink(ctx: LintContext) -> Iterator[Hit]:
-    trunk = _trunk(ctx.graph)
+    main = trunk(ctx.graph)  # what a side head computes is left out
     decoder: set[str] = set()
     leaving: dict[int, int] = {}  # pixels -> the widest tensor that leaves that resolution
     first_at: dict[int, Node] = {}
     for node in ctx.graph.nodes:
         shape = ctx.shapes[node.name]
-        if len(shape) < 3 or node.name not in trunk:
+        if len(shape) < 3 or node.name not in main:
             continue  # not a map, or a side head (GoogLeNet's auxiliary classifiers)
         px = prod(shape[2:])
         in_px = [prod(s[2:]) for s in ctx.ins(node) if len(s) == len(shape)]
@@ -56,7 +44,7 @@ def _channels_shrink(ctx: LintContext) -> Iterator[Hit]:
         if px <= 1:
             continue  # global pooling, squeeze-excitation gates: not a pyramid level
         first_at.setdefault(px, node)
-        users = [u for u in ctx.consumers.get(node.name, []) if u in trunk]
+        users = [u for u in ctx.consumers.get(node.name, []) if u in main]
         if not users or any(_pixels(ctx.shapes[u], len(shape)) != px for u in users):
             leaving[px] = max(leaving.get(px, 0), shape[1])
     levels = sorted(leaving, reverse=True)
