@@ -385,3 +385,34 @@ def test_cuda_bf16_channels_last(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cuda_bad_index_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["profile", "lenet5", "--device", f"cuda:{torch.cuda.device_count()}", *FAST]) == 2
     assert "error[no-such-device]" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_threads_hold_for_the_passes_only(fake_clock: Any, monkeypatch: pytest.MonkeyPatch, fail: bool) -> None:
+    """`--threads` (and a measured budget's `threads`) set torch's count for the timed passes and
+    give the caller's count back after, also when the run fails: check and assert_within_budget
+    time inside someone else's process."""
+    from cnnscope.frontends.sources import load
+    from cnnscope.profile import runner
+    from cnnscope.profile.options import ProfileOptions
+
+    fake_clock.per_forward = lambda k: 0.001
+    before = torch.get_num_threads()
+    other = 2 if before == 1 else 1
+    seen: list[int] = []
+    if fail:
+
+        def boom(*args: Any, **kwargs: Any) -> Any:
+            seen.append(torch.get_num_threads())
+            raise RuntimeError("the forward pass failed")
+
+        monkeypatch.setattr(runner, "_profile", boom)
+    opts = ProfileOptions(threads=other, warmup=1, iters=1, min_time_s=0.0)
+    if fail:
+        with pytest.raises(RuntimeError):
+            runner.profile(load("lenet5"), opts)
+    else:
+        result = runner.profile(load("lenet5"), opts)
+        seen.append(result.threads)
+    assert seen == [other]  # the passes ran at the asked count...
+    assert torch.get_num_threads() == before  # ...and the caller's count is back

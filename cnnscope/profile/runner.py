@@ -74,13 +74,30 @@ def profile(
     """Build ``graph``'s module and time it at every batch size in ``opts.batches``.
 
     ``module`` (``graph``'s, built already) and ``make_input`` (batch size -> the input) let a
-    caller time the very module and input it times otherwise (bench/profile_vs_timer.py)."""
+    caller time the very module and input it times otherwise (bench/profile_vs_timer.py).
+    ``opts.threads`` holds for these passes only: torch's thread count is set back after them
+    (``cnnscope check`` and ``assert_within_budget`` time inside someone else's process)."""
     check_options(opts)
+    if opts.threads is None:
+        return _profile(graph, opts, progress, module, make_input)
+    before = torch.get_num_threads()
+    torch.set_num_threads(opts.threads)
+    try:
+        return _profile(graph, opts, progress, module, make_input)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _profile(
+    graph: Graph,
+    opts: ProfileOptions,
+    progress: Progress | None,
+    module: Any,
+    make_input: Callable[[int], torch.Tensor] | None,
+) -> ProfileResult:
     dtype_name = normalize_dtype(opts.dtype)
     opts = ProfileOptions(**{**opts.__dict__, "dtype": dtype_name})
     device = resolve_device(opts.device)
-    if opts.threads is not None:
-        torch.set_num_threads(opts.threads)
     dtype = getattr(torch, dtype_name)
     module = (module if module is not None else build_module(graph)).to(device=device, dtype=dtype)
     rank = len(graph.input_shape) + 1
