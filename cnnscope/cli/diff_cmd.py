@@ -5,33 +5,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import typer
-
-from cnnscope.cli.app import app
+from cnnscope.cli.app import Argument, Option, app
 from cnnscope.cli.common import BatchOpt, FormatOpt, InputOpt, check_format, load_graph, parse_input
 from cnnscope.errors import UsageError
 
 
 @app.command(rich_help_panel="CI")
 def diff(
-    old: Annotated[
-        str, typer.Argument(help="the old spec or source (with --against: the spec file)", show_default=False)
-    ],
-    new: Annotated[str | None, typer.Argument(help="the new spec or source", show_default=False)] = None,
+    old: Annotated[str, Argument(help="the old spec or source (with --against: the spec file)", show_default=False)],
+    new: Annotated[str | None, Argument(help="the new spec or source", show_default=False)] = None,
     against: Annotated[
         str | None,
-        typer.Option(
-            "--against", metavar="REV", help="compare the file with itself at a git revision", show_default=False
-        ),
+        Option("--against", metavar="REV", help="compare the file with itself at a git revision", show_default=False),
     ] = None,
     input: InputOpt = None,
     batch: BatchOpt = 1,
     format: FormatOpt = "table",
-    all_layers: Annotated[bool, typer.Option("--all", help="list unchanged layers too")] = False,
-    exit_code: Annotated[bool, typer.Option("--exit-code", help="exit 1 when the architectures differ")] = False,
+    all_layers: Annotated[bool, Option("--all", help="list unchanged layers too")] = False,
+    exit_code: Annotated[bool, Option("--exit-code", help="exit 1 when the architectures differ")] = False,
     output: Annotated[
         Path | None,
-        typer.Option(
+        Option(
             "--output",
             "-o",
             help="also draw the union of both graphs, changes marked (.html .svg .png .dot .mmd)",

@@ -5,9 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Annotated
 
-import typer
-
-from cnnscope.cli.app import app
+from cnnscope.cli.app import Exit, Option, app
 from cnnscope.cli.common import (
     BatchOpt,
     FormatOpt,
@@ -25,7 +23,7 @@ def export(
     source: SourceArg,
     input: InputOpt = None,
     kwargs: KwargsOpt = None,
-    flat: Annotated[bool, typer.Option("--flat", help="one entry per layer, no blocks")] = False,
+    flat: Annotated[bool, Option("--flat", help="one entry per layer, no blocks")] = False,
 ) -> None:
     """Write the model as a YAML spec on stdout (its layer names; blocks where it repeats itself)."""
     from cnnscope.export import export_yaml
@@ -53,4 +51,4 @@ def verify(
     emit(document(graph, checks), format)
     ok = all(c.ok for c in checks)
     if not ok:
-        raise typer.Exit(1)
+        raise Exit(1)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Annotated, Any
 
-import typer
-
-from cnnscope.cli.app import app
+from cnnscope.cli.app import Option, app
 from cnnscope.cli.common import FormatOpt, InputOpt, KwargsOpt, SourceArg, check_format, load_graph, positive_batch
 from cnnscope.errors import UsageError
 
@@ -15,7 +13,7 @@ SHOWN = 10
 
 
 def _opt(name: str, what: str) -> Any:
-    return typer.Option(name, help=f"the quoted {what}, as printed: 4.1G, 1.82e9, 1,814,073,344", show_default=False)
+    return Option(name, help=f"the quoted {what}, as printed: 4.1G, 1.82e9, 1,814,073,344", show_default=False)
 
 
 @app.command(rich_help_panel="Analyze")
@@ -26,9 +24,9 @@ def reconcile(
     params: Annotated[str | None, _opt("--params", "parameter count")] = None,
     batch: Annotated[
         int,
-        typer.Option("--batch", "-b", help="also try this batch size (always tries 1)", callback=positive_batch),
+        Option("--batch", "-b", help="also try this batch size (always tries 1)", callback=positive_batch),
     ] = 1,
-    top: Annotated[int, typer.Option("--top", help="matches to list")] = SHOWN,
+    top: Annotated[int, Option("--top", help="matches to list")] = SHOWN,
     input: InputOpt = None,
     kwargs: KwargsOpt = None,
     format: FormatOpt = "table",

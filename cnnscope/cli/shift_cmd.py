@@ -6,37 +6,35 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import typer
-
 from cnnscope.analyze.base import Column, Report, analyze
-from cnnscope.cli.app import app
+from cnnscope.cli.app import Option, app
 from cnnscope.cli.common import FormatOpt, InputOpt, KwargsOpt, SourceArg, check_choice, check_format, load_graph
 from cnnscope.errors import UsageError
 from cnnscope.render import render
 
 EmpiricalOpt = Annotated[
     bool,
-    typer.Option("--empirical", "-e", help="also measure the errors with real forward passes (imports torch)"),
+    Option("--empirical", "-e", help="also measure the errors with real forward passes (imports torch)"),
 ]
 ShiftsOpt = Annotated[
     str | None,
-    typer.Option(
+    Option(
         "--shifts",
         help="shifts to measure: 1,2,4 or 1-8 (default: every shift up to the largest lattice, "
         "or 1, the powers of two and each layer's lattice when that is above 8)",
         show_default=False,
     ),
 ]
-AlongOpt = Annotated[str, typer.Option("--along", help="spatial dims to shift, by the same amount: all | H | W | H,W")]
-InputsOpt = Annotated[int, typer.Option("--inputs", help="random inputs per seed")]
-SeedsOpt = Annotated[int, typer.Option("--seeds", help="random initializations (each with its own inputs)")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="first random seed")]
-FillOpt = Annotated[str, typer.Option("--fill", help="how the shifted input is filled: both | circular | zeros")]
-DeviceOpt = Annotated[str, typer.Option("--device", help="cpu | cuda | cuda:N")]
-TolOpt = Annotated[float, typer.Option("--tol", help="relative error below which a shift counts as exact")]
+AlongOpt = Annotated[str, Option("--along", help="spatial dims to shift, by the same amount: all | H | W | H,W")]
+InputsOpt = Annotated[int, Option("--inputs", help="random inputs per seed")]
+SeedsOpt = Annotated[int, Option("--seeds", help="random initializations (each with its own inputs)")]
+SeedOpt = Annotated[int, Option("--seed", help="first random seed")]
+FillOpt = Annotated[str, Option("--fill", help="how the shifted input is filled: both | circular | zeros")]
+DeviceOpt = Annotated[str, Option("--device", help="cpu | cuda | cuda:N")]
+TolOpt = Annotated[float, Option("--tol", help="relative error below which a shift counts as exact")]
 PlotOpt = Annotated[
     Path | None,
-    typer.Option(
+    Option(
         "--plot", help="draw error against depth to this PNG (with --empirical; the `plot` extra)", show_default=False
     ),
 ]

@@ -5,9 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Annotated
 
-import typer
-
-from cnnscope.cli.app import app
+from cnnscope.cli.app import Option, app
 from cnnscope.cli.common import (
     BatchOpt,
     DtypeOpt,
@@ -23,7 +21,7 @@ from cnnscope.cli.common import (
 
 SizesOpt = Annotated[
     str | None,
-    typer.Option(
+    Option(
         "--sizes",
         "-s",
         help="sizes: 128,224,320 | 96..512/32 | 1024x768 (default: half to twice the spec's size)",
@@ -31,7 +29,7 @@ SizesOpt = Annotated[
     ),
 ]
 PlotOpt = Annotated[
-    str | None, typer.Option("--plot", help="also draw MACs and memory against size to this PNG", show_default=False)
+    str | None, Option("--plot", help="also draw MACs and memory against size to this PNG", show_default=False)
 ]
 
 
