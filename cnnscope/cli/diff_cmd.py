@@ -35,8 +35,9 @@ def diff(
 ) -> int:
     """What changed between two architectures: layers added, removed, changed; deltas and totals."""
     from cnnscope.diff import diff_graphs, load_at_revision
+    from cnnscope.draw.diffview import changes_mermaid, diff_picture
     from cnnscope.render import emit
-    from cnnscope.render.views.diff import changes_mermaid, document, union_picture
+    from cnnscope.render.views.diff import document
 
     check_format(format)
     draw_fmt = None
@@ -67,7 +68,7 @@ def diff(
         from cnnscope.cli.draw_cmd import emit as write_drawing
         from cnnscope.draw import render as draw
 
-        write_drawing(output, draw(union_picture(d, g_old, g_new, batch), draw_fmt, batch=batch), draw_fmt)
+        write_drawing(output, draw(diff_picture(d, g_old, g_new, batch), draw_fmt, batch=batch), draw_fmt)
     picture = changes_mermaid(d, g_old, g_new, batch) if format == "markdown" else None
     emit(document(d, all_layers, picture), format)
     return 1 if exit_code and d.differs else 0
