@@ -59,23 +59,17 @@ def sweep(
 
         require_matplotlib()
     graph = load_graph(source, input, kwargs)
-    from cnnscope.render import render
-    from cnnscope.render.sweep_text import chart_lines, formula_lines, save_plot
+    from cnnscope.render import emit
+    from cnnscope.render.views.sweep import document
     from cnnscope.whatif.sweep import parse_sizes
     from cnnscope.whatif.sweep import sweep as run_sweep
 
     spatial = tuple(graph.input_shape[1:])
     todo = parse_sizes(sizes if sizes is not None else default_sizes(spatial), len(spatial))
     report = run_sweep(graph, todo, batch=batch, dtype=dtype, optimizer=optimizer)
-    render(report, format, sys.stdout, sys.stderr, f"sweep: {graph.name}")
-    if format in ("table", "markdown"):
-        lines = formula_lines(report.meta, report.rows)
-        lines += ["", *chart_lines(report.rows, "macs", "macs", "MACs")]
-        lines += ["", *chart_lines(report.rows, "training_bytes", "bytes", f"training memory ({optimizer}, {dtype})")]
-        if format == "markdown":
-            sys.stdout.write("\n```\n" + "\n".join(lines) + "\n```\n")
-        else:
-            sys.stdout.write("\n" + "\n".join(lines) + "\n")
+    emit(document(report), format)
     if plot is not None:
+        from cnnscope.render.sweep_text import save_plot
+
         save_plot(plot, report.rows, graph.name)
         sys.stderr.write(f"wrote {plot}\n")
