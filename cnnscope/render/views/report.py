@@ -18,42 +18,44 @@ from cnnscope.render.document import NEVER, Block, Document, Field, Table, Text
 from cnnscope.render.units import fmt, get_path
 
 TOTAL = "_total"  # the key that marks the totals row
+BLANK = "_blank:"  # BLANK + key: the totals row has nothing under that column
+TEXT_UNITS = ("text", "shape")
 LAYER = (("name", "layer", "text"), ("type", "type", "text"), ("output_shape", "output shape", "shape"))
 
 
 def fields(report: Report, styled: bool = False) -> list[Field]:
-    """One field per report column, laid out as the report's own table lays it out."""
-    bold = {"styles": {True: "bold"}, "style_by": TOTAL} if styled else {}
-    return [
-        Field(
-            c.key,
-            c.title,
-            c.unit,
-            priority=NEVER if j == 0 else PRIORITY.get(c.key, 50),
-            wrap=c.unit == "text",
-            min_width=16 if j == 0 else 11,
-            **bold,  # type: ignore[arg-type]
+    """One field per report column, laid out as the report's own table lays it out (``styled``:
+    the totals row in bold, blank under a column with no total)."""
+    out = []
+    for j, c in enumerate(report.columns):
+        extra: dict[str, Any] = {"styles": {True: "bold"}, "style_by": TOTAL} if styled else {}
+        if styled and c.unit not in TEXT_UNITS:
+            extra["unit_by"] = BLANK + c.key
+        prio = NEVER if j == 0 else PRIORITY.get(c.key, 50)
+        out.append(
+            Field(c.key, c.title, c.unit, priority=prio, wrap=c.unit == "text", min_width=16 if j == 0 else 11, **extra)
         )
-        for j, c in enumerate(report.columns)
-    ]
+    return out
 
 
 def total_row(report: Report) -> dict[str, Any] | None:
-    """The totals under the columns that have one (None when no column has)."""
+    """The totals under the columns that have one, blank under the others (None when no
+    column has a total)."""
     cols = report.columns
-    values = {c.key: get_path(report.totals, c.key) for c in cols[1:] if c.total}
+    values = {c.key: get_path(report.totals, c.key) if c.total else None for c in cols[1:]}
     if not cols or all(v is None for v in values.values()):
         return None
     row: dict[str, Any] = {TOTAL: True, cols[0].key: "total"}
-    for key, v in values.items():
-        head, *rest = key.split(".")
-        if not rest:
-            row[head] = v
-        else:  # a dotted key reads a nested row
-            node = row.setdefault(head, {})
-            for part in rest[:-1]:
-                node = node.setdefault(part, {})
-            node[rest[-1]] = v
+    for c in cols[1:]:
+        v = values[c.key]
+        if v is None:
+            v = ""
+            row[BLANK + c.key] = "text"
+        head, *rest = c.key.split(".")
+        node = row
+        for part in [head, *rest][:-1]:  # a dotted key reads a nested row
+            node = node.setdefault(part, {})
+        node[[head, *rest][-1]] = v
     return row
 
 
@@ -73,7 +75,7 @@ def csv_table(report: Report) -> Table:
 def blocks(report: Report, title: str | None = None) -> list[Block]:
     """The table, then the whole-model figures and the notes (the warnings: :func:`warnings`)."""
     out: list[Block] = [layer_table(report, title)]
-    out += [Text(f"{label}: {value}") for label, value in figure_lines(report)]
+    out += [Text(f"{label}: {value}", "bullet") for label, value in figure_lines(report)]
     out += [Text(note, "note") for note in report.notes]
     return out
 
