@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from cnnscope.cli.app import Argument, Option, app
 from cnnscope.cli.common import (
@@ -24,6 +24,11 @@ _Limit = Annotated[
 ]
 
 
+def _measured(metavar: str, help: str) -> Any:
+    """A budget on a measured figure (its own help panel)."""
+    return Option(show_default=False, metavar=metavar, help=help, rich_help_panel=_MEASURE)
+
+
 @app.command(rich_help_panel="CI")
 def check(
     sources: Annotated[
@@ -39,22 +44,10 @@ def check(
     max_activation_bytes: _Limit = None,
     max_training_bytes: _Limit = None,
     max_latency_ms: Annotated[
-        str | None,
-        Option(
-            show_default=False,
-            metavar="MS",
-            help="limit on the measured latency (runs the model; see --latency-statistic)",
-            rich_help_panel="Measured budgets",
-        ),
+        str | None, _measured("MS", "limit on the measured latency (runs the model; see --latency-statistic)")
     ] = None,
     min_throughput: Annotated[
-        str | None,
-        Option(
-            show_default=False,
-            metavar="N",
-            help="lower limit on measured samples per second (runs the model)",
-            rich_help_panel="Measured budgets",
-        ),
+        str | None, _measured("N", "lower limit on measured samples per second (runs the model)")
     ] = None,
     budget: Annotated[
         list[str] | None,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from cnnscope.analyze.base import Report, analyze
-from cnnscope.cli.app import Argument, Option
+from cnnscope.cli.app import Argument, Option, app
 from cnnscope.errors import UsageError, did_you_mean
 from cnnscope.graph import Graph
 from cnnscope.render import FORMATS, render
@@ -245,3 +245,21 @@ def run_report(
     report = analyze(graph, analyzers, batch=batch, **options)
     render(report, fmt, sys.stdout, sys.stderr, title)
     return report
+
+
+def report_command(name: str, analyzers: list[str], doc: str, **options: Any) -> Callable[..., None]:
+    """Register the command ``name``: the ``analyzers``' report of SOURCE, in any format (the
+    analytic tables that take nothing but the common options: shapes, params, flops)."""
+
+    def command(
+        source: SourceArg,
+        input: InputOpt = None,
+        batch: BatchOpt = 1,
+        format: FormatOpt = "table",
+        kwargs: KwargsOpt = None,
+    ) -> None:
+        run_report(source, analyzers, input, batch, format, kwargs=kwargs, **options)
+
+    command.__name__ = command.__qualname__ = name
+    command.__doc__ = doc
+    return app.command(name, rich_help_panel="Analyze")(command)
