@@ -16,8 +16,8 @@ from cnnscope.cli.common import (
     run_report,
 )
 
-shapes = report_command("shapes", ["shapes"], "Output shape of every layer (batch included).")
-params = report_command("params", ["params"], "Parameters per layer, trainable and frozen; buffers apart.")
+shapes = report_command(__name__, "shapes", ["shapes"], "Output shape of every layer (batch included).")
+params = report_command(__name__, "params", ["params"], "Parameters per layer, trainable and frozen; buffers apart.")
 
 
 @app.command(rich_help_panel="Analyze")

@@ -247,9 +247,10 @@ def run_report(
     return report
 
 
-def report_command(name: str, analyzers: list[str], doc: str, **options: Any) -> Callable[..., None]:
-    """Register the command ``name``: the ``analyzers``' report of SOURCE, in any format (the
-    analytic tables that take nothing but the common options: shapes, params, flops)."""
+def report_command(module: str, name: str, analyzers: list[str], doc: str, **options: Any) -> Callable[..., None]:
+    """Register the command ``name`` of the command module ``module`` (cli.COMMANDS names it):
+    the ``analyzers``' report of SOURCE, in any format (the analytic tables that take nothing
+    but the common options: shapes, params, flops)."""
 
     def command(
         source: SourceArg,
@@ -261,5 +262,6 @@ def report_command(name: str, analyzers: list[str], doc: str, **options: Any) ->
         run_report(source, analyzers, input, batch, format, kwargs=kwargs, **options)
 
     command.__name__ = command.__qualname__ = name
+    command.__module__ = module
     command.__doc__ = doc
     return app.command(name, rich_help_panel="Analyze")(command)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from cnnscope.cli.common import report_command
 
 flops = report_command(
+    __name__,
     "flops",
     ["compute"],
     """MACs (multiply-adds, bias excluded), FLOPs (= 2 x MACs) and other ops per layer, with shares.
