@@ -58,10 +58,14 @@ def rf(
             erf_result = effective_rf(graph, layer, draws=draws, seed=seed)
         report.meta["erf"] = erf_result.to_json()
     from cnnscope.render import emit
-    from cnnscope.render.layout import terminal_columns
     from cnnscope.render.views.rf import document
 
-    emit(document(report, erf_result, terminal_columns(sys.stdout) if format == "table" else None), format)
+    columns = None
+    if format == "table":  # the charts fit the terminal (rich knows its width; the json path never loads it)
+        from cnnscope.render.layout import terminal_columns
+
+        columns = terminal_columns(sys.stdout)
+    emit(document(report, erf_result, columns), format)
     if plot is not None:
         from cnnscope.render.rf_chart import save_plot
 
