@@ -247,10 +247,12 @@ def run_report(
     return report
 
 
-def report_command(module: str, name: str, analyzers: list[str], doc: str, **options: Any) -> Callable[..., None]:
-    """Register the command ``name`` of the command module ``module`` (cli.COMMANDS names it):
-    the ``analyzers``' report of SOURCE, in any format (the analytic tables that take nothing
-    but the common options: shapes, params, flops)."""
+def source_command(
+    module: str, name: str, doc: str, run: Callable[[str, list[str] | None, int, str, str | None], Any], panel: str
+) -> Callable[..., Any]:
+    """Register the command ``name`` of the command module ``module`` (cli.COMMANDS names it)
+    that takes SOURCE and the common options alone: ``run(source, input, batch, format, kwargs)``
+    (its return value is the exit code, None for 0)."""
 
     def command(
         source: SourceArg,
@@ -258,10 +260,20 @@ def report_command(module: str, name: str, analyzers: list[str], doc: str, **opt
         batch: BatchOpt = 1,
         format: FormatOpt = "table",
         kwargs: KwargsOpt = None,
-    ) -> None:
-        run_report(source, analyzers, input, batch, format, kwargs=kwargs, **options)
+    ) -> Any:
+        return run(source, input, batch, format, kwargs)
 
     command.__name__ = command.__qualname__ = name
     command.__module__ = module
     command.__doc__ = doc
-    return app.command(name, rich_help_panel="Analyze")(command)
+    return app.command(name, rich_help_panel=panel)(command)
+
+
+def report_command(module: str, name: str, analyzers: list[str], doc: str, **options: Any) -> Callable[..., Any]:
+    """A :func:`source_command` that writes the ``analyzers``' report of SOURCE in any format
+    (the analytic tables: shapes, params, flops)."""
+
+    def run(source: str, input: list[str] | None, batch: int, format: str, kwargs: str | None) -> None:
+        run_report(source, analyzers, input, batch, format, kwargs=kwargs, **options)
+
+    return source_command(module, name, doc, run, "Analyze")

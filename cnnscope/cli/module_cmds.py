@@ -5,17 +5,8 @@ from __future__ import annotations
 import sys
 from typing import Annotated
 
-from cnnscope.cli.app import Exit, Option, app
-from cnnscope.cli.common import (
-    BatchOpt,
-    FormatOpt,
-    InputOpt,
-    KwargsOpt,
-    SourceArg,
-    check_format,
-    load_graph,
-    parse_input,
-)
+from cnnscope.cli.app import Option, app
+from cnnscope.cli.common import InputOpt, KwargsOpt, SourceArg, check_format, load_graph, parse_input, source_command
 
 
 @app.command(rich_help_panel="Modules")
@@ -31,15 +22,7 @@ def export(
     sys.stdout.write(export_yaml(load_graph(source, input, kwargs), flat=flat))
 
 
-@app.command(rich_help_panel="Modules")
-def verify(
-    source: SourceArg,
-    input: InputOpt = None,
-    batch: BatchOpt = 1,
-    format: FormatOpt = "table",
-    kwargs: KwargsOpt = None,
-) -> None:
-    """Run one real forward pass and compare every analytic figure with torch's (exit 1 on a mismatch)."""
+def _verify(source: str, input: list[str] | None, batch: int, format: str, kwargs: str | None) -> int:
     from cnnscope.render import emit
     from cnnscope.render.progress import working
     from cnnscope.render.views.verify import document
@@ -49,6 +32,13 @@ def verify(
     with working(f"verifying {source}: one real forward pass against every analytic figure"):
         graph, checks = run_verify(source, parse_input(input), kwargs, batch)
     emit(document(graph, checks), format)
-    ok = all(c.ok for c in checks)
-    if not ok:
-        raise Exit(1)
+    return 0 if all(c.ok for c in checks) else 1
+
+
+verify = source_command(
+    __name__,
+    "verify",
+    "Run one real forward pass and compare every analytic figure with torch's (exit 1 on a mismatch).",
+    _verify,
+    "Modules",
+)
