@@ -12,32 +12,12 @@ from cnnscope.cli.common import (
     OptimizerOpt,
     SourceArg,
     check_memory_options,
+    report_command,
     run_report,
 )
 
-
-@app.command(rich_help_panel="Analyze")
-def shapes(
-    source: SourceArg,
-    input: InputOpt = None,
-    batch: BatchOpt = 1,
-    format: FormatOpt = "table",
-    kwargs: KwargsOpt = None,
-) -> None:
-    """Output shape of every layer (batch included)."""
-    run_report(source, ["shapes"], input, batch, format, kwargs=kwargs)
-
-
-@app.command(rich_help_panel="Analyze")
-def params(
-    source: SourceArg,
-    input: InputOpt = None,
-    batch: BatchOpt = 1,
-    format: FormatOpt = "table",
-    kwargs: KwargsOpt = None,
-) -> None:
-    """Parameters per layer, trainable and frozen; buffers apart."""
-    run_report(source, ["params"], input, batch, format, kwargs=kwargs)
+shapes = report_command(__name__, "shapes", ["shapes"], "Output shape of every layer (batch included).")
+params = report_command(__name__, "params", ["params"], "Parameters per layer, trainable and frozen; buffers apart.")
 
 
 @app.command(rich_help_panel="Analyze")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-import typer
-
-from cnnscope.cli.app import app
+from cnnscope.cli.app import Argument, Option, app
 from cnnscope.cli.common import (
     BatchOpt,
     DtypeOpt,
@@ -22,15 +20,20 @@ from cnnscope.errors import UsageError
 
 _MEASURE = "Measured budgets"
 _Limit = Annotated[
-    str | None, typer.Option(show_default=False, metavar="N", help="limit on this figure: 12M, 1.5G, 64MiB, 64MB, 500K")
+    str | None, Option(show_default=False, metavar="N", help="limit on this figure: 12M, 1.5G, 64MiB, 64MB, 500K")
 ]
+
+
+def _measured(metavar: str, help: str) -> Any:
+    """A budget on a measured figure (its own help panel)."""
+    return Option(show_default=False, metavar=metavar, help=help, rich_help_panel=_MEASURE)
 
 
 @app.command(rich_help_panel="CI")
 def check(
     sources: Annotated[
         list[str] | None,
-        typer.Argument(
+        Argument(
             help="specs or sources to check; default: `model`/`models` from \\[tool.cnnscope]", show_default=False
         ),
     ] = None,
@@ -41,26 +44,14 @@ def check(
     max_activation_bytes: _Limit = None,
     max_training_bytes: _Limit = None,
     max_latency_ms: Annotated[
-        str | None,
-        typer.Option(
-            show_default=False,
-            metavar="MS",
-            help="limit on the measured latency (runs the model; see --latency-statistic)",
-            rich_help_panel="Measured budgets",
-        ),
+        str | None, _measured("MS", "limit on the measured latency (runs the model; see --latency-statistic)")
     ] = None,
     min_throughput: Annotated[
-        str | None,
-        typer.Option(
-            show_default=False,
-            metavar="N",
-            help="lower limit on measured samples per second (runs the model)",
-            rich_help_panel="Measured budgets",
-        ),
+        str | None, _measured("N", "lower limit on measured samples per second (runs the model)")
     ] = None,
     budget: Annotated[
         list[str] | None,
-        typer.Option(
+        Option(
             "--budget",
             "-B",
             metavar="KEY=N",
@@ -73,36 +64,32 @@ def check(
     dtype: DtypeOpt = "float32",
     optimizer: OptimizerOpt = "adam",
     format: FormatOpt = "table",
-    no_config: Annotated[bool, typer.Option("--no-config", help="ignore \\[tool.cnnscope] budgets and models")] = False,
-    top: Annotated[int, typer.Option("--top", help="largest layers to name per exceeded budget")] = 3,
+    no_config: Annotated[bool, Option("--no-config", help="ignore \\[tool.cnnscope] budgets and models")] = False,
+    top: Annotated[int, Option("--top", help="largest layers to name per exceeded budget")] = 3,
     device: Annotated[
         str | None,
-        typer.Option(
-            "--device", "-d", help="cpu | cuda | cuda:N (measured budgets; default cpu)", rich_help_panel=_MEASURE
-        ),
+        Option("--device", "-d", help="cpu | cuda | cuda:N (measured budgets; default cpu)", rich_help_panel=_MEASURE),
     ] = None,
     threads: Annotated[
         int | None,
-        typer.Option(
-            "--threads", help="torch CPU threads (measured budgets)", show_default=False, rich_help_panel=_MEASURE
-        ),
+        Option("--threads", help="torch CPU threads (measured budgets)", show_default=False, rich_help_panel=_MEASURE),
     ] = None,
     latency_statistic: Annotated[
         str | None,
-        typer.Option(
+        Option(
             "--latency-statistic",
             help="what latency_ms is: median | p90 of the timed blocks (default median)",
             rich_help_panel=_MEASURE,
         ),
     ] = None,
     warmup: Annotated[
-        int | None, typer.Option("--warmup", help="untimed calls before timing (default 5)", rich_help_panel=_MEASURE)
+        int | None, Option("--warmup", help="untimed calls before timing (default 5)", rich_help_panel=_MEASURE)
     ] = None,
     iters: Annotated[
-        int | None, typer.Option("--iters", help="minimum timed blocks (default 10)", rich_help_panel=_MEASURE)
+        int | None, Option("--iters", help="minimum timed blocks (default 10)", rich_help_panel=_MEASURE)
     ] = None,
     min_time: Annotated[
-        float | None, typer.Option("--min-time", help="minimum timed seconds (default 1)", rich_help_panel=_MEASURE)
+        float | None, Option("--min-time", help="minimum timed seconds (default 1)", rich_help_panel=_MEASURE)
     ] = None,
 ) -> int:
     """Fail (exit 1) when a model exceeds a budget: params, MACs, memory, or any other figure.

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from cnnscope.analyze.base import Report, analyze
-from cnnscope.cli.app import Argument, Option
+from cnnscope.cli.app import Argument, Option, app
 from cnnscope.errors import UsageError, did_you_mean
 from cnnscope.graph import Graph
 from cnnscope.render import FORMATS, render
@@ -245,3 +245,35 @@ def run_report(
     report = analyze(graph, analyzers, batch=batch, **options)
     render(report, fmt, sys.stdout, sys.stderr, title)
     return report
+
+
+def source_command(
+    module: str, name: str, doc: str, run: Callable[[str, list[str] | None, int, str, str | None], Any], panel: str
+) -> Callable[..., Any]:
+    """Register the command ``name`` of the command module ``module`` (cli.COMMANDS names it)
+    that takes SOURCE and the common options alone: ``run(source, input, batch, format, kwargs)``
+    (its return value is the exit code, None for 0)."""
+
+    def command(
+        source: SourceArg,
+        input: InputOpt = None,
+        batch: BatchOpt = 1,
+        format: FormatOpt = "table",
+        kwargs: KwargsOpt = None,
+    ) -> Any:
+        return run(source, input, batch, format, kwargs)
+
+    command.__name__ = command.__qualname__ = name
+    command.__module__ = module
+    command.__doc__ = doc
+    return app.command(name, rich_help_panel=panel)(command)
+
+
+def report_command(module: str, name: str, analyzers: list[str], doc: str, **options: Any) -> Callable[..., Any]:
+    """A :func:`source_command` that writes the ``analyzers``' report of SOURCE in any format
+    (the analytic tables: shapes, params, flops)."""
+
+    def run(source: str, input: list[str] | None, batch: int, format: str, kwargs: str | None) -> None:
+        run_report(source, analyzers, input, batch, format, kwargs=kwargs, **options)
+
+    return source_command(module, name, doc, run, "Analyze")

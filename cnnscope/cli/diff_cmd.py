@@ -5,33 +5,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import typer
-
-from cnnscope.cli.app import app
+from cnnscope.cli.app import Argument, Option, app
 from cnnscope.cli.common import BatchOpt, FormatOpt, InputOpt, check_format, load_graph, parse_input
 from cnnscope.errors import UsageError
 
 
 @app.command(rich_help_panel="CI")
 def diff(
-    old: Annotated[
-        str, typer.Argument(help="the old spec or source (with --against: the spec file)", show_default=False)
-    ],
-    new: Annotated[str | None, typer.Argument(help="the new spec or source", show_default=False)] = None,
+    old: Annotated[str, Argument(help="the old spec or source (with --against: the spec file)", show_default=False)],
+    new: Annotated[str | None, Argument(help="the new spec or source", show_default=False)] = None,
     against: Annotated[
         str | None,
-        typer.Option(
-            "--against", metavar="REV", help="compare the file with itself at a git revision", show_default=False
-        ),
+        Option("--against", metavar="REV", help="compare the file with itself at a git revision", show_default=False),
     ] = None,
     input: InputOpt = None,
     batch: BatchOpt = 1,
     format: FormatOpt = "table",
-    all_layers: Annotated[bool, typer.Option("--all", help="list unchanged layers too")] = False,
-    exit_code: Annotated[bool, typer.Option("--exit-code", help="exit 1 when the architectures differ")] = False,
+    all_layers: Annotated[bool, Option("--all", help="list unchanged layers too")] = False,
+    exit_code: Annotated[bool, Option("--exit-code", help="exit 1 when the architectures differ")] = False,
     output: Annotated[
         Path | None,
-        typer.Option(
+        Option(
             "--output",
             "-o",
             help="also draw the union of both graphs, changes marked (.html .svg .png .dot .mmd)",
@@ -41,8 +35,9 @@ def diff(
 ) -> int:
     """What changed between two architectures: layers added, removed, changed; deltas and totals."""
     from cnnscope.diff import diff_graphs, load_at_revision
+    from cnnscope.draw.diffview import changes_mermaid, diff_picture
     from cnnscope.render import emit
-    from cnnscope.render.views.diff import changes_mermaid, document, union_picture
+    from cnnscope.render.views.diff import document
 
     check_format(format)
     draw_fmt = None
@@ -73,7 +68,7 @@ def diff(
         from cnnscope.cli.draw_cmd import emit as write_drawing
         from cnnscope.draw import render as draw
 
-        write_drawing(output, draw(union_picture(d, g_old, g_new, batch), draw_fmt, batch=batch), draw_fmt)
+        write_drawing(output, draw(diff_picture(d, g_old, g_new, batch), draw_fmt, batch=batch), draw_fmt)
     picture = changes_mermaid(d, g_old, g_new, batch) if format == "markdown" else None
     emit(document(d, all_layers, picture), format)
     return 1 if exit_code and d.differs else 0

@@ -14,9 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-import typer
-
-from cnnscope.cli.app import app
+from cnnscope.cli.app import Option, app
 from cnnscope.cli.common import BatchOpt, InputOpt, KwargsOpt, SourceArg, check_choice, load_graph
 from cnnscope.errors import UsageError
 
@@ -35,7 +33,7 @@ MEASURES = ("macs", "params", "activations")
 
 OutputOpt = Annotated[
     Path | None,
-    typer.Option(
+    Option(
         "--output", "-o", help="write here; the suffix picks the format (.html .svg .png .dot .mmd)", show_default=False
     ),
 ]
@@ -109,12 +107,12 @@ def draw(
     source: SourceArg,
     output: OutputOpt = None,
     format: Annotated[
-        str | None, typer.Option("--format", "-f", help="html | svg | png | dot | mermaid", show_default=False)
+        str | None, Option("--format", "-f", help="html | svg | png | dot | mermaid", show_default=False)
     ] = None,
     colour: Annotated[
-        str, typer.Option("--colour", "--color", help="colour boxes by their share of: macs | params | activations")
+        str, Option("--colour", "--color", help="colour boxes by their share of: macs | params | activations")
     ] = "macs",
-    no_fold: Annotated[bool, typer.Option("--no-fold", help="draw every layer; do not fold repeated blocks")] = False,
+    no_fold: Annotated[bool, Option("--no-fold", help="draw every layer; do not fold repeated blocks")] = False,
     input: InputOpt = None,
     batch: BatchOpt = 1,
     kwargs: KwargsOpt = None,

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import typer
-
-from cnnscope.cli.app import app
+from cnnscope.cli.app import Option, app
 from cnnscope.cli.common import BatchOpt, FormatOpt, InputOpt, KwargsOpt, SourceArg, check_format, load_graph
 from cnnscope.errors import UsageError
 
@@ -15,9 +13,7 @@ DIM_OPTIONS = {"L": "--length", "D": "--depth", "H": "--height", "W": "--width"}
 
 
 def _range_opt(name: str, what: str) -> Any:
-    return typer.Option(
-        name, help=f"sizes to try along {what}, LO:HI inclusive (overrides --range)", show_default=False
-    )
+    return Option(name, help=f"sizes to try along {what}, LO:HI inclusive (overrides --range)", show_default=False)
 
 
 def _ranges(graph: Any, all_dims: str | None, per_dim: dict[str, str | None]) -> list[tuple[int, int]]:
@@ -57,7 +53,7 @@ def fit(
     source: SourceArg,
     range_: Annotated[
         str | None,
-        typer.Option(
+        Option(
             "--range",
             "-r",
             help="sizes to try along every spatial dim, LO:HI inclusive (default: the spec's size ± 32)",
@@ -68,7 +64,7 @@ def fit(
     width: Annotated[str | None, _range_opt("--width", "W")] = None,
     depth: Annotated[str | None, _range_opt("--depth", "D (3-d inputs)")] = None,
     length: Annotated[str | None, _range_opt("--length", "L (1-d inputs)")] = None,
-    all_: Annotated[bool, typer.Option("--all", help="list every size, not only those that fit")] = False,
+    all_: Annotated[bool, Option("--all", help="list every size, not only those that fit")] = False,
     input: InputOpt = None,
     batch: BatchOpt = 1,
     format: FormatOpt = "table",

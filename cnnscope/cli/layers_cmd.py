@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import typer
-
-from cnnscope.cli.app import app
+from cnnscope.cli.app import Argument, app
 from cnnscope.cli.common import FormatOpt, check_format, complete_layer_type
 
 
@@ -14,9 +12,7 @@ from cnnscope.cli.common import FormatOpt, check_format, complete_layer_type
 def layers(
     type_name: Annotated[
         str | None,
-        typer.Argument(
-            metavar="[TYPE]", help="Show one type's fields (e.g. conv2d).", autocompletion=complete_layer_type
-        ),
+        Argument(metavar="[TYPE]", help="Show one type's fields (e.g. conv2d).", autocompletion=complete_layer_type),
     ] = None,
     format: FormatOpt = "table",
 ) -> None:

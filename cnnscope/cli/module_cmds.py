@@ -5,19 +5,8 @@ from __future__ import annotations
 import sys
 from typing import Annotated
 
-import typer
-
-from cnnscope.cli.app import app
-from cnnscope.cli.common import (
-    BatchOpt,
-    FormatOpt,
-    InputOpt,
-    KwargsOpt,
-    SourceArg,
-    check_format,
-    load_graph,
-    parse_input,
-)
+from cnnscope.cli.app import Option, app
+from cnnscope.cli.common import InputOpt, KwargsOpt, SourceArg, check_format, load_graph, parse_input, source_command
 
 
 @app.command(rich_help_panel="Modules")
@@ -25,7 +14,7 @@ def export(
     source: SourceArg,
     input: InputOpt = None,
     kwargs: KwargsOpt = None,
-    flat: Annotated[bool, typer.Option("--flat", help="one entry per layer, no blocks")] = False,
+    flat: Annotated[bool, Option("--flat", help="one entry per layer, no blocks")] = False,
 ) -> None:
     """Write the model as a YAML spec on stdout (its layer names; blocks where it repeats itself)."""
     from cnnscope.export import export_yaml
@@ -33,15 +22,7 @@ def export(
     sys.stdout.write(export_yaml(load_graph(source, input, kwargs), flat=flat))
 
 
-@app.command(rich_help_panel="Modules")
-def verify(
-    source: SourceArg,
-    input: InputOpt = None,
-    batch: BatchOpt = 1,
-    format: FormatOpt = "table",
-    kwargs: KwargsOpt = None,
-) -> None:
-    """Run one real forward pass and compare every analytic figure with torch's (exit 1 on a mismatch)."""
+def _verify(source: str, input: list[str] | None, batch: int, format: str, kwargs: str | None) -> int:
     from cnnscope.render import emit
     from cnnscope.render.progress import working
     from cnnscope.render.views.verify import document
@@ -51,6 +32,13 @@ def verify(
     with working(f"verifying {source}: one real forward pass against every analytic figure"):
         graph, checks = run_verify(source, parse_input(input), kwargs, batch)
     emit(document(graph, checks), format)
-    ok = all(c.ok for c in checks)
-    if not ok:
-        raise typer.Exit(1)
+    return 0 if all(c.ok for c in checks) else 1
+
+
+verify = source_command(
+    __name__,
+    "verify",
+    "Run one real forward pass and compare every analytic figure with torch's (exit 1 on a mismatch).",
+    _verify,
+    "Modules",
+)

@@ -8,9 +8,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
-import typer
-
-from cnnscope.cli.app import app
+from cnnscope.cli.app import Argument, Exit, Option, app
 from cnnscope.cli.common import FormatOpt, InputOpt, KwargsOpt, check_format, load_graph
 from cnnscope.errors import UsageError
 
@@ -52,7 +50,7 @@ def resolve_source(source: str | None) -> tuple[str, str]:
 def profile_cmd(
     source: Annotated[
         str | None,
-        typer.Argument(
+        Argument(
             help="a YAML spec, a built-in name or a module (pkg.mod:Net); default: the project's `model`, "
             f"else {DEFAULT_MODEL}",
             show_default=False,
@@ -60,45 +58,41 @@ def profile_cmd(
     ] = None,
     input: InputOpt = None,
     kwargs: KwargsOpt = None,
-    batch: Annotated[str, typer.Option("--batch", "-b", help="batch sizes to sweep: 1,8,32")] = "1",
-    device: Annotated[str, typer.Option("--device", "-d", help="cpu | cuda | cuda:N")] = "cpu",
-    dtype: Annotated[
-        str, typer.Option("--dtype", help="float32 | float16 | bfloat16 (weights and input cast)")
-    ] = "float32",
-    channels_last: Annotated[bool, typer.Option("--channels-last", help="NHWC memory format")] = False,
+    batch: Annotated[str, Option("--batch", "-b", help="batch sizes to sweep: 1,8,32")] = "1",
+    device: Annotated[str, Option("--device", "-d", help="cpu | cuda | cuda:N")] = "cpu",
+    dtype: Annotated[str, Option("--dtype", help="float32 | float16 | bfloat16 (weights and input cast)")] = "float32",
+    channels_last: Annotated[bool, Option("--channels-last", help="NHWC memory format")] = False,
     compile: Annotated[
-        bool, typer.Option("--compile", help="torch.compile the module (compile time reported apart)")
+        bool, Option("--compile", help="torch.compile the module (compile time reported apart)")
     ] = False,
-    threads: Annotated[int | None, typer.Option("--threads", help="torch CPU threads", show_default=False)] = None,
-    warmup: Annotated[int, typer.Option("--warmup", help="untimed calls before timing, per batch size")] = 5,
-    iters: Annotated[int, typer.Option("--iters", help="minimum timed blocks per batch size")] = 10,
-    min_time: Annotated[float, typer.Option("--min-time", help="minimum timed seconds per batch size")] = 1.0,
-    per_layer: Annotated[bool, typer.Option("--per-layer", help="time every layer (forward hooks)")] = False,
+    threads: Annotated[int | None, Option("--threads", help="torch CPU threads", show_default=False)] = None,
+    warmup: Annotated[int, Option("--warmup", help="untimed calls before timing, per batch size")] = 5,
+    iters: Annotated[int, Option("--iters", help="minimum timed blocks per batch size")] = 10,
+    min_time: Annotated[float, Option("--min-time", help="minimum timed seconds per batch size")] = 1.0,
+    per_layer: Annotated[bool, Option("--per-layer", help="time every layer (forward hooks)")] = False,
     top: Annotated[
-        int | None, typer.Option("--top", help="with --per-layer: only the N slowest layers", show_default=False)
+        int | None, Option("--top", help="with --per-layer: only the N slowest layers", show_default=False)
     ] = None,
     peak_tflops: Annotated[
         float | None,
-        typer.Option("--peak-tflops", help="device peak TFLOP/s (overrides the table)", show_default=False),
+        Option("--peak-tflops", help="device peak TFLOP/s (overrides the table)", show_default=False),
     ] = None,
     peak_gbps: Annotated[
         float | None,
-        typer.Option("--peak-gbps", help="device peak memory GB/s (overrides the table)", show_default=False),
+        Option("--peak-gbps", help="device peak memory GB/s (overrides the table)", show_default=False),
     ] = None,
     format: FormatOpt = "table",
     find_max_batch: Annotated[
         bool,
-        typer.Option(
-            "--find-max-batch", help="bisect real passes for the largest batch that fits (see --memory-limit)"
-        ),
+        Option("--find-max-batch", help="bisect real passes for the largest batch that fits (see --memory-limit)"),
     ] = False,
     train: Annotated[
-        bool, typer.Option("--train", help="with --find-max-batch: forward + backward + optimizer step")
+        bool, Option("--train", help="with --find-max-batch: forward + backward + optimizer step")
     ] = False,
-    optimizer: Annotated[str, typer.Option("--optimizer", help="with --train: sgd | sgd-momentum | adam")] = "adam",
+    optimizer: Annotated[str, Option("--optimizer", help="with --train: sgd | sgd-momentum | adam")] = "adam",
     memory_limit: Annotated[
         str | None,
-        typer.Option(
+        Option(
             "--memory-limit",
             help="with --find-max-batch: the budget, e.g. 2GiB (needed on the CPU)",
             show_default=False,
@@ -159,7 +153,7 @@ def profile_cmd(
     emit(document(result, top), format)
     if result.interrupted:
         err.print("[yellow]interrupted[/]: the results above are what was measured before Ctrl-C")
-        raise typer.Exit(EXIT_INTERRUPTED)
+        raise Exit(EXIT_INTERRUPTED)
 
 
 def _run_with_progress(graph: Any, opts: Any, stream: TextIO) -> ProfileResult:

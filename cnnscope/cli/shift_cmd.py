@@ -4,39 +4,36 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import typer
-
-from cnnscope.analyze.base import Column, Report, analyze
-from cnnscope.cli.app import app
+from cnnscope.analyze.base import analyze
+from cnnscope.cli.app import Option, app
 from cnnscope.cli.common import FormatOpt, InputOpt, KwargsOpt, SourceArg, check_choice, check_format, load_graph
 from cnnscope.errors import UsageError
-from cnnscope.render import render
 
 EmpiricalOpt = Annotated[
     bool,
-    typer.Option("--empirical", "-e", help="also measure the errors with real forward passes (imports torch)"),
+    Option("--empirical", "-e", help="also measure the errors with real forward passes (imports torch)"),
 ]
 ShiftsOpt = Annotated[
     str | None,
-    typer.Option(
+    Option(
         "--shifts",
         help="shifts to measure: 1,2,4 or 1-8 (default: every shift up to the largest lattice, "
         "or 1, the powers of two and each layer's lattice when that is above 8)",
         show_default=False,
     ),
 ]
-AlongOpt = Annotated[str, typer.Option("--along", help="spatial dims to shift, by the same amount: all | H | W | H,W")]
-InputsOpt = Annotated[int, typer.Option("--inputs", help="random inputs per seed")]
-SeedsOpt = Annotated[int, typer.Option("--seeds", help="random initializations (each with its own inputs)")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="first random seed")]
-FillOpt = Annotated[str, typer.Option("--fill", help="how the shifted input is filled: both | circular | zeros")]
-DeviceOpt = Annotated[str, typer.Option("--device", help="cpu | cuda | cuda:N")]
-TolOpt = Annotated[float, typer.Option("--tol", help="relative error below which a shift counts as exact")]
+AlongOpt = Annotated[str, Option("--along", help="spatial dims to shift, by the same amount: all | H | W | H,W")]
+InputsOpt = Annotated[int, Option("--inputs", help="random inputs per seed")]
+SeedsOpt = Annotated[int, Option("--seeds", help="random initializations (each with its own inputs)")]
+SeedOpt = Annotated[int, Option("--seed", help="first random seed")]
+FillOpt = Annotated[str, Option("--fill", help="how the shifted input is filled: both | circular | zeros")]
+DeviceOpt = Annotated[str, Option("--device", help="cpu | cuda | cuda:N")]
+TolOpt = Annotated[float, Option("--tol", help="relative error below which a shift counts as exact")]
 PlotOpt = Annotated[
     Path | None,
-    typer.Option(
+    Option(
         "--plot", help="draw error against depth to this PNG (with --empirical; the `plot` extra)", show_default=False
     ),
 ]
@@ -127,77 +124,12 @@ def shift(
             layer = measured.layers[row["name"]]
             row["shift_measured"] = {**layer.to_json(tol), **table_fields(layer, tol)}
         report.meta["shift_empirical"] = measured.to_json()
-    if format == "json":
-        render(report, "json", sys.stdout, sys.stderr)
-    else:
-        _render_display(report, format, measured is not None)
-        if format == "table" and measured is not None:
-            _print_chart(report)
+    from cnnscope.render import emit
+    from cnnscope.render.views.shift import document, plot_curves
+
+    emit(document(report), format)
     if plot is not None and measured is not None:
         from cnnscope.render.shift_chart import save_plot
 
-        names = [r["name"] for r in report.rows]
-        curves: dict[int, list[float | None]] = {s: [] for s in measured.shifts}
-        for r in report.rows:
-            layer = measured.layers[r["name"]]
-            f, region = layer.headline()
-            c = layer.curve(f, region)
-            for s in measured.shifts:
-                v = c.get(s)
-                curves[s].append(v.mean if v is not None else None)
-        save_plot(plot, names, curves, f"{graph.name}: equivariance error")
+        save_plot(plot, *plot_curves(report, measured), f"{graph.name}: equivariance error")
         sys.stderr.write(f"wrote {plot}\n")
-
-
-def _render_display(report: Report, fmt: str, measured: bool) -> None:
-    rows = []
-    for row in report.rows:
-        sh = row["shift"]
-        shown: dict[str, Any] = {
-            "s_lattice": sh["lattice"] if sh["lattice"] else sh["status"],
-            "s_sub": sh["aliasing"],
-            "s_pad": sh["padding_text"],
-            "s_text": sh["text"],
-        }
-        m = row.get("shift_measured")
-        if m is not None:
-            shown.update({f"m_{k}": v for k, v in m.items() if k != "errors"})
-        rows.append({**row, **shown})
-    cols = [
-        Column("name", "layer", "text", total=False),
-        Column("type", "type", "text", total=False),
-        Column("output_shape", "output shape", "shape", total=False),
-        Column("s_lattice", "lattice", "dims", total=False),
-        Column("s_sub", "subsampling", "text", total=False),
-        Column("s_pad", "padding", "text", total=False),
-    ]
-    if measured:
-        cols += [
-            Column("m_region", "region", "text", total=False),
-            Column("m_off_shift", "off s", "count", total=False),
-            Column("m_off", "error off", "float", total=False),
-            Column("m_off_std", "±", "float", total=False),
-            Column("m_on", "error at lattice", "float", total=False),
-            Column("m_torus", "torus", "float", total=False),
-            Column("m_zeros", "zero-filled", "float", total=False),
-            Column("m_measured_lattice", "vanishes at", "count", total=False),
-        ]
-    else:
-        cols.append(Column("s_text", "shifts", "text", total=False))
-    disp = Report(report.model, report.source, report.input_shape, report.batch, rows, cols, {}, report.warnings, [])
-    disp.notes.extend(report.notes)
-    meta = report.meta.get("shift_empirical")
-    if meta is not None:
-        from cnnscope.render.shift_chart import empirical_notes
-
-        disp.notes.extend(empirical_notes(meta, report.rows))
-    render(disp, fmt, sys.stdout, sys.stderr, f"{report.model}: shift equivariance")
-
-
-def _print_chart(report: Report) -> None:
-    from cnnscope.render.layout import console
-    from cnnscope.render.shift_chart import chart_rows, error_chart
-
-    con = console(sys.stdout)
-    con.print()
-    con.print(error_chart(chart_rows(report.rows)))

@@ -5,9 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Annotated
 
-import typer
-
-from cnnscope.cli.app import app
+from cnnscope.cli.app import Option, app
 from cnnscope.cli.common import (
     BatchOpt,
     DtypeOpt,
@@ -23,7 +21,7 @@ from cnnscope.cli.common import (
 
 SizesOpt = Annotated[
     str | None,
-    typer.Option(
+    Option(
         "--sizes",
         "-s",
         help="sizes: 128,224,320 | 96..512/32 | 1024x768 (default: half to twice the spec's size)",
@@ -31,7 +29,7 @@ SizesOpt = Annotated[
     ),
 ]
 PlotOpt = Annotated[
-    str | None, typer.Option("--plot", help="also draw MACs and memory against size to this PNG", show_default=False)
+    str | None, Option("--plot", help="also draw MACs and memory against size to this PNG", show_default=False)
 ]
 
 
@@ -61,23 +59,17 @@ def sweep(
 
         require_matplotlib()
     graph = load_graph(source, input, kwargs)
-    from cnnscope.render import render
-    from cnnscope.render.sweep_text import chart_lines, formula_lines, save_plot
+    from cnnscope.render import emit
+    from cnnscope.render.views.sweep import document
     from cnnscope.whatif.sweep import parse_sizes
     from cnnscope.whatif.sweep import sweep as run_sweep
 
     spatial = tuple(graph.input_shape[1:])
     todo = parse_sizes(sizes if sizes is not None else default_sizes(spatial), len(spatial))
     report = run_sweep(graph, todo, batch=batch, dtype=dtype, optimizer=optimizer)
-    render(report, format, sys.stdout, sys.stderr, f"sweep: {graph.name}")
-    if format in ("table", "markdown"):
-        lines = formula_lines(report.meta, report.rows)
-        lines += ["", *chart_lines(report.rows, "macs", "macs", "MACs")]
-        lines += ["", *chart_lines(report.rows, "training_bytes", "bytes", f"training memory ({optimizer}, {dtype})")]
-        if format == "markdown":
-            sys.stdout.write("\n```\n" + "\n".join(lines) + "\n```\n")
-        else:
-            sys.stdout.write("\n" + "\n".join(lines) + "\n")
+    emit(document(report), format)
     if plot is not None:
+        from cnnscope.render.sweep_text import save_plot
+
         save_plot(plot, report.rows, graph.name)
         sys.stderr.write(f"wrote {plot}\n")

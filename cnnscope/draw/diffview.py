@@ -10,10 +10,16 @@ folds only when their statuses agree, so a changed layer is never hidden in a ×
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from cnnscope.analyze.base import Report
 from cnnscope.draw.model import Item, Picture, from_graph
 from cnnscope.graph import Graph
+
+if TYPE_CHECKING:
+    from cnnscope.diff import ArchDiff
+
+MAX_PICTURE_BOXES = 200  # GitHub's mermaid gives up on much larger charts
 
 
 def union_picture(
@@ -61,3 +67,30 @@ def changed_boxes(boxes: Mapping[str, object], edges: Sequence[tuple[str, str]],
         if s in marked or t in marked:
             keep.update((s, t))
     return {k for k in keep if k in boxes}
+
+
+def diff_picture(d: ArchDiff, old: Graph, new: Graph, batch: int, with_explain: bool = True) -> Picture:
+    """Both graphs of the diff ``d`` in one picture, each layer marked added, removed, changed or
+    unchanged, with what changed in words."""
+    from cnnscope.render.views.diff import change_text
+
+    status = {x.name: (x.status, [change_text(c) for c in x.changes]) for x in d.layers}
+    return union_picture(old, new, d.old, d.new, [x.name for x in d.layers], status, batch, with_explain)
+
+
+def changes_mermaid(d: ArchDiff, old: Graph, new: Graph, batch: int) -> str | None:
+    """A fenced mermaid chart of the changed layers and their neighbours (None: nothing changed)."""
+    from cnnscope.draw.mermaid import to_mermaid
+    from cnnscope.draw.scene import scene
+
+    sc = scene(diff_picture(d, old, new, batch, with_explain=False), with_layout=False)
+    marked = {
+        bid
+        for bid, b in sc.main.boxes.items()
+        if b.kind != "input" and any(sc.items[m].status in ("added", "removed", "changed") for m in b.members)
+    }
+    if not marked:
+        return None
+    rank = {k: i for i, k in enumerate(sc.main.boxes)}
+    keep = sorted(changed_boxes(sc.main.boxes, sc.main.edges, marked), key=rank.__getitem__)
+    return to_mermaid(sc, keep[:MAX_PICTURE_BOXES], fenced=True)

@@ -8,6 +8,28 @@ from typing import Any
 from cnnscope.analyze.base import Report
 from cnnscope.render.units import fmt, get_path, plain
 
+# How much each report column matters in a narrow terminal (higher stays longer). Unlisted columns get 50.
+PRIORITY: dict[str, int] = {
+    "name": 10**6,  # never hidden (layout.NEVER)
+    "output_shape": 95,
+    "type": 92,
+    "params": 90,
+    "macs": 90,
+    "rf_size": 88,
+    "activation_bytes": 80,
+    "rf": 75,
+    "flops": 72,
+    "other_ops_total": 70,
+    "param_bytes": 70,
+    "rf_stride": 68,
+    "macs_share": 60,
+    "rf_coverage": 58,
+    "rf_padding": 55,
+    "trainable_params": 45,
+    "buffer_bytes": 42,
+    "buffers": 40,
+}
+
 
 def figure_lines(report: Report) -> list[tuple[str, str]]:
     """(title, formatted value) of each whole-model figure the report has."""

@@ -1,7 +1,7 @@
-"""Receptive-field growth and effective-RF maps: in the terminal (rich only) and as a PNG.
+"""Receptive-field growth and effective-RF maps: as lines for a terminal and as a PNG.
 
-The terminal views need nothing beyond rich; the PNG needs matplotlib, the optional `plot`
-extra, imported only when asked for.
+The terminal charts are plain lines, each with its style (the document's terminal lines);
+the PNG needs matplotlib, the optional `plot` extra, imported only when asked for.
 """
 
 from __future__ import annotations
@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-from rich.text import Text
 
 from cnnscope.errors import UsageError
 from cnnscope.render.units import RF_WORDS, percent
@@ -61,12 +59,15 @@ def shorten_middle(name: str, width: int) -> str:
     return name[:head] + "…" + name[-(width - 1 - head) :]
 
 
+Lines = list[tuple[str, str]]  # (text, terminal style): one chart line each
+
+
 def growth_chart(
     rows: Sequence[dict[str, Any]],
     input_spatial: Sequence[int],
     width: int = BAR_WIDTH,
     columns: int | None = None,
-) -> Text:
+) -> Lines:
     """One bar per layer where the field grows; `┃` marks the input's size. ``columns``: the
     terminal's width, which the bars shrink to fit (a line never wraps)."""
     entries = growth_entries(rows)
@@ -80,28 +81,22 @@ def growth_chart(
         name_w = min(name_w, max(12, columns // 4))
         width = max(8, min(width, columns - name_w - tail_w - 3))
     mark = round(full / top * width)
-    text = Text()
-    text.append(f"receptive-field growth (largest dim; ┃ = input {'×'.join(map(str, input_spatial))})\n", style="bold")
+    lines: Lines = [(f"receptive-field growth (largest dim; ┃ = input {'×'.join(map(str, input_spatial))})", "bold")]
     for e in entries:
         rf = e["rf"]
-        text.append(f"{shorten_middle(e['name'], name_w):<{name_w}} ")
+        name = f"{shorten_middle(e['name'], name_w):<{name_w}} "
         if rf["status"] == "ok":
             n = max(1, round(max(rf["size"]) / top * width))
             bar = "".join("█" if i < n else " " for i in range(width + 1))
             if mark <= width:
                 bar = bar[:mark] + ("┃" if mark >= n else "╋") + bar[mark + 1 :]
-            text.append(bar[: max(n, mark + 1)], style="cyan" if max(rf["size"]) < full else "green")
-            text.append(" " * (width + 1 - max(n, mark + 1)))
-            text.append(" " + "×".join(map(str, rf["size"])))
-            if rf["stride"]:
-                text.append(f"  (stride {'×'.join(map(str, rf['stride']))})", style="dim")
+            shown = bar[: max(n, mark + 1)] + " " * (width + 1 - max(n, mark + 1))
+            lines.append((name + shown + _tail(rf), "cyan" if max(rf["size"]) < full else "green"))
         elif rf["status"] == "whole_input":
-            text.append("█" * (mark + 1), style="green")
-            text.append(" " * (width - mark) + " " + RF_WORDS["whole_input"])
+            lines.append((name + "█" * (mark + 1) + " " * (width - mark) + " " + RF_WORDS["whole_input"], "green"))
         else:
-            text.append(" " * (width + 1) + " " + RF_WORDS["unsupported"], style="yellow")
-        text.append("\n")
-    return text
+            lines.append((name + " " * (width + 1) + " " + RF_WORDS["unsupported"], "yellow"))
+    return lines
 
 
 def _tail(rf: dict[str, Any]) -> str:
@@ -111,13 +106,13 @@ def _tail(rf: dict[str, Any]) -> str:
     return " " + RF_WORDS["whole_input" if rf["status"] == "whole_input" else "unsupported"]
 
 
-def erf_heatmap(grid: Sequence[Sequence[float]], max_cols: int = 64, max_rows: int = 32) -> Text:
+def erf_heatmap(grid: Sequence[Sequence[float]], max_cols: int = 64, max_rows: int = 32) -> Lines:
     """The effective-RF map, block-averaged to fit the terminal (a cell is about twice as tall as
     wide), cropped to the rows and columns where some gradient shows (no blank rows)."""
     rows = len(grid)
     cols = len(grid[0]) if rows else 0
     if not rows or not cols:
-        return Text("")
+        return []
     cstep = max(1, -(-cols // max_cols))
     rstep = max(1, -(-rows // max_rows), cstep * 2 if rows > 1 else 1)
     cells: list[list[float]] = []
@@ -132,20 +127,18 @@ def erf_heatmap(grid: Sequence[Sequence[float]], max_cols: int = 64, max_rows: i
     live_rows = [i for i, line in enumerate(shade) if any(line)]
     live_cols = [j for j in range(len(shade[0])) if any(line[j] for line in shade)]
     if not live_rows:
-        return Text("(no gradient above the lowest shade)\n")
+        return [("(no gradient above the lowest shade)", "")]
     r_lo, r_hi, c_lo, c_hi = live_rows[0], live_rows[-1], live_cols[0], live_cols[-1]
-    text = Text()
-    for ks in shade[r_lo : r_hi + 1]:
-        text.append("".join(SHADES[k] for k in ks[c_lo : c_hi + 1]).rstrip() or ".")
-        text.append("\n")
+    lines: Lines = [
+        ("".join(SHADES[k] for k in ks[c_lo : c_hi + 1]).rstrip() or ".", "") for ks in shade[r_lo : r_hi + 1]
+    ]
     if (r_lo, r_hi, c_lo, c_hi) != (0, len(shade) - 1, 0, len(shade[0]) - 1):
         y0, y1 = r_lo * rstep, min(rows, (r_hi + 1) * rstep) - 1
         x0, x1 = c_lo * cstep, min(cols, (c_hi + 1) * cstep) - 1
-        text.append(
-            f"(input rows {y0}–{y1}, columns {x0}–{x1} of {rows}×{cols}; the rest is below the lowest shade)\n",
-            style="dim",
+        lines.append(
+            (f"(input rows {y0}–{y1}, columns {x0}–{x1} of {rows}×{cols}; the rest is below the lowest shade)", "dim")
         )
-    return text
+    return lines
 
 
 def require_matplotlib() -> Any:

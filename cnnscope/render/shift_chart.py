@@ -1,4 +1,4 @@
-"""Equivariance error against depth: in the terminal (rich only) and as a PNG (matplotlib).
+"""Equivariance error against depth: as lines for a terminal and as a PNG (matplotlib).
 
 The terminal chart has one line per layer: a bar for the error at the smallest measured
 shift off the layer's lattice (aliasing), on a log scale from 1e-7 (float32 round-off) to 1,
@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from math import log10
 from pathlib import Path
 from typing import Any
-
-from rich.text import Text
 
 BAR_WIDTH = 40
 FLOOR = 1e-7  # float32 round-off: errors below read as exact
@@ -28,30 +26,28 @@ def sci(x: float | None) -> str:
     return "–" if x is None else f"{x:.1e}"
 
 
-def error_chart(rows: Sequence[dict[str, Any]], width: int = BAR_WIDTH) -> Text:
-    """``rows``: name, ``off`` (error off the lattice, or None), ``on`` (at the lattice), ``off_shift``, ``lattice``."""
-    text = Text()
-    text.append(f"equivariance error against depth (log scale, {FLOOR:.0e} … 1; bar: off the lattice)\n", style="bold")
+def error_chart(rows: Sequence[dict[str, Any]], width: int = BAR_WIDTH) -> list[tuple[str, str]]:
+    """``rows``: name, ``off`` (error off the lattice, or None), ``on`` (at the lattice), ``off_shift``,
+    ``lattice``; the chart's lines, each with its terminal style (the bar's colour)."""
+    lines = [(f"equivariance error against depth (log scale, {FLOOR:.0e} … 1; bar: off the lattice)", "bold")]
     if not rows:
-        return text
+        return lines
     name_w = min(28, max(len(r["name"]) for r in rows))
     for r in rows:
         name = r["name"] if len(r["name"]) <= name_w else "…" + r["name"][-(name_w - 1) :]
-        text.append(f"{name:<{name_w}} ")
+        line, style = f"{name:<{name_w}} ", ""
         off = r.get("off")
         if off is None:
-            text.append(" " * width, style="dim")
-            text.append("  –")
+            line += " " * width + "  –"
         else:
             n = _level(off, width)
-            text.append("█" * n, style="red" if off > 1e-2 else "yellow" if off > 1e-4 else "green")
-            text.append(" " * (width - n))
-            text.append(f"  s={r.get('off_shift')}: {sci(off)}")
+            style = "red" if off > 1e-2 else "yellow" if off > 1e-4 else "green"
+            line += "█" * n + " " * (width - n) + f"  s={r.get('off_shift')}: {sci(off)}"
         on = r.get("on")
         if on is not None:
-            text.append(f"   s={r.get('lattice')}: {sci(on)}", style="dim")
-        text.append("\n")
-    return text
+            line += f"   s={r.get('lattice')}: {sci(on)}"
+        lines.append((line, style))
+    return lines
 
 
 def save_plot(path: Path, names: Sequence[str], curves: dict[int, list[float | None]], title: str) -> None:

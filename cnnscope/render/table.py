@@ -11,35 +11,13 @@ from rich.text import Text
 
 from cnnscope.analyze.base import Report
 from cnnscope.diagnostics import Diagnostic
+from cnnscope.render.cells import PRIORITY, figure_lines
 from cnnscope.render.cells import cells as _cells
-from cnnscope.render.cells import figure_lines
 from cnnscope.render.cells import total_cells as _total_cells
 from cnnscope.render.layout import NEVER, Col, console, fitted_table, hidden_line, width_of
 from cnnscope.render.units import compact, fmt, get_path
 
 TEXT_UNITS = ("text", "shape")
-
-# How much each report column matters (higher stays longer). Unlisted columns get 50.
-PRIORITY: dict[str, int] = {
-    "name": NEVER,
-    "output_shape": 95,
-    "type": 92,
-    "params": 90,
-    "macs": 90,
-    "rf_size": 88,
-    "activation_bytes": 80,
-    "rf": 75,
-    "flops": 72,
-    "other_ops_total": 70,
-    "param_bytes": 70,
-    "rf_stride": 68,
-    "macs_share": 60,
-    "rf_coverage": 58,
-    "rf_padding": 55,
-    "trainable_params": 45,
-    "buffer_bytes": 42,
-    "buffers": 40,
-}
 
 
 def report_cols(report: Report) -> list[Col]:

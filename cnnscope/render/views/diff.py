@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 from cnnscope.diff import LAYER_FIGURES, ArchDiff, Change, difference, percent_change
-from cnnscope.graph import Graph
 from cnnscope.render.document import NEVER, Document, Field, Table, Text, heading
 from cnnscope.render.units import count, human, percent, shape, signed
 
@@ -144,35 +143,3 @@ def data(d: ArchDiff) -> dict[str, Any]:
             for k, (o, n) in d.totals.items()
         },
     }
-
-
-# -- pictures (cnnscope.draw) --------------------------------------------------------------
-
-MAX_PICTURE_BOXES = 200  # GitHub's mermaid gives up on much larger charts
-
-
-def union_picture(d: ArchDiff, old: Graph, new: Graph, batch: int, with_explain: bool = True) -> Any:
-    """Both graphs in one picture, each layer marked added, removed, changed or unchanged."""
-    from cnnscope.draw.diffview import union_picture as union
-
-    status = {x.name: (x.status, [change_text(c) for c in x.changes]) for x in d.layers}
-    return union(old, new, d.old, d.new, [x.name for x in d.layers], status, batch, with_explain)
-
-
-def changes_mermaid(d: ArchDiff, old: Graph, new: Graph, batch: int) -> str | None:
-    """A fenced mermaid chart of the changed layers and their neighbours (None: nothing changed)."""
-    from cnnscope.draw.diffview import changed_boxes
-    from cnnscope.draw.mermaid import to_mermaid
-    from cnnscope.draw.scene import scene
-
-    sc = scene(union_picture(d, old, new, batch, with_explain=False), with_layout=False)
-    marked = {
-        bid
-        for bid, b in sc.main.boxes.items()
-        if b.kind != "input" and any(sc.items[m].status in ("added", "removed", "changed") for m in b.members)
-    }
-    if not marked:
-        return None
-    rank = {k: i for i, k in enumerate(sc.main.boxes)}
-    keep = sorted(changed_boxes(sc.main.boxes, sc.main.edges, marked), key=rank.__getitem__)
-    return to_mermaid(sc, keep[:MAX_PICTURE_BOXES], fenced=True)
