@@ -99,8 +99,8 @@ def command_lines(draw: st.DrawFn, name: str) -> list[str]:
     tokens: list[list[str]] = []
     for s in specs:
         if s.argument:
-            if draw(st.integers(0, 9)) > 0:
-                tokens.append([_value(draw, str if s.type is not int else int)])
+            count = draw(st.sampled_from([0, 1, 1, 2, 3])) if s.multiple else int(draw(st.integers(0, 9)) > 0)
+            tokens.extend([_value(draw, str if s.type is not int else int)] for _ in range(count))
             continue
         repeats = [0, 1, 2] if s.multiple else [0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2]  # twice: typer's
         for _ in range(draw(st.sampled_from(repeats))):
@@ -145,6 +145,8 @@ def test_what_the_fast_path_reads_is_what_typer_passes(name: str, data: st.DataO
         ["lint", "lenet5", "-f", "json"],
         ["lint", "--list-rules"],
         ["explain", "lenet5", "-l", "conv1", "--no-why"],
+        ["check", "lenet5", "cs231n-conv", "--max-params", "1M", "-f", "json"],  # a list argument
+        ["check", "lenet5", "--max-params", "10k", "cs231n-conv"],  # options between its values
         ["summary", "resnet18", "-i", "3,32,32", "-i", "3,64,64"],  # refused by the command, located
         ["shapes", "lenet5", "--batch", "0"],  # refused by --batch's callback
         ["shapes", "lenet5", "--batch", "x"],  # click's usage error: typer's
@@ -273,3 +275,30 @@ def test_the_collector_comes_back_when_torch_is_imported() -> None:
         gc.unfreeze()
         if not was:
             gc.disable()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "lenet5", "cs231n-conv", "--max-params", "1M", "-f", "json"],
+        ["diff", "lenet5", "cs231n-conv", "-f", "json"],
+        ["fit", "lenet5", "-f", "json"],
+        ["layers", "-f", "json"],
+        ["rf", "lenet5", "-f", "json"],
+        ["memory", "lenet5", "-f", "csv"],
+        ["explain", "lenet5", "-f", "markdown"],
+        ["lint", "lenet5", "-f", "github"],
+    ],
+    ids=lambda argv: argv[0],
+)
+def test_everyday_commands_load_neither_typer_nor_click(argv: list[str]) -> None:
+    code = (
+        "import sys, io, contextlib\n"
+        "from cnnscope.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main({argv!r})\n"
+        "print(code, sorted({m.split('.')[0] for m in sys.modules} & {'typer', 'click'}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split(maxsplit=1)[1].strip() == "[]", out.stdout
+    assert out.stdout.split()[0] in ("0", "1"), out.stdout  # ran (1: a budget or a lint finding)

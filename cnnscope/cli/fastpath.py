@@ -5,7 +5,8 @@ It declines (``run`` returns None, and typer runs the command) whatever it is no
 as click does: no command, help, ``--``, ``-`` alone, a short option joined to its value, an
 option given twice (but a list option), a value that starts with ``-``, a number written other
 than in plain digits (``+3``, ``1_000``, `` 3``), a type other than str, int, float, bool,
-``X | None`` of those or of Path, ``list[X] | None``; a parameter setting other than help text,
+``X | None`` of those or of Path, ``list[X] | None`` (an option given any number of times, or
+a last argument taking every value left); a parameter setting other than help text,
 completion, ``is_eager`` and a callback of the value alone; a command setting other than its
 help panel; a shell-completion request. What it takes, it turns into the values typer passes:
 tests/test_fastpath.py holds it to typer's own parse for every command. Parameter callbacks must
@@ -144,9 +145,11 @@ def _spec(name: str, hint: Any, default: Any) -> Spec | None:
     if type_ is None or set(kwargs) - _DISPLAY - {"callback", "is_eager"} or not _value_callback(callback):
         return None
     if (info.kind if info is not None else ("argument" if default is _MISSING else "option")) == "argument":
-        if type_ is bool or multiple or kwargs.get("is_eager") or (type_ is Path and default not in (None, _MISSING)):
+        if type_ is bool or kwargs.get("is_eager") or (type_ is Path and default not in (None, _MISSING)):
             return None
-        return Spec(name, True, type_, default, callback=callback)
+        if multiple and default is not None:  # `list[X] | None = None`: any number of values
+            return None
+        return Spec(name, True, type_, default, callback=callback, multiple=multiple)
     flag = type_ is bool
     if default is _MISSING:
         return None  # a required option: typer says what is missing
@@ -241,12 +244,19 @@ def parse(specs: list[Spec], tokens: Sequence[str]) -> tuple[dict[str, Any], lis
         else:
             values[spec.name] = converted
     arguments = [s for s in specs if s.argument]
-    if len(positional) > len(arguments):
+    rest = arguments[-1] if arguments and arguments[-1].multiple else None  # takes what the others leave
+    fixed = arguments[:-1] if rest is not None else arguments
+    if any(s.multiple for s in fixed) or (rest is None and len(positional) > len(fixed)):
         return None
-    for s, text in zip(arguments, positional, strict=False):
+    for s, text in zip(fixed, positional, strict=False):
         values[s.name] = _convert(s.type, text)
         if values[s.name] is _MISSING:
             return None
+    if rest is not None and len(positional) > len(fixed):
+        items = [_convert(rest.type, text) for text in positional[len(fixed) :]]
+        if any(v is _MISSING for v in items):
+            return None
+        values[rest.name] = items  # none given: its default (None), as typer passes it
     order = list(values)
     for s in specs:
         if s.name not in values:
