@@ -97,6 +97,10 @@ class Layer:
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1
     torch_name: ClassVar[str] = ""  # the torch.nn class ``to_torch`` builds, by default
+    torch_home: ClassVar[str] = ""  # or the cnnscope.layers module of cnnscope's own class ("_torch_ops")
+    # an op that costs the same per output element: its other_ops category ("norm"...) and count
+    ops_kind: ClassVar[str] = ""
+    ops_per_element: ClassVar[int] = 1
     opaque: ClassVar[bool] = False  # an op cnnscope cannot analyze: its costs are unknown
     linear_map: ClassVar[bool] = False  # an affine map at inference without weights of its own (lint)
     idempotent: ClassVar[bool] = False  # f(f(x)) = f(x) and f commutes with max (relu, relu6, hardtanh)
@@ -173,8 +177,9 @@ class Layer:
         return 0
 
     def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
-        """The rest of the arithmetic, by category (see docs/conventions.md)."""
-        return {}
+        """The rest of the arithmetic, by category (see docs/conventions.md); by default
+        ``ops_per_element`` per output element of the category ``ops_kind``, if one is set."""
+        return {self.ops_kind: prod(out) * self.ops_per_element} if self.ops_kind else {}
 
     def rf(self, ins: Sequence[Shape]) -> RFMap:
         """How the layer maps positions (:class:`RFKind`, and for a window its numbers)."""
@@ -245,11 +250,15 @@ class Layer:
         return {f.name: getattr(self, f.name) for f in self.fields() if f.name != "trainable"}
 
     def to_torch(self, ins: Sequence[Shape]) -> Any:  # -> torch.nn.Module
-        """The equivalent ``torch.nn`` module (imports torch)."""
-        import torch.nn as nn
+        """The equivalent ``torch.nn`` module (imports torch): ``torch_name`` built from
+        ``torch_kwargs``, from ``torch.nn`` or, with a ``torch_home``, from that module of cnnscope's."""
+        if self.torch_home:
+            from importlib import import_module
 
-        module = getattr(nn, self.torch_name)(**self.torch_kwargs(ins))
-        return self._freeze(module)
+            home: Any = import_module(f"cnnscope.layers.{self.torch_home}")
+        else:
+            import torch.nn as home
+        return self._freeze(getattr(home, self.torch_name)(**self.torch_kwargs(ins)))
 
     # -- helpers for subclasses -------------------------------------------------------
     def _params(self, n: int) -> ParamCount:
@@ -264,6 +273,14 @@ class Layer:
     @classmethod
     def fields(cls) -> list[dataclasses.Field[Any]]:
         return [f for f in dataclasses.fields(cast(Any, cls)) if f.init]
+
+    def values(self) -> dict[str, Any]:
+        """Every field's value by name, defaults included (``config`` keeps those that differ)."""
+        return {f.name: getattr(self, f.name) for f in self.fields()}
+
+    def op_label(self) -> str:
+        """The op a message names this layer by: its type name (an opaque node: the torch op)."""
+        return self.type_name
 
     def config(self) -> dict[str, Any]:
         """Fields that differ from their defaults, as YAML-ready plain values."""

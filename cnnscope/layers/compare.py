@@ -78,7 +78,8 @@ class _Elementwise(Layer):
 @layer_dataclass
 class Compare(_Elementwise):
     type_name: ClassVar[str] = "compare"
-    torch_name: ClassVar[str] = "Compare"  # cnnscope's own module
+    torch_name: ClassVar[str] = "Compare"
+    torch_home: ClassVar[str] = "_compare_torch"
     family: ClassVar[str] = "compare"
     keeps_layout: ClassVar[bool] = True
     summary: ClassVar[str] = "a mask x <op> y: eq, ne, lt, le, gt, ge, with a number or a second input (broadcast)"
@@ -93,11 +94,6 @@ class Compare(_Elementwise):
     def out_shape(self, ins: Sequence[Shape]) -> Shape:
         return _inputs(self, ins, self.value is not None, "compares")
 
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _compare_torch
-
-        return _compare_torch.Compare(self.op, self.value)
-
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         rhs = "y" if self.value is None else f"{self.value:g}"
         return self._steps(f"x {_SYMBOL[self.op]} {rhs} per element, true or false", ins, out)
@@ -110,7 +106,8 @@ _LOGICAL = {"and": "x and y", "or": "x or y", "xor": "x xor y", "not": "not x"}
 @layer_dataclass
 class Logical(_Elementwise):
     type_name: ClassVar[str] = "logical"
-    torch_name: ClassVar[str] = "Logical"  # cnnscope's own module
+    torch_name: ClassVar[str] = "Logical"
+    torch_home: ClassVar[str] = "_compare_torch"
     family: ClassVar[str] = "compare"
     keeps_layout: ClassVar[bool] = True
     summary: ClassVar[str] = "masks combined: and, or, xor of two (broadcast), not of one (torch.logical_*)"
@@ -132,11 +129,6 @@ class Logical(_Elementwise):
     def out_shape(self, ins: Sequence[Shape]) -> Shape:
         return self._check(ins)
 
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _compare_torch
-
-        return _compare_torch.Logical(self.op)
-
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         return self._steps(f"{_LOGICAL[self.op]} per element", ins, out)
 
@@ -145,7 +137,8 @@ class Logical(_Elementwise):
 @layer_dataclass
 class Where(_Elementwise):
     type_name: ClassVar[str] = "where"
-    torch_name: ClassVar[str] = "Where"  # cnnscope's own module
+    torch_name: ClassVar[str] = "Where"
+    torch_home: ClassVar[str] = "_compare_torch"
     family: ClassVar[str] = "compare"
     summary: ClassVar[str] = "torch.where(cond, x, y): x where the first input is true, else y (broadcast)"
     max_inputs: ClassVar[int | None] = 3
@@ -161,11 +154,6 @@ class Where(_Elementwise):
 
     def out_shape(self, ins: Sequence[Shape]) -> Shape:
         return _inputs(self, ins, self._numbers(), "chooses between")
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _compare_torch
-
-        return _compare_torch.Where(self.x, self.y)
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         a = "x" if self.x is None else f"{self.x:g}"
@@ -187,7 +175,8 @@ _BINARY = {
 @layer_dataclass
 class Binary(_Elementwise):
     type_name: ClassVar[str] = "binary"
-    torch_name: ClassVar[str] = "Binary"  # cnnscope's own module
+    torch_name: ClassVar[str] = "Binary"
+    torch_home: ClassVar[str] = "_compare_torch"
     family: ClassVar[str] = "elementwise"
     keeps_layout: ClassVar[bool] = True
     summary: ClassVar[str] = (
@@ -203,11 +192,6 @@ class Binary(_Elementwise):
 
     def out_shape(self, ins: Sequence[Shape]) -> Shape:
         return _inputs(self, ins, self.value is not None, self.op)
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _compare_torch
-
-        return _compare_torch.Binary(self.op, self.value)
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         f = _BINARY[self.op]

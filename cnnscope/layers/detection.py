@@ -33,7 +33,8 @@ from cnnscope.layers.indexing import _Measured
 @layer_dataclass
 class Nonzero(_Measured):
     type_name: ClassVar[str] = "nonzero"
-    torch_name: ClassVar[str] = "Nonzero"  # cnnscope's own module
+    torch_name: ClassVar[str] = "Nonzero"
+    torch_home: ClassVar[str] = "_index_torch"
     family: ClassVar[str] = "detection"
     summary: ClassVar[str] = "the indices of the non-zero (true) elements: torch.nonzero, torch.where(mask)[k]"
 
@@ -59,11 +60,6 @@ class Nonzero(_Measured):
     def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
         return {"select": prod(ins[0])} if prod(ins[0]) else {}
 
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _index_torch
-
-        return _index_torch.Nonzero(self.length, self.column)
-
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         which = "indices" if self.column is None else f"dim-{self.column} indices"
         return [
@@ -76,7 +72,8 @@ class Nonzero(_Measured):
 @layer_dataclass
 class Unique(_Measured):
     type_name: ClassVar[str] = "unique"
-    torch_name: ClassVar[str] = "Unique"  # cnnscope's own module
+    torch_name: ClassVar[str] = "Unique"
+    torch_home: ClassVar[str] = "_index_torch"
     family: ClassVar[str] = "detection"
     summary: ClassVar[str] = "the distinct values of the input (torch.unique), their counts, or each value's place"
 
@@ -98,11 +95,6 @@ class Unique(_Measured):
     def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
         return {"select": prod(ins[0])} if prod(ins[0]) else {}
 
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _index_torch
-
-        return _index_torch.Unique(self.length, self.output, self.sorted)
-
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         return [
             Step("output shape", f"{self.output} of the distinct values of {_fmt(ins[0])}", _fmt(out)),
@@ -114,7 +106,8 @@ class Unique(_Measured):
 @layer_dataclass
 class Nms(_Measured):
     type_name: ClassVar[str] = "nms"
-    torch_name: ClassVar[str] = "Nms"  # cnnscope's own module
+    torch_name: ClassVar[str] = "Nms"
+    torch_home: ClassVar[str] = "_detection_torch"
     family: ClassVar[str] = "detection"
     summary: ClassVar[str] = "non-maximum suppression: the indices of the boxes kept (torchvision.ops.nms)"
     min_inputs: ClassVar[int] = 2
@@ -140,11 +133,6 @@ class Nms(_Measured):
     def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
         k = ins[0][0]
         return {"select": k * (k - 1) // 2} if k > 1 else {}
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _detection_torch
-
-        return _detection_torch.Nms(self.iou_threshold, self.length)
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         k = ins[0][0]
@@ -211,7 +199,8 @@ class _RoiPool(Layer):
 @layer_dataclass
 class RoiAlign(_RoiPool):
     type_name: ClassVar[str] = "roialign"
-    torch_name: ClassVar[str] = "RoiAlign"  # cnnscope's own module
+    torch_name: ClassVar[str] = "RoiAlign"
+    torch_home: ClassVar[str] = "_detection_torch"
     summary: ClassVar[str] = "RoI Align: an output_size map per box (K, 5 rois) from one feature map (torchvision)"
     min_inputs: ClassVar[int] = 2
     max_inputs: ClassVar[int | None] = 2
@@ -230,11 +219,6 @@ class RoiAlign(_RoiPool):
     def check_inputs(self, ins: Sequence[Shape]) -> None:
         self.out_shape(ins)
 
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _detection_torch
-
-        return _detection_torch.RoiAlign(self.output_size, self.spatial_scale, self.sampling_ratio, self.aligned)
-
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         return self._steps(ins[1][0], ins[0][1], out)
 
@@ -243,7 +227,8 @@ class RoiAlign(_RoiPool):
 @layer_dataclass
 class MultiScaleRoiAlign(_RoiPool):
     type_name: ClassVar[str] = "multiscaleroialign"
-    torch_name: ClassVar[str] = "MultiScaleRoiAlign"  # cnnscope's own module
+    torch_name: ClassVar[str] = "MultiScaleRoiAlign"
+    torch_home: ClassVar[str] = "_detection_torch"
     summary: ClassVar[str] = "RoI Align over an FPN's levels (one per scale), each box from its level (torchvision)"
     min_inputs: ClassVar[int] = 2
     max_inputs: ClassVar[int | None] = None
@@ -266,13 +251,6 @@ class MultiScaleRoiAlign(_RoiPool):
 
     def check_inputs(self, ins: Sequence[Shape]) -> None:
         self.out_shape(ins)
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _detection_torch
-
-        return _detection_torch.MultiScaleRoiAlign(
-            self.output_size, self.sampling_ratio, self.scales, self.canonical_scale, self.canonical_level
-        )
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         n = len(self.scales)

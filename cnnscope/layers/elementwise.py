@@ -37,7 +37,8 @@ _FORMULA = {
 @layer_dataclass
 class Scalar(Layer):
     type_name: ClassVar[str] = "scalar"
-    torch_name: ClassVar[str] = "Scalar"  # cnnscope's own module
+    torch_name: ClassVar[str] = "Scalar"
+    torch_home: ClassVar[str] = "_torch_ops"
     family: ClassVar[str] = "elementwise"
     keeps_layout: ClassVar[bool] = True
     summary: ClassVar[str] = "x <op> a number: add, sub, rsub (v − x), mul, div, rdiv (v / x), pow"
@@ -53,11 +54,6 @@ class Scalar(Layer):
 
     def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
         return {"elementwise": prod(out) * ELEMENTWISE_OPS_PER_ELEMENT}
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _torch_ops
-
-        return _torch_ops.Scalar(self.op, self.value)
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         f = _FORMULA[self.op].format(v=f"{self.value:g}")
@@ -104,7 +100,8 @@ _UNARY = (
 @layer_dataclass
 class Unary(Layer):
     type_name: ClassVar[str] = "unary"
-    torch_name: ClassVar[str] = "Unary"  # cnnscope's own module
+    torch_name: ClassVar[str] = "Unary"
+    torch_home: ClassVar[str] = "_torch_ops"
     family: ClassVar[str] = "elementwise"
     keeps_layout: ClassVar[bool] = True
     summary: ClassVar[str] = "an elementwise function of x: exp, log, sqrt, rsqrt, abs, sin, cos, erf, ..."
@@ -113,11 +110,6 @@ class Unary(Layer):
 
     def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
         return {"elementwise": prod(out) * ELEMENTWISE_OPS_PER_ELEMENT}
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _torch_ops
-
-        return _torch_ops.Unary(self.op)
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         return [
@@ -227,7 +219,8 @@ define(_AddC, "AddCDiv", summary="x + value · a / b, broadcast (torch.addcdiv)"
 @layer_dataclass
 class Normalize(Layer):
     type_name: ClassVar[str] = "normalize"
-    torch_name: ClassVar[str] = "Normalize"  # cnnscope's own module (F.normalize)
+    torch_name: ClassVar[str] = "Normalize"  # F.normalize
+    torch_home: ClassVar[str] = "_torch_ops"
     family: ClassVar[str] = "norm"
     keeps_layout: ClassVar[bool] = True
     summary: ClassVar[str] = "x / max(‖x‖_p along dim, eps), as F.normalize (cosine attention)"
@@ -247,8 +240,3 @@ class Normalize(Layer):
 
     def rf(self, ins: Sequence[Shape]) -> RFMap:
         return RFMap.UNSUPPORTED if self.dim % len(ins[0]) >= 2 else RFMap.POINTWISE
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _torch_ops
-
-        return _torch_ops.Normalize(self.p, self.dim, self.eps)

@@ -136,6 +136,7 @@ class Div(_Broadcasting):
 class Concat(Layer):
     type_name: ClassVar[str] = "concat"
     torch_name: ClassVar[str] = "Concat"
+    torch_home: ClassVar[str] = "_torch_ops"
     family: ClassVar[str] = "merge"
     linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "join inputs along a dim (default: channels), as torch.cat"
@@ -169,11 +170,6 @@ class Concat(Layer):
         out[d] = sum(s[d] for s in ins)
         return tuple(out)
 
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _torch_ops
-
-        return _torch_ops.Concat(self.dim)
-
     def rf(self, ins: Sequence[Shape]) -> RFMap:
         # joined along a spatial dim, output positions no longer map to input positions by one stride
         return RFMap.UNSUPPORTED if self._dim(len(ins[0])) >= 2 else RFMap.POINTWISE
@@ -188,6 +184,7 @@ class Concat(Layer):
 class Stack(Layer):
     type_name: ClassVar[str] = "stack"
     torch_name: ClassVar[str] = "Stack"
+    torch_home: ClassVar[str] = "_torch_ops"
     family: ClassVar[str] = "merge"
     linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "joins same-shaped inputs along a new dim, as torch.stack"
@@ -210,11 +207,6 @@ class Stack(Layer):
         # a new dim anywhere moves the spatial dims (or adds one at the end): positions in the
         # output's dims 2.. are no longer the input's. Pointwise only without spatial dims at all
         return RFMap.POINTWISE if len(ins[0]) + 1 <= 2 else RFMap.UNSUPPORTED
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _torch_ops
-
-        return _torch_ops.Stack(self.dim)
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         d = norm_dim(self.dim, len(ins[0]) + 1)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from math import ceil, log2, prod
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from cnnscope.errors import ShapeError
 from cnnscope.layers._dims import norm_dim
@@ -55,7 +55,8 @@ class _Select(Layer):
 @layer_dataclass
 class TopK(_Select):
     type_name: ClassVar[str] = "topk"
-    torch_name: ClassVar[str] = "TopK"  # cnnscope's own module
+    torch_name: ClassVar[str] = "TopK"
+    torch_home: ClassVar[str] = "_compare_torch"
     summary: ClassVar[str] = "the k largest (or smallest) values along dim, or their indices (torch.topk)"
 
     k: int = fld(Int(min=0), doc="how many values are kept")
@@ -74,11 +75,6 @@ class TopK(_Select):
         n = prod(ins[0])
         return {"select": n} if n else {}
 
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _compare_torch
-
-        return _compare_torch.TopK(self.k, self.dim, self.largest, self.output)
-
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         d = self._dim(ins)
         which = "largest" if self.largest else "smallest"
@@ -92,7 +88,8 @@ class TopK(_Select):
 @layer_dataclass
 class Sort(_Select):
     type_name: ClassVar[str] = "sort"
-    torch_name: ClassVar[str] = "Sort"  # cnnscope's own module
+    torch_name: ClassVar[str] = "Sort"
+    torch_home: ClassVar[str] = "_compare_torch"
     summary: ClassVar[str] = "values sorted along dim, or the permutation that sorts them (torch.sort, argsort)"
 
     descending: bool = fld(Bool(), False, "largest first")
@@ -109,11 +106,6 @@ class Sort(_Select):
         n = self._compares(ins)
         return {"select": n} if n else {}
 
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _compare_torch
-
-        return _compare_torch.Sort(self.dim, self.descending, self.output)
-
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         d = self._dim(ins)
         m = ins[0][d]
@@ -128,7 +120,8 @@ class Sort(_Select):
 @layer_dataclass
 class MinMax(Layer):
     type_name: ClassVar[str] = "minmax"
-    torch_name: ClassVar[str] = "MinMax"  # cnnscope's own module
+    torch_name: ClassVar[str] = "MinMax"
+    torch_home: ClassVar[str] = "_compare_torch"
     family: ClassVar[str] = "select"
     summary: ClassVar[str] = "the max (or min) along dim, or its index: torch.max(x, dim), argmax, argmin"
 
@@ -166,11 +159,6 @@ class MinMax(Layer):
         if d >= 2:
             return RFMap.UNSUPPORTED
         return RFMap.POINTWISE if self.keepdim or rank <= 2 else RFMap.UNSUPPORTED
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _compare_torch
-
-        return _compare_torch.MinMax(self.op, self.dim, self.keepdim, self.output)
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         where = "every element" if self.dim is None else f"dim {norm_dim(self.dim, len(ins[0]))}"
