@@ -37,7 +37,6 @@ SOFTMAX_OPS_PER_ELEMENT = 3  # as the softmax layer: exponential, sum, divide
 @register
 @layer_dataclass
 class ScaledDotProductAttention(Layer):
-    type_name: ClassVar[str] = "scaleddotproductattention"
     torch_name: ClassVar[str] = "ScaledDotProductAttention"  # F.scaled_dot_product_attention
     torch_home: ClassVar[str] = "_torch_ops"
     family: ClassVar[str] = "attention"
@@ -112,7 +111,6 @@ class ScaledDotProductAttention(Layer):
 @register
 @layer_dataclass
 class MultiheadAttention(Layer):
-    type_name: ClassVar[str] = "multiheadattention"
     torch_name: ClassVar[str] = "MultiheadAttention"
     family: ClassVar[str] = "attention"
     summary: ClassVar[str] = "torch.nn.MultiheadAttention: self-attention (one input) or q, k, v; its output only"

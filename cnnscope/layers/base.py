@@ -90,7 +90,7 @@ def _init_spec(cls: type) -> tuple[tuple[str, Any], ...]:
 class Layer:
     """Base of every layer type. Subclasses set the ClassVars and override the methods."""
 
-    type_name: ClassVar[str] = ""
+    type_name: ClassVar[str] = ""  # its YAML `type:` (register: torch_name in lowercase, unless set)
     family: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     ndim: ClassVar[int | None] = None  # spatial dims expected (None: any rank)
@@ -101,6 +101,7 @@ class Layer:
     # an op that costs the same per output element: its other_ops category ("norm"...) and count
     ops_kind: ClassVar[str] = ""
     ops_per_element: ClassVar[int] = 1
+    out_shape_checks: ClassVar[bool] = False  # out_shape refuses the inputs it cannot take: check_inputs calls it
     opaque: ClassVar[bool] = False  # an op cnnscope cannot analyze: its costs are unknown
     linear_map: ClassVar[bool] = False  # an affine map at inference without weights of its own (lint)
     idempotent: ClassVar[bool] = False  # f(f(x)) = f(x) and f commutes with max (relu, relu6, hardtanh)
@@ -156,8 +157,11 @@ class Layer:
         """Checks across fields that need no input shape; raise ``FieldError(field=...)``."""
 
     def check_inputs(self, ins: Sequence[Shape]) -> None:
-        """Raise ShapeError unless the inputs have the rank this layer takes."""
-        if self.ndim is not None:
+        """Raise ShapeError unless the inputs have the rank this layer takes (or, with
+        ``out_shape_checks``, unless ``out_shape`` takes them)."""
+        if self.out_shape_checks:
+            self.out_shape(ins)
+        elif self.ndim is not None:
             want = self.ndim + 2
             got = len(ins[0])
             if got != want:
@@ -335,7 +339,10 @@ _LISTED: dict[str, type[Layer]] = {}
 
 
 def register(cls: type[L]) -> type[L]:
-    """Class decorator: register a layer type under its ``type_name``; refuse duplicates."""
+    """Class decorator: register a layer type under its ``type_name`` (by default its own
+    ``torch_name`` in lowercase); refuse duplicates."""
+    if "type_name" not in cls.__dict__ and "torch_name" in cls.__dict__:
+        cls.type_name = cls.torch_name.lower()
     name = cls.type_name
     if not name or name != name.lower():
         raise ValueError(f"{cls.__name__}: type_name must be a non-empty lowercase name")

@@ -25,7 +25,6 @@ from cnnscope.layers.fields import Bool, Choice, fld
 @register
 @layer_dataclass
 class GridSample(Layer):
-    type_name: ClassVar[str] = "gridsample"
     torch_name: ClassVar[str] = "GridSample"
     torch_home: ClassVar[str] = "_functional_torch"
     family: ClassVar[str] = "reshape"

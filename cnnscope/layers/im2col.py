@@ -53,7 +53,6 @@ class _Blocks(Layer):
 @register
 @layer_dataclass
 class Unfold(_Blocks):
-    type_name: ClassVar[str] = "unfold"
     torch_name: ClassVar[str] = "Unfold"
     rearranges: ClassVar[bool] = True
     summary: ClassVar[str] = "im2col: every sliding block of a 2-d map as a column, (N, C·∏k, L) (nn.Unfold)"
@@ -84,7 +83,6 @@ class Unfold(_Blocks):
 @register
 @layer_dataclass
 class Fold(_Blocks):
-    type_name: ClassVar[str] = "fold"
     torch_name: ClassVar[str] = "Fold"
     # its window is 2-d (ndim gives the fields one entry per spatial dim); it takes (N, C·∏k, L)
     # columns, which its own check_inputs holds
@@ -132,7 +130,6 @@ class Fold(_Blocks):
 @register
 @layer_dataclass
 class UnfoldDim(Layer):
-    type_name: ClassVar[str] = "unfolddim"
     torch_name: ClassVar[str] = "UnfoldDim"
     torch_home: ClassVar[str] = "_functional_torch"
     family: ClassVar[str] = "reshape"

@@ -47,7 +47,6 @@ class OptIndices(Kind):
 @register
 @layer_dataclass
 class Index(Layer):
-    type_name: ClassVar[str] = "index"
     torch_name: ClassVar[str] = "Index"
     torch_home: ClassVar[str] = "_index_torch"
     family: ClassVar[str] = "index"
@@ -129,7 +128,6 @@ class _Measured(Layer):
 @register
 @layer_dataclass
 class Masked(_Measured):
-    type_name: ClassVar[str] = "masked"
     torch_name: ClassVar[str] = "Masked"
     torch_home: ClassVar[str] = "_index_torch"
     family: ClassVar[str] = "index"

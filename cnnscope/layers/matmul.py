@@ -48,7 +48,6 @@ def matmul_dims(a: Shape, b: Shape) -> tuple[Shape, int, int, int, Shape]:
 @register
 @layer_dataclass
 class MatMul(Layer):
-    type_name: ClassVar[str] = "matmul"
     torch_name: ClassVar[str] = "MatMul"  # cnnscope's own module
     family: ClassVar[str] = "matmul"
     summary: ClassVar[str] = "torch.matmul(a, b): matrix product, batch dims broadcast, 1-d operands as vectors"
@@ -138,7 +137,6 @@ def parse_equation(equation: str) -> tuple[list[list[str]], list[str] | None]:
 @register
 @layer_dataclass
 class Einsum(Layer):
-    type_name: ClassVar[str] = "einsum"
     torch_name: ClassVar[str] = "Einsum"
     torch_home: ClassVar[str] = "_torch_ops"
     family: ClassVar[str] = "matmul"

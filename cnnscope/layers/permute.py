@@ -27,7 +27,6 @@ from cnnscope.layers.fields import FieldError, IntList, fld
 @register
 @layer_dataclass
 class Permute(Rearranges):
-    type_name: ClassVar[str] = "permute"
     torch_name: ClassVar[str] = "Permute"  # not a torch.nn class: to_torch builds cnnscope's own
     summary: ClassVar[str] = "reorders the dims, e.g. [0, 2, 3, 1] for channels last"
 

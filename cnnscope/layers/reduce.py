@@ -26,7 +26,6 @@ from cnnscope.layers.fields import Bool, Choice, Dims, FieldError, fld
 @register
 @layer_dataclass
 class Reduce(Layer):
-    type_name: ClassVar[str] = "reduce"
     torch_name: ClassVar[str] = "Reduce"
     torch_home: ClassVar[str] = "_torch_ops"
     family: ClassVar[str] = "reduce"

@@ -24,7 +24,6 @@ from cnnscope.layers.fields import IntList, OptInt, fld
 @register
 @layer_dataclass
 class RepeatInterleave(Layer):
-    type_name: ClassVar[str] = "repeatinterleave"
     torch_name: ClassVar[str] = "RepeatInterleave"
     torch_home: ClassVar[str] = "_functional_torch"
     family: ClassVar[str] = "reshape"

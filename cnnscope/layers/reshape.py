@@ -16,7 +16,6 @@ from cnnscope.layers.window import dim_name
 @register
 @layer_dataclass
 class Identity(Rearranges):
-    type_name: ClassVar[str] = "identity"
     torch_name: ClassVar[str] = "Identity"
     summary: ClassVar[str] = "passes its input through (a named no-op, e.g. a shortcut)"
 
@@ -27,7 +26,6 @@ class Identity(Rearranges):
 @register
 @layer_dataclass
 class Flatten(Rearranges):
-    type_name: ClassVar[str] = "flatten"
     torch_name: ClassVar[str] = "Flatten"
     summary: ClassVar[str] = "merges dims start_dim..end_dim into one (default: all but the batch)"
 
@@ -164,7 +162,6 @@ _MODE_RANK = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
 @register
 @layer_dataclass
 class Upsample(Rearranges):
-    type_name: ClassVar[str] = "upsample"
     torch_name: ClassVar[str] = "Upsample"
     summary: ClassVar[str] = "resize by scale_factor or to size (nearest, bilinear, ...)"
 
@@ -238,7 +235,6 @@ class Upsample(Rearranges):
 @register
 @layer_dataclass
 class PixelShuffle(Rearranges):
-    type_name: ClassVar[str] = "pixelshuffle"
     torch_name: ClassVar[str] = "PixelShuffle"
     summary: ClassVar[str] = "(N, C·r², H, W) → (N, C, H·r, W·r), sub-pixel upsampling"
 
@@ -263,7 +259,6 @@ class PixelShuffle(Rearranges):
 @register
 @layer_dataclass
 class PixelUnshuffle(Rearranges):
-    type_name: ClassVar[str] = "pixelunshuffle"
     torch_name: ClassVar[str] = "PixelUnshuffle"
     summary: ClassVar[str] = "(N, C, H·r, W·r) → (N, C·r², H, W), space-to-depth"
 
@@ -289,7 +284,6 @@ class PixelUnshuffle(Rearranges):
 @register
 @layer_dataclass
 class ChannelShuffle(Rearranges):
-    type_name: ClassVar[str] = "channelshuffle"
     torch_name: ClassVar[str] = "ChannelShuffle"
     summary: ClassVar[str] = "interleaves channel groups (ShuffleNet)"
 

@@ -20,7 +20,6 @@ from cnnscope.layers.fields import IntList, fld
 @register
 @layer_dataclass
 class ExtraInput(Layer):
-    type_name: ClassVar[str] = "extrainput"
     torch_name: ClassVar[str] = "ExtraInput"
     torch_home: ClassVar[str] = "_torch_ops"
     family: ClassVar[str] = "source"
@@ -45,7 +44,6 @@ class ExtraInput(Layer):
 @register
 @layer_dataclass
 class Constant(Layer):
-    type_name: ClassVar[str] = "constant"
     torch_name: ClassVar[str] = "Constant"
     torch_home: ClassVar[str] = "_torch_ops"
     family: ClassVar[str] = "source"

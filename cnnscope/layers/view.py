@@ -35,7 +35,6 @@ from cnnscope.layers.fields import Bool, Dims, FieldError, Int, OptInt, fld
 @register
 @layer_dataclass
 class Reshape(Rearranges):
-    type_name: ClassVar[str] = "reshape"
     torch_name: ClassVar[str] = "Reshape"
     torch_home: ClassVar[str] = "_torch_ops"
     summary: ClassVar[str] = "x.reshape(shape), batch included; 0 copies that input dim, one -1 is inferred"
@@ -103,10 +102,10 @@ class Reshape(Rearranges):
 @register
 @layer_dataclass
 class Expand(Rearranges):
-    type_name: ClassVar[str] = "expand"
     torch_name: ClassVar[str] = "Expand"
     torch_home: ClassVar[str] = "_torch_ops"
     summary: ClassVar[str] = "x.expand(sizes): broadcasts 1-sized dims (batch included; -1 keeps a size)"
+    out_shape_checks: ClassVar[bool] = True
 
     sizes: tuple[int, ...] = fld(
         Dims(min=-1),
@@ -146,9 +145,6 @@ class Expand(Rearranges):
                 out.append(s)
         return tuple(out)
 
-    def check_inputs(self, ins: Sequence[Shape]) -> None:
-        self.out_shape(ins)
-
     def rf(self, ins: Sequence[Shape]) -> RFMap:
         out = self.out_shape(ins)
         src = ins[0]
@@ -171,7 +167,6 @@ class Expand(Rearranges):
 @register
 @layer_dataclass
 class Slice(Rearranges):
-    type_name: ClassVar[str] = "slice"
     torch_name: ClassVar[str] = "Slice"
     torch_home: ClassVar[str] = "_torch_ops"
     summary: ClassVar[str] = "x[:, start:stop:step] along one dim (Python's clamping), or x[:, i] with squeeze"
@@ -241,7 +236,6 @@ class Slice(Rearranges):
 @register
 @layer_dataclass
 class Roll(Rearranges):
-    type_name: ClassVar[str] = "roll"
     torch_name: ClassVar[str] = "Roll"
     torch_home: ClassVar[str] = "_torch_ops"
     summary: ClassVar[str] = "torch.roll(x, shifts, dims): circular shift along dims (Swin's shifted windows)"

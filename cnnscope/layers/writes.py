@@ -25,7 +25,6 @@ from cnnscope.layers.fields import Bool, FieldError, Int, OptInt, fld
 @register
 @layer_dataclass
 class IndexPut(Layer):
-    type_name: ClassVar[str] = "indexput"
     torch_name: ClassVar[str] = "IndexPut"
     torch_home: ClassVar[str] = "_index_torch"
     family: ClassVar[str] = "index"
@@ -94,7 +93,6 @@ class IndexPut(Layer):
 @register
 @layer_dataclass
 class SlicePut(Layer):
-    type_name: ClassVar[str] = "sliceput"
     torch_name: ClassVar[str] = "SlicePut"
     torch_home: ClassVar[str] = "_index_torch"
     family: ClassVar[str] = "index"
