@@ -40,6 +40,13 @@ class _Detected(_Measured):
     def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
         return {"select": prod(ins[0])} if prod(ins[0]) else {}
 
+    def _steps(self, shown: str, counted: str, ins: Sequence[Shape], out: Shape) -> list[Step]:
+        """The output shape (``shown`` of the input), and how many the data gave (``counted``)."""
+        return [
+            Step("output shape", f"{shown} of {_fmt(ins[0])}", _fmt(out)),
+            self._said(f"{counted} of {prod(ins[0]):,}"),
+        ]
+
 
 @register
 @layer_dataclass
@@ -66,10 +73,7 @@ class Nonzero(_Detected):
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         which = "indices" if self.column is None else f"dim-{self.column} indices"
-        return [
-            Step("output shape", f"the {which} of the true elements of {_fmt(ins[0])}", _fmt(out)),
-            self._said(f"true elements of {prod(ins[0]):,}"),
-        ]
+        return self._steps(f"the {which} of the true elements", "true elements", ins, out)
 
 
 @register
@@ -92,10 +96,7 @@ class Unique(_Detected):
         return ins[0] if self.output == "inverse" else (self.length,)
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
-        return [
-            Step("output shape", f"{self.output} of the distinct values of {_fmt(ins[0])}", _fmt(out)),
-            self._said(f"distinct values of {prod(ins[0]):,}"),
-        ]
+        return self._steps(f"{self.output} of the distinct values", "distinct values", ins, out)
 
 
 @register

@@ -17,7 +17,7 @@ when every spatial position stays where it was, a crop (slice) is a window map (
 moves positions to other dims or other places (a reshape of the spatial dims, a roll over
 space, broadcasting a 1-sized spatial dim) is reported as not a sliding window.
 
-``to_torch`` builds small modules from ``cnnscope/layers/_torch_ops.py``, imported lazily.
+``to_torch`` builds small modules from ``cnnscope/layers/_view_torch.py``, imported lazily.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from cnnscope.layers.fields import Bool, Dims, FieldError, Int, OptInt, fld
 @layer_dataclass
 class Reshape(Rearranges):
     torch_name: ClassVar[str] = "Reshape"
-    torch_home: ClassVar[str] = "_torch_ops"
+    torch_home: ClassVar[str] = "_view_torch"
     summary: ClassVar[str] = "x.reshape(shape), batch included; 0 copies that input dim, one -1 is inferred"
 
     shape: tuple[int, ...] = fld(
@@ -103,7 +103,7 @@ class Reshape(Rearranges):
 @layer_dataclass
 class Expand(Rearranges):
     torch_name: ClassVar[str] = "Expand"
-    torch_home: ClassVar[str] = "_torch_ops"
+    torch_home: ClassVar[str] = "_view_torch"
     summary: ClassVar[str] = "x.expand(sizes): broadcasts 1-sized dims (batch included; -1 keeps a size)"
     out_shape_checks: ClassVar[bool] = True
 
@@ -168,7 +168,7 @@ class Expand(Rearranges):
 @layer_dataclass
 class Slice(Rearranges):
     torch_name: ClassVar[str] = "Slice"
-    torch_home: ClassVar[str] = "_torch_ops"
+    torch_home: ClassVar[str] = "_view_torch"
     summary: ClassVar[str] = "x[:, start:stop:step] along one dim (Python's clamping), or x[:, i] with squeeze"
 
     dim: int = fld(Int(), 1, "the dim to slice (0 is the batch; negative: from the end)")
@@ -237,7 +237,7 @@ class Slice(Rearranges):
 @layer_dataclass
 class Roll(Rearranges):
     torch_name: ClassVar[str] = "Roll"
-    torch_home: ClassVar[str] = "_torch_ops"
+    torch_home: ClassVar[str] = "_view_torch"
     summary: ClassVar[str] = "torch.roll(x, shifts, dims): circular shift along dims (Swin's shifted windows)"
 
     shifts: tuple[int, ...] = fld(Dims(), doc="the shift per dim in `dims` (negative: towards index 0)")
