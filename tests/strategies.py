@@ -212,16 +212,24 @@ def groupnorm(draw: Draw, name: str) -> Case:
     return fields, [shape]
 
 
-@strategy("layernorm")
-def layernorm(draw: Draw, name: str) -> Case:
+def _trailing(draw: Draw, one_as_number: bool) -> tuple[Shape, dict[str, Any]]:
+    """A shape and a layer or RMS norm's ``normalized_shape``: none (every dim but the batch),
+    the exact trailing dims (one of them maybe as a number), or maybe not them at all."""
     shape = tuple(draw(st.integers(1, 4)) for _ in range(draw(st.integers(1, 3))))
     fields: dict[str, Any] = {}
     choice = draw(st.integers(0, 3))
     if choice == 1:  # the exact trailing dims
         k = draw(st.integers(1, len(shape)))
-        fields["normalized_shape"] = per_dim(draw, list(shape[-k:])) if k == 1 else list(shape[-k:])
+        tail = list(shape[-k:])
+        fields["normalized_shape"] = per_dim(draw, tail) if one_as_number and k == 1 else tail
     elif choice == 2:  # maybe not the trailing dims at all
         fields["normalized_shape"] = [draw(st.integers(1, 4)) for _ in range(draw(st.integers(1, 2)))]
+    return shape, fields
+
+
+@strategy("layernorm")
+def layernorm(draw: Draw, name: str) -> Case:
+    shape, fields = _trailing(draw, True)
     _maybe(draw, fields, "elementwise_affine", draw(st.booleans()), True)
     _maybe(draw, fields, "bias", draw(st.booleans()), True)
     _trainable(draw, fields)
@@ -314,13 +322,17 @@ def prelu(draw: Draw, name: str) -> Case:
     return fields, [shape]
 
 
-@strategy("softmax", "logsoftmax")
-def softmax(draw: Draw, name: str) -> Case:
-    shape = _any_shape(draw)
+def _along(draw: Draw, shape: Shape, default: int) -> Case:
+    """A ``dim`` of a ``shape`` input with the batch added, in range or one beyond either end."""
     rank = len(shape) + 1
     fields: dict[str, Any] = {}
-    _maybe(draw, fields, "dim", draw(st.integers(-rank - 1, rank)), 1)
+    _maybe(draw, fields, "dim", draw(st.integers(-rank - 1, rank)), default)
     return fields, [shape]
+
+
+@strategy("softmax", "logsoftmax", "softmin")
+def softmax(draw: Draw, name: str) -> Case:
+    return _along(draw, _any_shape(draw), 1)
 
 
 # -- linear, reshape -------------------------------------------------------------------------------
@@ -575,21 +587,9 @@ def threshold_like(draw: Draw, name: str) -> Case:
 @strategy("glu")
 def glu(draw: Draw, name: str) -> Case:
     shape = _any_shape(draw)
-    rank = len(shape) + 1
     if draw(st.booleans()):  # make the halved dim even, mostly
         shape = tuple(2 * d for d in shape)
-    fields: dict[str, Any] = {}
-    _maybe(draw, fields, "dim", draw(st.integers(-rank - 1, rank)), -1)
-    return fields, [shape]
-
-
-@strategy("softmin")
-def softmin(draw: Draw, name: str) -> Case:
-    shape = _any_shape(draw)
-    rank = len(shape) + 1
-    fields: dict[str, Any] = {}
-    _maybe(draw, fields, "dim", draw(st.integers(-rank - 1, rank)), 1)
-    return fields, [shape]
+    return _along(draw, shape, -1)
 
 
 @strategy("softmax2d")
@@ -930,14 +930,7 @@ def normalize(draw: Draw, name: str) -> Case:
 
 @strategy("rmsnorm")
 def rmsnorm(draw: Draw, name: str) -> Case:
-    shape = tuple(draw(st.integers(1, 4)) for _ in range(draw(st.integers(1, 3))))
-    fields: dict[str, Any] = {}
-    choice = draw(st.integers(0, 3))
-    if choice == 1:  # the exact trailing dims
-        k = draw(st.integers(1, len(shape)))
-        fields["normalized_shape"] = list(shape[-k:])
-    elif choice == 2:  # maybe not the trailing dims at all
-        fields["normalized_shape"] = [draw(st.integers(1, 4)) for _ in range(draw(st.integers(1, 2)))]
+    shape, fields = _trailing(draw, False)
     _maybe(draw, fields, "eps", draw(st.sampled_from([None, 1e-6, 0.0])), None)
     _maybe(draw, fields, "elementwise_affine", draw(st.booleans()), True)
     _trainable(draw, fields)

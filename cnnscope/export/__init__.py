@@ -27,7 +27,7 @@ __all__ = ["export_yaml"]
 def _refuse_opaque(graph: Graph) -> None:
     opaque = [n for n in graph.nodes if n.layer.opaque]
     if opaque:
-        ops = sorted({str(getattr(n.layer, "op", n.type)) for n in opaque})
+        ops = sorted({n.layer.op_label() for n in opaque})
         raise SpecError(
             "unsupported-export",
             f"{len(opaque)} layer(s) have no cnnscope layer type ({', '.join(ops)}): "

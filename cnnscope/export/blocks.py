@@ -83,7 +83,7 @@ class Blocks:
                     ents.extend(replace(e, name=f"{head}.{e.name}") for e in g.body)
                 k += len(g.nodes)
                 continue
-            full = {f.name: norm(f.name, getattr(n.layer, f.name)) for f in n.layer.fields()}
+            full = {name: norm(name, v) for name, v in n.layer.values().items()}
             shown = n.layer.config()
             vals = {f: shown.get(f, v) for f, v in full.items()}
             ents.append(

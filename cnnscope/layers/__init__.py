@@ -4,7 +4,8 @@ YAML loader imports only the families a spec uses: importing them all is most of
 command's start-up).
 
 To add a layer type: write a class decorated with ``@register`` and ``@layer_dataclass`` (a
-frozen, keyword-only dataclass) in its family's module, or in a new module in this package
+frozen, keyword-only dataclass; docs/architecture.md says which defaults of the contract
+spare it code) in its family's module, or in a new module in this package
 (``registry()`` imports every module here), and give it a hypothesis strategy in
 ``tests/strategies.py``: the property tests pick it up from the registry and fail for a
 type that has none.

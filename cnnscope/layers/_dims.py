@@ -1,4 +1,5 @@
-"""Shape helpers shared by the layer families: dim normalization, input counts, broadcasting.
+"""Shape helpers shared by the layer families: dim normalization, input counts, broadcasting;
+and the base of the layers that only move values.
 
 Not a family module (the package imports only modules without a leading underscore), and
 torch-free like the rest of the analytic path.
@@ -7,11 +8,10 @@ torch-free like the rest of the analytic path.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
-
-Shape = tuple[int, ...]
+from cnnscope.layers.base import Layer, Shape, layer_dataclass
 
 
 def shapes_text(ins: Sequence[Sequence[int]]) -> str:
@@ -50,3 +50,13 @@ def broadcast_shapes(ins: Sequence[Sequence[int]], verb: str = "combines") -> Sh
             )
         out.append(sizes.pop() if sizes else 1)
     return tuple(out)
+
+
+@layer_dataclass
+class Rearranges(Layer):
+    """The base of the layers that move, copy or pad values and compute none (flatten, view,
+    permute, pixel shuffle...): the reshape family, an affine map without weights."""
+
+    family: ClassVar[str] = "reshape"
+    rearranges: ClassVar[bool] = True
+    linear_map: ClassVar[bool] = True

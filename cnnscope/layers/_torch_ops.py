@@ -1,6 +1,10 @@
-"""torch modules for the layer types torch.nn has no class for (imported lazily)."""
+"""torch modules for the layer types torch.nn has no class for (imported lazily); the views'
+are in ``_view_torch.py``."""
 
 from __future__ import annotations
+
+import operator
+from functools import reduce
 
 import torch
 from torch import nn
@@ -8,18 +12,12 @@ from torch import nn
 
 class Add(nn.Module):
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        out = xs[0]
-        for x in xs[1:]:
-            out = out + x
-        return out
+        return reduce(operator.add, xs)
 
 
 class Mul(nn.Module):
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        out = xs[0]
-        for x in xs[1:]:
-            out = out * x
-        return out
+        return reduce(operator.mul, xs)
 
 
 class Concat(nn.Module):
@@ -62,68 +60,6 @@ class Stack(nn.Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
-
-
-# -- views (cnnscope/layers/view.py) -------------------------------------------------------
-# Each module keeps its layer's fields as attributes of the same names, so that the module
-# frontend reads a built graph back whole.
-
-
-class Reshape(nn.Module):
-    """``x.reshape(shape)`` with ONNX's 0 (copy the input's size at that index) resolved."""
-
-    def __init__(self, shape: tuple[int, ...]) -> None:
-        super().__init__()
-        self.shape = tuple(shape)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.reshape([x.shape[i] if s == 0 else s for i, s in enumerate(self.shape)])
-
-    def extra_repr(self) -> str:
-        return f"shape={list(self.shape)}"
-
-
-class Expand(nn.Module):
-    def __init__(self, sizes: tuple[int, ...]) -> None:
-        super().__init__()
-        self.sizes = tuple(sizes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.expand(*self.sizes)
-
-    def extra_repr(self) -> str:
-        return f"sizes={list(self.sizes)}"
-
-
-class Slice(nn.Module):
-    """``x[..., start:stop:step]`` along ``dim``, or ``x.select(dim, start)`` with ``squeeze``."""
-
-    def __init__(self, dim: int, start: int, stop: int | None, step: int, squeeze: bool) -> None:
-        super().__init__()
-        self.dim, self.start, self.stop, self.step, self.squeeze = dim, start, stop, step, squeeze
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.squeeze:
-            return x.select(self.dim, self.start)
-        d = self.dim + x.dim() if self.dim < 0 else self.dim
-        if not 0 <= d < x.dim():
-            raise IndexError(f"dim {self.dim} out of range for a {x.dim()}-d tensor")
-        return x[(slice(None),) * d + (slice(self.start, self.stop, self.step),)]
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}, start={self.start}, stop={self.stop}, step={self.step}, squeeze={self.squeeze}"
-
-
-class Roll(nn.Module):
-    def __init__(self, shifts: tuple[int, ...], dims: tuple[int, ...]) -> None:
-        super().__init__()
-        self.shifts, self.dims = tuple(shifts), tuple(dims)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.roll(x, self.shifts, self.dims)
-
-    def extra_repr(self) -> str:
-        return f"shifts={list(self.shifts)}, dims={list(self.dims)}"
 
 
 # -- elementwise with a number, reductions -------------------------------------------------
@@ -299,15 +235,6 @@ class Constant(nn.Module):
 
     def forward(self, ref: torch.Tensor) -> torch.Tensor:
         return torch.zeros(self.shape, dtype=ref.dtype, device=ref.device)
-
-
-class Pad(nn.Module):
-    def __init__(self, pad: tuple[int, ...], value: float) -> None:
-        super().__init__()
-        self.pad, self.value = tuple(pad), value
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return nn.functional.pad(x, self.pad, value=self.value)
 
 
 class Normalize(nn.Module):

@@ -11,7 +11,6 @@ same name, so the module frontend maps nn modules to these types by their attrib
 from __future__ import annotations
 
 from collections.abc import Sequence
-from math import prod
 from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
@@ -24,10 +23,7 @@ from cnnscope.layers.fields import Choice, FieldError, Float, Int, fld
 class _Activation(Layer):
     family: ClassVar[str] = "activation"
     keeps_layout: ClassVar[bool] = True
-    ops_per_element: ClassVar[int] = 1
-
-    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
-        return {"activation": prod(out) * self.ops_per_element}
+    ops_kind: ClassVar[str] = "activation"
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         why = "" if self.linear_at_inference() else _WHY_NONLINEAR
@@ -63,7 +59,6 @@ for _name, _torch_name, _summary in _PLAIN:
 @register
 @layer_dataclass
 class LeakyReLU(_Activation):
-    type_name: ClassVar[str] = "leakyrelu"
     torch_name: ClassVar[str] = "LeakyReLU"
     summary: ClassVar[str] = "max(0, x) + negative_slope·min(0, x)"
 
@@ -73,7 +68,6 @@ class LeakyReLU(_Activation):
 @register
 @layer_dataclass
 class ELU(_Activation):
-    type_name: ClassVar[str] = "elu"
     torch_name: ClassVar[str] = "ELU"
     summary: ClassVar[str] = "exponential linear unit"
 
@@ -83,7 +77,6 @@ class ELU(_Activation):
 @register
 @layer_dataclass
 class CELU(_Activation):
-    type_name: ClassVar[str] = "celu"
     torch_name: ClassVar[str] = "CELU"
     summary: ClassVar[str] = "continuously differentiable ELU"
 
@@ -93,7 +86,6 @@ class CELU(_Activation):
 @register
 @layer_dataclass
 class GELU(_Activation):
-    type_name: ClassVar[str] = "gelu"
     torch_name: ClassVar[str] = "GELU"
     summary: ClassVar[str] = "Gaussian error linear unit"
 
@@ -103,7 +95,6 @@ class GELU(_Activation):
 @register
 @layer_dataclass
 class Hardtanh(_Activation):
-    type_name: ClassVar[str] = "hardtanh"
     torch_name: ClassVar[str] = "Hardtanh"
     summary: ClassVar[str] = "clamp(x, min_val, max_val)"
     idempotent: ClassVar[bool] = True
@@ -119,7 +110,6 @@ class Hardtanh(_Activation):
 @register
 @layer_dataclass
 class Softplus(_Activation):
-    type_name: ClassVar[str] = "softplus"
     torch_name: ClassVar[str] = "Softplus"
     summary: ClassVar[str] = "log(1 + exp(beta·x)) / beta"
 
@@ -130,7 +120,6 @@ class Softplus(_Activation):
 @register
 @layer_dataclass
 class PReLU(_Activation):
-    type_name: ClassVar[str] = "prelu"
     torch_name: ClassVar[str] = "PReLU"
     summary: ClassVar[str] = "leaky ReLU with a learned slope (one, or one per channel)"
 
@@ -153,7 +142,6 @@ class PReLU(_Activation):
 @register
 @layer_dataclass
 class Threshold(_Activation):
-    type_name: ClassVar[str] = "threshold"
     torch_name: ClassVar[str] = "Threshold"
     summary: ClassVar[str] = "x where x > threshold, else value"
     idempotent: ClassVar[bool] = True
@@ -165,7 +153,6 @@ class Threshold(_Activation):
 @register
 @layer_dataclass
 class Hardshrink(_Activation):
-    type_name: ClassVar[str] = "hardshrink"
     torch_name: ClassVar[str] = "Hardshrink"
     summary: ClassVar[str] = "x where |x| > lambd, else 0"
     idempotent: ClassVar[bool] = True
@@ -176,7 +163,6 @@ class Hardshrink(_Activation):
 @register
 @layer_dataclass
 class Softshrink(_Activation):
-    type_name: ClassVar[str] = "softshrink"
     torch_name: ClassVar[str] = "Softshrink"
     summary: ClassVar[str] = "x − lambd above lambd, x + lambd below −lambd, else 0"
 
@@ -190,7 +176,6 @@ class Softshrink(_Activation):
 @register
 @layer_dataclass
 class RReLU(_Activation):
-    type_name: ClassVar[str] = "rrelu"
     torch_name: ClassVar[str] = "RReLU"
     summary: ClassVar[str] = "randomized leaky ReLU; at inference leaky with slope (lower + upper)/2"
 
@@ -205,7 +190,6 @@ class RReLU(_Activation):
 @register
 @layer_dataclass
 class GLU(_Activation):
-    type_name: ClassVar[str] = "glu"
     torch_name: ClassVar[str] = "GLU"
     summary: ClassVar[str] = "a · sigmoid(b) for the two halves a, b of `dim` (the output has half of it)"
     ops_per_element: ClassVar[int] = 2  # a sigmoid and a multiply per output element
@@ -242,34 +226,14 @@ class _Softmax(_Activation):
         return {"dim": self.dim}
 
 
-@register
-@layer_dataclass
-class Softmax(_Softmax):
-    type_name: ClassVar[str] = "softmax"
-    torch_name: ClassVar[str] = "Softmax"
-    summary: ClassVar[str] = "exp(x) / sum(exp(x)) along dim"
-
-
-@register
-@layer_dataclass
-class LogSoftmax(_Softmax):
-    type_name: ClassVar[str] = "logsoftmax"
-    torch_name: ClassVar[str] = "LogSoftmax"
-    summary: ClassVar[str] = "log of softmax along dim"
-
-
-@register
-@layer_dataclass
-class Softmin(_Softmax):
-    type_name: ClassVar[str] = "softmin"
-    torch_name: ClassVar[str] = "Softmin"
-    summary: ClassVar[str] = "softmax(−x) along dim"
+define(_Softmax, "Softmax", summary="exp(x) / sum(exp(x)) along dim")
+define(_Softmax, "LogSoftmax", summary="log of softmax along dim")
+define(_Softmax, "Softmin", summary="softmax(−x) along dim")
 
 
 @register
 @layer_dataclass
 class Softmax2d(_Activation):
-    type_name: ClassVar[str] = "softmax2d"
     torch_name: ClassVar[str] = "Softmax2d"
     summary: ClassVar[str] = "softmax over the channels of a (N, C, H, W) or (C, H, W) input, at each position"
     ops_per_element: ClassVar[int] = 3

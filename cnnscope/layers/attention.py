@@ -37,8 +37,8 @@ SOFTMAX_OPS_PER_ELEMENT = 3  # as the softmax layer: exponential, sum, divide
 @register
 @layer_dataclass
 class ScaledDotProductAttention(Layer):
-    type_name: ClassVar[str] = "scaleddotproductattention"
-    torch_name: ClassVar[str] = "ScaledDotProductAttention"  # cnnscope's own module (F.scaled_dot_product_attention)
+    torch_name: ClassVar[str] = "ScaledDotProductAttention"  # F.scaled_dot_product_attention
+    torch_home: ClassVar[str] = "_torch_ops"
     family: ClassVar[str] = "attention"
     summary: ClassVar[str] = "softmax(q·kᵀ·scale [+ mask])·v on inputs q, k, v [, attn_mask]"
     min_inputs: ClassVar[int] = 3
@@ -98,11 +98,6 @@ class ScaledDotProductAttention(Layer):
     def rf(self, ins: Sequence[Shape]) -> RFMap:
         return RFMap.GLOBAL
 
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _torch_ops
-
-        return _torch_ops.ScaledDotProductAttention(self.is_causal, self.scale, self.dropout_p)
-
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         b_qk, b_out, L, S, E, Ev = self._dims(ins)
         scale = f"{self.scale:g}" if self.scale is not None else f"1/√{E}"
@@ -116,7 +111,6 @@ class ScaledDotProductAttention(Layer):
 @register
 @layer_dataclass
 class MultiheadAttention(Layer):
-    type_name: ClassVar[str] = "multiheadattention"
     torch_name: ClassVar[str] = "MultiheadAttention"
     family: ClassVar[str] = "attention"
     summary: ClassVar[str] = "torch.nn.MultiheadAttention: self-attention (one input) or q, k, v; its output only"

@@ -90,13 +90,18 @@ def _init_spec(cls: type) -> tuple[tuple[str, Any], ...]:
 class Layer:
     """Base of every layer type. Subclasses set the ClassVars and override the methods."""
 
-    type_name: ClassVar[str] = ""
+    type_name: ClassVar[str] = ""  # its YAML `type:` (register: torch_name in lowercase, unless set)
     family: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     ndim: ClassVar[int | None] = None  # spatial dims expected (None: any rank)
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1
     torch_name: ClassVar[str] = ""  # the torch.nn class ``to_torch`` builds, by default
+    torch_home: ClassVar[str] = ""  # or the cnnscope.layers module of cnnscope's own class ("_torch_ops")
+    # an op that costs the same per output element: its other_ops category ("norm"...) and count
+    ops_kind: ClassVar[str] = ""
+    ops_per_element: ClassVar[int] = 1
+    out_shape_checks: ClassVar[bool] = False  # out_shape refuses the inputs it cannot take: check_inputs calls it
     opaque: ClassVar[bool] = False  # an op cnnscope cannot analyze: its costs are unknown
     linear_map: ClassVar[bool] = False  # an affine map at inference without weights of its own (lint)
     idempotent: ClassVar[bool] = False  # f(f(x)) = f(x) and f commutes with max (relu, relu6, hardtanh)
@@ -152,8 +157,11 @@ class Layer:
         """Checks across fields that need no input shape; raise ``FieldError(field=...)``."""
 
     def check_inputs(self, ins: Sequence[Shape]) -> None:
-        """Raise ShapeError unless the inputs have the rank this layer takes."""
-        if self.ndim is not None:
+        """Raise ShapeError unless the inputs have the rank this layer takes (or, with
+        ``out_shape_checks``, unless ``out_shape`` takes them)."""
+        if self.out_shape_checks:
+            self.out_shape(ins)
+        elif self.ndim is not None:
             want = self.ndim + 2
             got = len(ins[0])
             if got != want:
@@ -173,8 +181,9 @@ class Layer:
         return 0
 
     def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
-        """The rest of the arithmetic, by category (see docs/conventions.md)."""
-        return {}
+        """The rest of the arithmetic, by category (see docs/conventions.md); by default
+        ``ops_per_element`` per output element of the category ``ops_kind``, if one is set."""
+        return {self.ops_kind: prod(out) * self.ops_per_element} if self.ops_kind else {}
 
     def rf(self, ins: Sequence[Shape]) -> RFMap:
         """How the layer maps positions (:class:`RFKind`, and for a window its numbers)."""
@@ -245,11 +254,15 @@ class Layer:
         return {f.name: getattr(self, f.name) for f in self.fields() if f.name != "trainable"}
 
     def to_torch(self, ins: Sequence[Shape]) -> Any:  # -> torch.nn.Module
-        """The equivalent ``torch.nn`` module (imports torch)."""
-        import torch.nn as nn
+        """The equivalent ``torch.nn`` module (imports torch): ``torch_name`` built from
+        ``torch_kwargs``, from ``torch.nn`` or, with a ``torch_home``, from that module of cnnscope's."""
+        if self.torch_home:
+            from importlib import import_module
 
-        module = getattr(nn, self.torch_name)(**self.torch_kwargs(ins))
-        return self._freeze(module)
+            home: Any = import_module(f"cnnscope.layers.{self.torch_home}")
+        else:
+            import torch.nn as home
+        return self._freeze(getattr(home, self.torch_name)(**self.torch_kwargs(ins)))
 
     # -- helpers for subclasses -------------------------------------------------------
     def _params(self, n: int) -> ParamCount:
@@ -264,6 +277,14 @@ class Layer:
     @classmethod
     def fields(cls) -> list[dataclasses.Field[Any]]:
         return [f for f in dataclasses.fields(cast(Any, cls)) if f.init]
+
+    def values(self) -> dict[str, Any]:
+        """Every field's value by name, defaults included (``config`` keeps those that differ)."""
+        return {f.name: getattr(self, f.name) for f in self.fields()}
+
+    def op_label(self) -> str:
+        """The op a message names this layer by: its type name (an opaque node: the torch op)."""
+        return self.type_name
 
     def config(self) -> dict[str, Any]:
         """Fields that differ from their defaults, as YAML-ready plain values."""
@@ -318,7 +339,10 @@ _LISTED: dict[str, type[Layer]] = {}
 
 
 def register(cls: type[L]) -> type[L]:
-    """Class decorator: register a layer type under its ``type_name``; refuse duplicates."""
+    """Class decorator: register a layer type under its ``type_name`` (by default its own
+    ``torch_name`` in lowercase); refuse duplicates."""
+    if "type_name" not in cls.__dict__ and "torch_name" in cls.__dict__:
+        cls.type_name = cls.torch_name.lower()
     name = cls.type_name
     if not name or name != name.lower():
         raise ValueError(f"{cls.__name__}: type_name must be a non-empty lowercase name")

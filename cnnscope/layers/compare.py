@@ -58,10 +58,14 @@ def _inputs(layer: Layer, ins: Sequence[Shape], numbers: int, verb: str) -> Shap
 
 @layer_dataclass
 class _Elementwise(Layer):
-    """One op per output element, pointwise, no parameters."""
+    """One op per output element, pointwise, no parameters; of one input and a number, or two."""
 
-    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
-        return {"elementwise": prod(out)}
+    family: ClassVar[str] = "compare"
+    torch_home: ClassVar[str] = "_compare_torch"
+    keeps_layout: ClassVar[bool] = True
+    max_inputs: ClassVar[int | None] = 2
+    ops_kind: ClassVar[str] = "elementwise"
+    out_shape_checks: ClassVar[bool] = True
 
     def rf(self, ins: Sequence[Shape]) -> RFMap:
         return RFMap.POINTWISE
@@ -77,26 +81,14 @@ class _Elementwise(Layer):
 @register
 @layer_dataclass
 class Compare(_Elementwise):
-    type_name: ClassVar[str] = "compare"
-    torch_name: ClassVar[str] = "Compare"  # cnnscope's own module
-    family: ClassVar[str] = "compare"
-    keeps_layout: ClassVar[bool] = True
+    torch_name: ClassVar[str] = "Compare"
     summary: ClassVar[str] = "a mask x <op> y: eq, ne, lt, le, gt, ge, with a number or a second input (broadcast)"
-    max_inputs: ClassVar[int | None] = 2
 
     op: str = fld(Choice(tuple(_SYMBOL)), doc="eq ==, ne !=, lt <, le <=, gt >, ge >=")
     value: float | None = fld(OptNumber(), None, "the number compared with (null: the second input)")
 
-    def check_inputs(self, ins: Sequence[Shape]) -> None:
-        _inputs(self, ins, self.value is not None, "compares")
-
     def out_shape(self, ins: Sequence[Shape]) -> Shape:
         return _inputs(self, ins, self.value is not None, "compares")
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _compare_torch
-
-        return _compare_torch.Compare(self.op, self.value)
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         rhs = "y" if self.value is None else f"{self.value:g}"
@@ -109,33 +101,18 @@ _LOGICAL = {"and": "x and y", "or": "x or y", "xor": "x xor y", "not": "not x"}
 @register
 @layer_dataclass
 class Logical(_Elementwise):
-    type_name: ClassVar[str] = "logical"
-    torch_name: ClassVar[str] = "Logical"  # cnnscope's own module
-    family: ClassVar[str] = "compare"
-    keeps_layout: ClassVar[bool] = True
+    torch_name: ClassVar[str] = "Logical"
     summary: ClassVar[str] = "masks combined: and, or, xor of two (broadcast), not of one (torch.logical_*)"
-    max_inputs: ClassVar[int | None] = 2
 
     op: str = fld(Choice(tuple(_LOGICAL)), doc="and, or, xor (two inputs) or not (one); non-zero is true")
 
-    def _check(self, ins: Sequence[Shape]) -> Shape:
+    def out_shape(self, ins: Sequence[Shape]) -> Shape:
         want = 1 if self.op == "not" else 2
         if len(ins) != want:
             raise ShapeError(
                 "wrong-arity", f"logical {self.op} takes {want} input{'s' if want > 1 else ''}, got {len(ins)}"
             )
         return broadcast_shapes(ins, f"logical {self.op} combines")
-
-    def check_inputs(self, ins: Sequence[Shape]) -> None:
-        self._check(ins)
-
-    def out_shape(self, ins: Sequence[Shape]) -> Shape:
-        return self._check(ins)
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _compare_torch
-
-        return _compare_torch.Logical(self.op)
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         return self._steps(f"{_LOGICAL[self.op]} per element", ins, out)
@@ -144,9 +121,8 @@ class Logical(_Elementwise):
 @register
 @layer_dataclass
 class Where(_Elementwise):
-    type_name: ClassVar[str] = "where"
-    torch_name: ClassVar[str] = "Where"  # cnnscope's own module
-    family: ClassVar[str] = "compare"
+    torch_name: ClassVar[str] = "Where"
+    keeps_layout: ClassVar[bool] = False
     summary: ClassVar[str] = "torch.where(cond, x, y): x where the first input is true, else y (broadcast)"
     max_inputs: ClassVar[int | None] = 3
 
@@ -156,16 +132,8 @@ class Where(_Elementwise):
     def _numbers(self) -> int:
         return (self.x is not None) + (self.y is not None)
 
-    def check_inputs(self, ins: Sequence[Shape]) -> None:
-        _inputs(self, ins, self._numbers(), "chooses between")
-
     def out_shape(self, ins: Sequence[Shape]) -> Shape:
         return _inputs(self, ins, self._numbers(), "chooses between")
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _compare_torch
-
-        return _compare_torch.Where(self.x, self.y)
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         a = "x" if self.x is None else f"{self.x:g}"
@@ -186,28 +154,17 @@ _BINARY = {
 @register
 @layer_dataclass
 class Binary(_Elementwise):
-    type_name: ClassVar[str] = "binary"
-    torch_name: ClassVar[str] = "Binary"  # cnnscope's own module
+    torch_name: ClassVar[str] = "Binary"
     family: ClassVar[str] = "elementwise"
-    keeps_layout: ClassVar[bool] = True
     summary: ClassVar[str] = (
         "x <op> y for floordiv, truncdiv, remainder, fmod, maximum, minimum; y a number or a second input"
     )
-    max_inputs: ClassVar[int | None] = 2
 
     op: str = fld(Choice(tuple(_BINARY)), doc=", ".join(f"{k}: {v}" for k, v in _BINARY.items()))
     value: float | None = fld(OptNumber(), None, "the number y (null: the second input)")
 
-    def check_inputs(self, ins: Sequence[Shape]) -> None:
-        _inputs(self, ins, self.value is not None, self.op)
-
     def out_shape(self, ins: Sequence[Shape]) -> Shape:
         return _inputs(self, ins, self.value is not None, self.op)
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _compare_torch
-
-        return _compare_torch.Binary(self.op, self.value)
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         f = _BINARY[self.op]

@@ -24,18 +24,15 @@ from typing import Any, ClassVar
 from cnnscope.errors import ShapeError
 from cnnscope.layers.base import Layer, ParamCount, Shape, Step, _fmt, layer_dataclass, register
 from cnnscope.layers.fields import Bool, Choice, Float, Int, fld
-from cnnscope.layers.norm import AFFINE_OPS_PER_ELEMENT, STATS_OPS_PER_ELEMENT
+from cnnscope.layers.norm import _TrailingNorm
 
 LAYER_SCALE_OPS_PER_ELEMENT = 1  # one multiply
 
 
 @register
 @layer_dataclass
-class LayerNorm2d(Layer):
-    type_name: ClassVar[str] = "layernorm2d"
+class LayerNorm2d(_TrailingNorm):
     torch_name: ClassVar[str] = "LayerNorm2d"
-    family: ClassVar[str] = "norm"
-    keeps_layout: ClassVar[bool] = True
     summary: ClassVar[str] = "layer norm over the channels of (N, C, H, W), at each position"
     ndim: ClassVar[int | None] = 2
 
@@ -43,17 +40,11 @@ class LayerNorm2d(Layer):
     elementwise_affine: bool = fld(Bool(), True, "learn a scale (and shift) per channel")
     bias: bool = fld(Bool(), True, "learn the shift too (with elementwise_affine)")
 
+    def _shape(self, ins: Sequence[Shape]) -> tuple[int, ...]:
+        return (ins[0][1],)  # the channels, at each position
+
     def has_bias(self) -> bool:
         return bool(self.elementwise_affine and self.bias)
-
-    def params(self, ins: Sequence[Shape]) -> ParamCount:
-        if not self.elementwise_affine:
-            return ParamCount()
-        return self._params(ins[0][1] * (2 if self.bias else 1))
-
-    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
-        per = STATS_OPS_PER_ELEMENT + (AFFINE_OPS_PER_ELEMENT if self.elementwise_affine else 0)
-        return {"norm": prod(out) * per}
 
     def to_torch(self, ins: Sequence[Shape]) -> Any:
         from cnnscope.layers._convnext_torch import LayerNorm2d
@@ -84,10 +75,11 @@ class LayerNorm2d(Layer):
 @register
 @layer_dataclass
 class LayerScale(Layer):
-    type_name: ClassVar[str] = "layerscale"
     torch_name: ClassVar[str] = "LayerScale"
     family: ClassVar[str] = "scale"
     keeps_layout: ClassVar[bool] = True
+    ops_kind: ClassVar[str] = "norm"
+    ops_per_element: ClassVar[int] = LAYER_SCALE_OPS_PER_ELEMENT
     summary: ClassVar[str] = "learned per-channel scale γ ⊙ x (ConvNeXt, CaiT)"
 
     init_value: float = fld(Float(), 1e-6, "the initial value of every γ")
@@ -110,9 +102,6 @@ class LayerScale(Layer):
     def params(self, ins: Sequence[Shape]) -> ParamCount:
         return self._params(ins[0][self._dim(ins)])
 
-    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
-        return {"norm": prod(out) * LAYER_SCALE_OPS_PER_ELEMENT}
-
     def to_torch(self, ins: Sequence[Shape]) -> Any:
         from cnnscope.layers._convnext_torch import LayerScale
 
@@ -132,7 +121,6 @@ class LayerScale(Layer):
 @register
 @layer_dataclass
 class StochasticDepth(Layer):
-    type_name: ClassVar[str] = "stochasticdepth"
     torch_name: ClassVar[str] = "StochasticDepth"
     family: ClassVar[str] = "dropout"
     keeps_layout: ClassVar[bool] = True

@@ -29,12 +29,30 @@ from cnnscope.layers.fields import Bool, Choice, FieldError, Float, Int, IntList
 from cnnscope.layers.indexing import _Measured
 
 
+@layer_dataclass
+class _Detected(_Measured):
+    """A detector's post-processing op: as many elements out as the data decides; by default
+    it reads each element of its first input once (``select``)."""
+
+    family: ClassVar[str] = "detection"
+    out_shape_checks: ClassVar[bool] = True
+
+    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
+        return {"select": prod(ins[0])} if prod(ins[0]) else {}
+
+    def _steps(self, shown: str, counted: str, ins: Sequence[Shape], out: Shape) -> list[Step]:
+        """The output shape (``shown`` of the input), and how many the data gave (``counted``)."""
+        return [
+            Step("output shape", f"{shown} of {_fmt(ins[0])}", _fmt(out)),
+            self._said(f"{counted} of {prod(ins[0]):,}"),
+        ]
+
+
 @register
 @layer_dataclass
-class Nonzero(_Measured):
-    type_name: ClassVar[str] = "nonzero"
-    torch_name: ClassVar[str] = "Nonzero"  # cnnscope's own module
-    family: ClassVar[str] = "detection"
+class Nonzero(_Detected):
+    torch_name: ClassVar[str] = "Nonzero"
+    torch_home: ClassVar[str] = "_index_torch"
     summary: ClassVar[str] = "the indices of the non-zero (true) elements: torch.nonzero, torch.where(mask)[k]"
 
     column: int | None = fld(
@@ -53,31 +71,16 @@ class Nonzero(_Measured):
             raise ShapeError("bad-dim", f"column {self.column} of a {rank}-d input's indices does not exist")
         return (self.length,)
 
-    def check_inputs(self, ins: Sequence[Shape]) -> None:
-        self.out_shape(ins)
-
-    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
-        return {"select": prod(ins[0])} if prod(ins[0]) else {}
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _index_torch
-
-        return _index_torch.Nonzero(self.length, self.column)
-
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         which = "indices" if self.column is None else f"dim-{self.column} indices"
-        return [
-            Step("output shape", f"the {which} of the true elements of {_fmt(ins[0])}", _fmt(out)),
-            self._said(f"true elements of {prod(ins[0]):,}"),
-        ]
+        return self._steps(f"the {which} of the true elements", "true elements", ins, out)
 
 
 @register
 @layer_dataclass
-class Unique(_Measured):
-    type_name: ClassVar[str] = "unique"
-    torch_name: ClassVar[str] = "Unique"  # cnnscope's own module
-    family: ClassVar[str] = "detection"
+class Unique(_Detected):
+    torch_name: ClassVar[str] = "Unique"
+    torch_home: ClassVar[str] = "_index_torch"
     summary: ClassVar[str] = "the distinct values of the input (torch.unique), their counts, or each value's place"
 
     output: str = fld(
@@ -92,30 +95,15 @@ class Unique(_Measured):
             raise ShapeError("shape-mismatch", f"length {self.length} exceeds the input's {prod(ins[0])} elements")
         return ins[0] if self.output == "inverse" else (self.length,)
 
-    def check_inputs(self, ins: Sequence[Shape]) -> None:
-        self.out_shape(ins)
-
-    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
-        return {"select": prod(ins[0])} if prod(ins[0]) else {}
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _index_torch
-
-        return _index_torch.Unique(self.length, self.output, self.sorted)
-
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
-        return [
-            Step("output shape", f"{self.output} of the distinct values of {_fmt(ins[0])}", _fmt(out)),
-            self._said(f"distinct values of {prod(ins[0]):,}"),
-        ]
+        return self._steps(f"{self.output} of the distinct values", "distinct values", ins, out)
 
 
 @register
 @layer_dataclass
-class Nms(_Measured):
-    type_name: ClassVar[str] = "nms"
-    torch_name: ClassVar[str] = "Nms"  # cnnscope's own module
-    family: ClassVar[str] = "detection"
+class Nms(_Detected):
+    torch_name: ClassVar[str] = "Nms"
+    torch_home: ClassVar[str] = "_detection_torch"
     summary: ClassVar[str] = "non-maximum suppression: the indices of the boxes kept (torchvision.ops.nms)"
     min_inputs: ClassVar[int] = 2
     max_inputs: ClassVar[int | None] = 2
@@ -134,17 +122,9 @@ class Nms(_Measured):
             raise ShapeError("shape-mismatch", f"length {self.length} exceeds the {boxes[0]} boxes")
         return (self.length,)
 
-    def check_inputs(self, ins: Sequence[Shape]) -> None:
-        self.out_shape(ins)
-
     def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
         k = ins[0][0]
         return {"select": k * (k - 1) // 2} if k > 1 else {}
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _detection_torch
-
-        return _detection_torch.Nms(self.iou_threshold, self.length)
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         k = ins[0][0]
@@ -178,6 +158,7 @@ def _interp_ops(sampling_ratio: int, n: int) -> dict[str, int]:
 @layer_dataclass
 class _RoiPool(Layer):
     family: ClassVar[str] = "detection"
+    out_shape_checks: ClassVar[bool] = True
 
     output_size: tuple[int, ...] = fld(IntList(min=1, length=2), doc="(height, width) of each box's map")
     sampling_ratio: int = fld(Int(), -1, "samples per bin along each dim (<= 0: adaptive, ceil(box / output))")
@@ -210,8 +191,8 @@ class _RoiPool(Layer):
 @register
 @layer_dataclass
 class RoiAlign(_RoiPool):
-    type_name: ClassVar[str] = "roialign"
-    torch_name: ClassVar[str] = "RoiAlign"  # cnnscope's own module
+    torch_name: ClassVar[str] = "RoiAlign"
+    torch_home: ClassVar[str] = "_detection_torch"
     summary: ClassVar[str] = "RoI Align: an output_size map per box (K, 5 rois) from one feature map (torchvision)"
     min_inputs: ClassVar[int] = 2
     max_inputs: ClassVar[int | None] = 2
@@ -227,14 +208,6 @@ class RoiAlign(_RoiPool):
             raise ShapeError("shape-mismatch", f"rois are (K, 5): batch index, x1, y1, x2, y2; got {list(rois)}")
         return (rois[0], c, *self.output_size)
 
-    def check_inputs(self, ins: Sequence[Shape]) -> None:
-        self.out_shape(ins)
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _detection_torch
-
-        return _detection_torch.RoiAlign(self.output_size, self.spatial_scale, self.sampling_ratio, self.aligned)
-
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         return self._steps(ins[1][0], ins[0][1], out)
 
@@ -242,8 +215,8 @@ class RoiAlign(_RoiPool):
 @register
 @layer_dataclass
 class MultiScaleRoiAlign(_RoiPool):
-    type_name: ClassVar[str] = "multiscaleroialign"
-    torch_name: ClassVar[str] = "MultiScaleRoiAlign"  # cnnscope's own module
+    torch_name: ClassVar[str] = "MultiScaleRoiAlign"
+    torch_home: ClassVar[str] = "_detection_torch"
     summary: ClassVar[str] = "RoI Align over an FPN's levels (one per scale), each box from its level (torchvision)"
     min_inputs: ClassVar[int] = 2
     max_inputs: ClassVar[int | None] = None
@@ -263,16 +236,6 @@ class MultiScaleRoiAlign(_RoiPool):
         if any(len(b) != 2 or b[1] != 4 for b in boxes):
             raise ShapeError("shape-mismatch", f"boxes are (K, 4) per image, got {list(map(list, boxes))}")
         return (sum(b[0] for b in boxes), c, *self.output_size)
-
-    def check_inputs(self, ins: Sequence[Shape]) -> None:
-        self.out_shape(ins)
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _detection_torch
-
-        return _detection_torch.MultiScaleRoiAlign(
-            self.output_size, self.sampling_ratio, self.scales, self.canonical_scale, self.canonical_level
-        )
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         n = len(self.scales)

@@ -33,13 +33,21 @@ _FORMULA = {
 }
 
 
-@register
 @layer_dataclass
-class Scalar(Layer):
-    type_name: ClassVar[str] = "scalar"
-    torch_name: ClassVar[str] = "Scalar"  # cnnscope's own module
+class _PerElement(Layer):
+    """A function of each element on its own: the shape kept, one op per element."""
+
     family: ClassVar[str] = "elementwise"
     keeps_layout: ClassVar[bool] = True
+    torch_home: ClassVar[str] = "_torch_ops"
+    ops_kind: ClassVar[str] = "elementwise"
+    ops_per_element: ClassVar[int] = ELEMENTWISE_OPS_PER_ELEMENT
+
+
+@register
+@layer_dataclass
+class Scalar(_PerElement):
+    torch_name: ClassVar[str] = "Scalar"
     summary: ClassVar[str] = "x <op> a number: add, sub, rsub (v − x), mul, div, rdiv (v / x), pow"
 
     op: str = fld(
@@ -50,14 +58,6 @@ class Scalar(Layer):
     def linear_at_inference(self) -> bool:
         # affine in x: x ± v, v − x, x·v, x / v (v ≠ 0: division by 0 gives inf, not a map)
         return self.op in ("add", "sub", "rsub", "mul") or (self.op == "div" and self.value != 0)
-
-    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
-        return {"elementwise": prod(out) * ELEMENTWISE_OPS_PER_ELEMENT}
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _torch_ops
-
-        return _torch_ops.Scalar(self.op, self.value)
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         f = _FORMULA[self.op].format(v=f"{self.value:g}")
@@ -102,22 +102,11 @@ _UNARY = (
 
 @register
 @layer_dataclass
-class Unary(Layer):
-    type_name: ClassVar[str] = "unary"
-    torch_name: ClassVar[str] = "Unary"  # cnnscope's own module
-    family: ClassVar[str] = "elementwise"
-    keeps_layout: ClassVar[bool] = True
+class Unary(_PerElement):
+    torch_name: ClassVar[str] = "Unary"
     summary: ClassVar[str] = "an elementwise function of x: exp, log, sqrt, rsqrt, abs, sin, cos, erf, ..."
 
     op: str = fld(Choice(_UNARY), doc="the torch function applied to every element (torch.<op>(x))")
-
-    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
-        return {"elementwise": prod(out) * ELEMENTWISE_OPS_PER_ELEMENT}
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _torch_ops
-
-        return _torch_ops.Unary(self.op)
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         return [
@@ -128,11 +117,8 @@ class Unary(Layer):
 
 @register
 @layer_dataclass
-class Clamp(Layer):
-    type_name: ClassVar[str] = "clamp"
-    torch_name: ClassVar[str] = "Clamp"  # cnnscope's own module
-    family: ClassVar[str] = "elementwise"
-    keeps_layout: ClassVar[bool] = True
+class Clamp(_PerElement):
+    torch_name: ClassVar[str] = "Clamp"
     summary: ClassVar[str] = "clamps every element into [min, max] (torch.clamp), bounds numbers or inputs"
     max_inputs: ClassVar[int | None] = 3
 
@@ -165,9 +151,6 @@ class Clamp(Layer):
 
     def out_shape(self, ins: Sequence[Shape]) -> Shape:
         return broadcast_shapes(ins, "clamps with") if len(ins) > 1 else ins[0]
-
-    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
-        return {"elementwise": prod(out) * ELEMENTWISE_OPS_PER_ELEMENT}
 
     def to_torch(self, ins: Sequence[Shape]) -> Any:
         if self.from_inputs != "none":
@@ -226,8 +209,10 @@ define(_AddC, "AddCDiv", summary="x + value · a / b, broadcast (torch.addcdiv)"
 @register
 @layer_dataclass
 class Normalize(Layer):
-    type_name: ClassVar[str] = "normalize"
-    torch_name: ClassVar[str] = "Normalize"  # cnnscope's own module (F.normalize)
+    torch_name: ClassVar[str] = "Normalize"  # F.normalize
+    torch_home: ClassVar[str] = "_torch_ops"
+    ops_kind: ClassVar[str] = "norm"
+    ops_per_element: ClassVar[int] = 3  # a power and a sum per element for the norm, a division
     family: ClassVar[str] = "norm"
     keeps_layout: ClassVar[bool] = True
     summary: ClassVar[str] = "x / max(‖x‖_p along dim, eps), as F.normalize (cosine attention)"
@@ -241,14 +226,5 @@ class Normalize(Layer):
         if not -rank <= self.dim < rank:
             raise ShapeError("bad-dim", f"dim {self.dim} is out of range for a {rank}-d input {list(ins[0])}")
 
-    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
-        # a power and a sum per element for the norm, a division per element
-        return {"norm": 3 * prod(out)}
-
     def rf(self, ins: Sequence[Shape]) -> RFMap:
         return RFMap.UNSUPPORTED if self.dim % len(ins[0]) >= 2 else RFMap.POINTWISE
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _torch_ops
-
-        return _torch_ops.Normalize(self.p, self.dim, self.eps)

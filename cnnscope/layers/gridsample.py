@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from math import prod
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from cnnscope.errors import ShapeError
 from cnnscope.layers._dims import check_count
@@ -25,8 +25,8 @@ from cnnscope.layers.fields import Bool, Choice, fld
 @register
 @layer_dataclass
 class GridSample(Layer):
-    type_name: ClassVar[str] = "gridsample"
-    torch_name: ClassVar[str] = "GridSample"  # cnnscope's own module
+    torch_name: ClassVar[str] = "GridSample"
+    torch_home: ClassVar[str] = "_functional_torch"
     family: ClassVar[str] = "reshape"
     summary: ClassVar[str] = "samples x at the coordinates of a grid input (F.grid_sample)"
     min_inputs: ClassVar[int] = 2
@@ -63,11 +63,6 @@ class GridSample(Layer):
 
     def rf(self, ins: Sequence[Shape]) -> RFMap:
         return RFMap.UNSUPPORTED
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _functional_torch
-
-        return _functional_torch.GridSample(self.mode, self.padding_mode, self.align_corners)
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         taps = self._taps(len(out) - 2)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from math import prod
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from cnnscope.errors import ShapeError
 from cnnscope.layers._dims import norm_dim
@@ -53,7 +53,6 @@ class _Blocks(Layer):
 @register
 @layer_dataclass
 class Unfold(_Blocks):
-    type_name: ClassVar[str] = "unfold"
     torch_name: ClassVar[str] = "Unfold"
     rearranges: ClassVar[bool] = True
     summary: ClassVar[str] = "im2col: every sliding block of a 2-d map as a column, (N, C·∏k, L) (nn.Unfold)"
@@ -84,7 +83,6 @@ class Unfold(_Blocks):
 @register
 @layer_dataclass
 class Fold(_Blocks):
-    type_name: ClassVar[str] = "fold"
     torch_name: ClassVar[str] = "Fold"
     # its window is 2-d (ndim gives the fields one entry per spatial dim); it takes (N, C·∏k, L)
     # columns, which its own check_inputs holds
@@ -132,8 +130,8 @@ class Fold(_Blocks):
 @register
 @layer_dataclass
 class UnfoldDim(Layer):
-    type_name: ClassVar[str] = "unfolddim"
-    torch_name: ClassVar[str] = "UnfoldDim"  # cnnscope's own module
+    torch_name: ClassVar[str] = "UnfoldDim"
+    torch_home: ClassVar[str] = "_functional_torch"
     family: ClassVar[str] = "reshape"
     rearranges: ClassVar[bool] = True
     summary: ClassVar[str] = "x.unfold(dim, size, step): windows of one dim as a new last dim (a view)"
@@ -160,11 +158,6 @@ class UnfoldDim(Layer):
         # windows of the batch or the channels leave positions alone; windows of a spatial dim
         # move its positions into a new dim, which no size/stride/padding describes
         return RFMap.POINTWISE if norm_dim(self.dim, len(ins[0])) < 2 else RFMap.UNSUPPORTED
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _functional_torch
-
-        return _functional_torch.UnfoldDim(self.dim, self.size, self.step)
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         d = norm_dim(self.dim, len(ins[0]))

@@ -47,8 +47,8 @@ class OptIndices(Kind):
 @register
 @layer_dataclass
 class Index(Layer):
-    type_name: ClassVar[str] = "index"
-    torch_name: ClassVar[str] = "Index"  # cnnscope's own module
+    torch_name: ClassVar[str] = "Index"
+    torch_home: ClassVar[str] = "_index_torch"
     family: ClassVar[str] = "index"
     rearranges: ClassVar[bool] = True
     summary: ClassVar[str] = "x[:, idx] with integer index tensors (further inputs) or literal indices, from dim"
@@ -95,11 +95,6 @@ class Index(Layer):
         d, k, idx = self._parts(ins)
         return RFMap.POINTWISE if d + k <= 2 and len(idx) == k else RFMap.UNSUPPORTED
 
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _index_torch
-
-        return _index_torch.Index(self.dim, self.indices)
-
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         d, k, idx = self._parts(ins)
         by = f"{len(self.indices or ())} literal indices" if self.indices is not None else f"index {_fmt(idx)}"
@@ -133,8 +128,8 @@ class _Measured(Layer):
 @register
 @layer_dataclass
 class Masked(_Measured):
-    type_name: ClassVar[str] = "masked"
-    torch_name: ClassVar[str] = "Masked"  # cnnscope's own module
+    torch_name: ClassVar[str] = "Masked"
+    torch_home: ClassVar[str] = "_index_torch"
     family: ClassVar[str] = "index"
     rearranges: ClassVar[bool] = True
     summary: ClassVar[str] = "x[mask]: the elements where a boolean mask (second input) is true, from dim"
@@ -164,11 +159,6 @@ class Masked(_Measured):
     def out_shape(self, ins: Sequence[Shape]) -> Shape:
         r = self._covers(ins)
         return (*ins[0][: self.dim], self.length, *ins[0][self.dim + r :])
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _index_torch
-
-        return _index_torch.Masked(self.dim, self.length)
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         r = self._covers(ins)

@@ -19,7 +19,6 @@ _WHY_PARAMS = (  # explain's reason beside the count
 @register
 @layer_dataclass
 class Linear(Layer):
-    type_name: ClassVar[str] = "linear"
     torch_name: ClassVar[str] = "Linear"
     family: ClassVar[str] = "linear"
     summary: ClassVar[str] = "fully connected: y = x·Wᵀ + b over the last dim"

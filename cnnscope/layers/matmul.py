@@ -48,7 +48,6 @@ def matmul_dims(a: Shape, b: Shape) -> tuple[Shape, int, int, int, Shape]:
 @register
 @layer_dataclass
 class MatMul(Layer):
-    type_name: ClassVar[str] = "matmul"
     torch_name: ClassVar[str] = "MatMul"  # cnnscope's own module
     family: ClassVar[str] = "matmul"
     summary: ClassVar[str] = "torch.matmul(a, b): matrix product, batch dims broadcast, 1-d operands as vectors"
@@ -138,8 +137,8 @@ def parse_equation(equation: str) -> tuple[list[list[str]], list[str] | None]:
 @register
 @layer_dataclass
 class Einsum(Layer):
-    type_name: ClassVar[str] = "einsum"
-    torch_name: ClassVar[str] = "Einsum"  # cnnscope's own module
+    torch_name: ClassVar[str] = "Einsum"
+    torch_home: ClassVar[str] = "_torch_ops"
     family: ClassVar[str] = "matmul"
     summary: ClassVar[str] = "torch.einsum(equation, a[, b]): one or two operands, `...` for broadcast dims"
     min_inputs: ClassVar[int] = 1
@@ -255,11 +254,6 @@ class Einsum(Layer):
 
     def rf(self, ins: Sequence[Shape]) -> RFMap:
         return RFMap.UNSUPPORTED
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _torch_ops
-
-        return _torch_ops.Einsum(self.equation)
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         macs = self.macs(ins, out)

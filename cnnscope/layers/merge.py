@@ -19,20 +19,29 @@ from typing import Any, ClassVar
 from cnnscope.errors import ShapeError
 from cnnscope.layers._dims import broadcast_shapes, check_count, norm_dim
 from cnnscope.layers._dims import shapes_text as _shapes
-from cnnscope.layers.base import Layer, RFMap, Shape, Step, _fmt, layer_dataclass, register
+from cnnscope.layers.base import Layer, RFMap, Shape, Step, _fmt, define, layer_dataclass, register
 from cnnscope.layers.fields import Bool, Int, fld
+
+
+@layer_dataclass
+class _Elementwise(Layer):
+    """An elementwise merge of ``m`` inputs: ``m − 1`` ops per output element."""
+
+    family: ClassVar[str] = "merge"
+    torch_home: ClassVar[str] = "_torch_ops"
+    min_inputs: ClassVar[int] = 2
+    max_inputs: ClassVar[int | None] = None
+
+    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
+        return {"merge": prod(out) * (len(ins) - 1)}
 
 
 @register
 @layer_dataclass
-class Add(Layer):
-    type_name: ClassVar[str] = "add"
+class Add(_Elementwise):
     torch_name: ClassVar[str] = "Add"
-    family: ClassVar[str] = "merge"
     linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "elementwise sum of two or more inputs (residual): same shapes, or broadcast: true"
-    min_inputs: ClassVar[int] = 2
-    max_inputs: ClassVar[int | None] = None
 
     broadcast: bool = fld(
         Bool(), False, "true: torch broadcasting (a bias, a position embedding); false: same shapes only"
@@ -53,13 +62,8 @@ class Add(Layer):
     def out_shape(self, ins: Sequence[Shape]) -> Shape:
         return broadcast_shapes(ins, "adds") if self.broadcast else ins[0]
 
-    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
-        return {"merge": prod(out) * (len(ins) - 1)}
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _torch_ops
-
-        return _torch_ops.Add()
+    def torch_kwargs(self, ins: Sequence[Shape]) -> dict[str, Any]:
+        return {}  # broadcasting is what torch's `+` does anyway
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         if self.broadcast and any(s != out for s in ins):
@@ -68,11 +72,9 @@ class Add(Layer):
 
 
 @layer_dataclass
-class _Broadcasting(Layer):
+class _Broadcasting(_Elementwise):
     """Elementwise ops between inputs with torch broadcasting (mul, sub, div)."""
 
-    family: ClassVar[str] = "merge"
-    min_inputs: ClassVar[int] = 2
     max_inputs: ClassVar[int | None] = 2
     verb: ClassVar[str] = "combines"
     symbol: ClassVar[str] = "∘"
@@ -84,14 +86,6 @@ class _Broadcasting(Layer):
     def out_shape(self, ins: Sequence[Shape]) -> Shape:
         return broadcast_shapes(ins, self.verb)
 
-    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
-        return {"merge": prod(out) * (len(ins) - 1)}
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _torch_ops
-
-        return getattr(_torch_ops, self.torch_name)()
-
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         return [
             Step("output shape", f" {self.symbol} ".join(_fmt(s) for s in ins) + " (broadcast)", _fmt(out)),
@@ -99,48 +93,47 @@ class _Broadcasting(Layer):
         ]
 
 
-@register
+define(
+    _Broadcasting,
+    "Mul",
+    summary="elementwise product with broadcasting (squeeze-excitation gates)",
+    max_inputs=None,
+    verb="multiplies",
+    symbol="·",
+)
+define(
+    _Broadcasting,
+    "Sub",
+    summary="first input minus the second, with broadcasting (torch.sub)",
+    linear_map=True,
+    verb="subtracts",
+    symbol="−",
+)
+define(
+    _Broadcasting,
+    "Div",
+    summary="first input divided by the second, with broadcasting (torch.div, true division)",
+    verb="divides",
+    symbol="/",
+)
+
+
 @layer_dataclass
-class Mul(_Broadcasting):
-    type_name: ClassVar[str] = "mul"
-    torch_name: ClassVar[str] = "Mul"
-    summary: ClassVar[str] = "elementwise product with broadcasting (squeeze-excitation gates)"
-    max_inputs: ClassVar[int | None] = None
-    verb: ClassVar[str] = "multiplies"
-    symbol: ClassVar[str] = "·"
+class _Join(Layer):
+    """Joins its inputs along a dim (concat) or a new one (stack): values copied, none computed."""
 
-
-@register
-@layer_dataclass
-class Sub(_Broadcasting):
-    type_name: ClassVar[str] = "sub"
-    torch_name: ClassVar[str] = "Sub"
-    linear_map: ClassVar[bool] = True
-    summary: ClassVar[str] = "first input minus the second, with broadcasting (torch.sub)"
-    verb: ClassVar[str] = "subtracts"
-    symbol: ClassVar[str] = "−"
-
-
-@register
-@layer_dataclass
-class Div(_Broadcasting):
-    type_name: ClassVar[str] = "div"
-    torch_name: ClassVar[str] = "Div"
-    summary: ClassVar[str] = "first input divided by the second, with broadcasting (torch.div, true division)"
-    verb: ClassVar[str] = "divides"
-    symbol: ClassVar[str] = "/"
-
-
-@register
-@layer_dataclass
-class Concat(Layer):
-    type_name: ClassVar[str] = "concat"
-    torch_name: ClassVar[str] = "Concat"
     family: ClassVar[str] = "merge"
+    torch_home: ClassVar[str] = "_torch_ops"
     linear_map: ClassVar[bool] = True
-    summary: ClassVar[str] = "join inputs along a dim (default: channels), as torch.cat"
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = None
+
+
+@register
+@layer_dataclass
+class Concat(_Join):
+    torch_name: ClassVar[str] = "Concat"
+    summary: ClassVar[str] = "join inputs along a dim (default: channels), as torch.cat"
 
     dim: int = fld(Int(), 1, "the dim to join along (1: channels)")
 
@@ -169,11 +162,6 @@ class Concat(Layer):
         out[d] = sum(s[d] for s in ins)
         return tuple(out)
 
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _torch_ops
-
-        return _torch_ops.Concat(self.dim)
-
     def rf(self, ins: Sequence[Shape]) -> RFMap:
         # joined along a spatial dim, output positions no longer map to input positions by one stride
         return RFMap.UNSUPPORTED if self._dim(len(ins[0])) >= 2 else RFMap.POINTWISE
@@ -185,14 +173,9 @@ class Concat(Layer):
 
 @register
 @layer_dataclass
-class Stack(Layer):
-    type_name: ClassVar[str] = "stack"
+class Stack(_Join):
     torch_name: ClassVar[str] = "Stack"
-    family: ClassVar[str] = "merge"
-    linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "joins same-shaped inputs along a new dim, as torch.stack"
-    min_inputs: ClassVar[int] = 1
-    max_inputs: ClassVar[int | None] = None
 
     dim: int = fld(Int(), 1, "where the new dim goes, in the output (negative: from the end)")
 
@@ -210,11 +193,6 @@ class Stack(Layer):
         # a new dim anywhere moves the spatial dims (or adds one at the end): positions in the
         # output's dims 2.. are no longer the input's. Pointwise only without spatial dims at all
         return RFMap.POINTWISE if len(ins[0]) + 1 <= 2 else RFMap.UNSUPPORTED
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _torch_ops
-
-        return _torch_ops.Stack(self.dim)
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         d = norm_dim(self.dim, len(ins[0]) + 1)

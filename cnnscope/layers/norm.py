@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from math import prod
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnnscope.errors import ShapeError
 from cnnscope.layers.base import Layer, ParamCount, Shape, Step, _fmt, define, layer_dataclass, register
@@ -26,9 +26,29 @@ SCALE_OPS_PER_ELEMENT = 1  # rms norm's learned scale (no shift)
 
 
 @layer_dataclass
-class _BatchNormNd(Layer):
+class _Norm(Layer):
+    """A normalization: keeps its input's layout, and costs ``stats_ops`` per element for its
+    statistics, ``affine_ops`` more where it learns an affine map (``_learns_affine``)."""
+
     family: ClassVar[str] = "norm"
     keeps_layout: ClassVar[bool] = True
+    stats_ops: ClassVar[int] = STATS_OPS_PER_ELEMENT
+    affine_ops: ClassVar[int] = AFFINE_OPS_PER_ELEMENT
+
+    def _learns_affine(self) -> bool:
+        return False
+
+    def has_bias(self) -> bool:
+        return self._learns_affine()
+
+    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
+        return {"norm": prod(out) * (self.stats_ops + (self.affine_ops if self._learns_affine() else 0))}
+
+
+@layer_dataclass
+class _BatchNormNd(_Norm):
+    stats_ops: ClassVar[int] = BN_OPS_PER_ELEMENT  # statistics and affine folded into one scale and shift
+    affine_ops: ClassVar[int] = 0
     ranks: ClassVar[tuple[int, ...]] = (4,)
 
     eps: float = fld(Float(min=0.0, min_open=True), 1e-5, "added to the variance")
@@ -59,7 +79,7 @@ class _BatchNormNd(Layer):
     def subtracts_channel_mean(self) -> bool:
         return True
 
-    def has_bias(self) -> bool:
+    def _learns_affine(self) -> bool:
         return bool(self.affine)
 
     def params(self, ins: Sequence[Shape]) -> ParamCount:
@@ -67,9 +87,6 @@ class _BatchNormNd(Layer):
         p = self._params(2 * c if self.affine else 0)
         buffers = 2 * c + 1 if self.track_running_stats else 0  # mean, var, num_batches_tracked
         return ParamCount(p.trainable, p.non_trainable, buffers, 1 if self.track_running_stats else 0)
-
-    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
-        return {"norm": prod(out) * BN_OPS_PER_ELEMENT}
 
     def torch_kwargs(self, ins: Sequence[Shape]) -> dict[str, Any]:
         kw = super().torch_kwargs(ins)
@@ -95,12 +112,11 @@ class _BatchNormNd(Layer):
 
 @layer_dataclass
 class _InstanceNormNd(_BatchNormNd):
+    stats_ops: ClassVar[int] = STATS_OPS_PER_ELEMENT
+    affine_ops: ClassVar[int] = AFFINE_OPS_PER_ELEMENT
+
     affine: bool = fld(Bool(), False, "learn a scale and shift per channel")
     track_running_stats: bool = fld(Bool(), False, "keep running mean / variance buffers")
-
-    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
-        per = STATS_OPS_PER_ELEMENT + (AFFINE_OPS_PER_ELEMENT if self.affine else 0)
-        return {"norm": prod(out) * per}
 
     def _check_stats(self, shape: Shape) -> None:
         """Instance statistics (all but eval with running stats) need more than one position."""
@@ -125,11 +141,8 @@ for _base, _torch_name, _ranks, _summary in [
 
 @register
 @layer_dataclass
-class GroupNorm(Layer):
-    type_name: ClassVar[str] = "groupnorm"
+class GroupNorm(_Norm):
     torch_name: ClassVar[str] = "GroupNorm"
-    family: ClassVar[str] = "norm"
-    keeps_layout: ClassVar[bool] = True
     summary: ClassVar[str] = "group norm: statistics over channel groups and space"
 
     num_groups: int = fld(Int(min=1), doc="channel groups; must divide the channels")
@@ -152,12 +165,8 @@ class GroupNorm(Layer):
     def params(self, ins: Sequence[Shape]) -> ParamCount:
         return self._params(2 * ins[0][1] if self.affine else 0)
 
-    def has_bias(self) -> bool:
+    def _learns_affine(self) -> bool:
         return bool(self.affine)
-
-    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
-        per = STATS_OPS_PER_ELEMENT + (AFFINE_OPS_PER_ELEMENT if self.affine else 0)
-        return {"norm": prod(out) * per}
 
     def torch_kwargs(self, ins: Sequence[Shape]) -> dict[str, Any]:
         kw = super().torch_kwargs(ins)
@@ -165,13 +174,39 @@ class GroupNorm(Layer):
         return kw
 
 
+@layer_dataclass
+class _TrailingNorm(_Norm):
+    """Statistics over the trailing dims (``_shape``: layer norm, RMS norm), a learned scale
+    (and shift, with ``has_bias``) per element of them with ``elementwise_affine``."""
+
+    if TYPE_CHECKING:  # fields of the subclasses, each in its own place in their schemas
+        normalized_shape: Any
+        elementwise_affine: bool
+
+    def _shape(self, ins: Sequence[Shape]) -> tuple[int, ...]:
+        return tuple(ins[0][1:]) if self.normalized_shape is None else tuple(self.normalized_shape)
+
+    def _learns_affine(self) -> bool:
+        return bool(self.elementwise_affine)
+
+    def has_bias(self) -> bool:
+        return False
+
+    def params(self, ins: Sequence[Shape]) -> ParamCount:
+        if not self._learns_affine():
+            return ParamCount()
+        return self._params(prod(self._shape(ins)) * (2 if self.has_bias() else 1))
+
+    def torch_kwargs(self, ins: Sequence[Shape]) -> dict[str, Any]:
+        kw = super().torch_kwargs(ins)
+        kw["normalized_shape"] = self._shape(ins)
+        return kw
+
+
 @register
 @layer_dataclass
-class LayerNorm(Layer):
-    type_name: ClassVar[str] = "layernorm"
+class LayerNorm(_TrailingNorm):
     torch_name: ClassVar[str] = "LayerNorm"
-    family: ClassVar[str] = "norm"
-    keeps_layout: ClassVar[bool] = True
     summary: ClassVar[str] = "layer norm over the trailing dims (default: all but the batch)"
 
     normalized_shape: Any = fld(IntList(), None, "trailing dims to normalize over (default: every dim but the batch)")
@@ -181,11 +216,6 @@ class LayerNorm(Layer):
 
     def has_bias(self) -> bool:
         return bool(self.elementwise_affine and self.bias)
-
-    def _shape(self, ins: Sequence[Shape]) -> tuple[int, ...]:
-        if self.normalized_shape is None:
-            return tuple(ins[0][1:])
-        return tuple(self.normalized_shape)
 
     def check_inputs(self, ins: Sequence[Shape]) -> None:
         shape = self._shape(ins)
@@ -205,39 +235,21 @@ class LayerNorm(Layer):
                 hint="normalized_shape must equal the input's trailing dims",
             )
 
-    def params(self, ins: Sequence[Shape]) -> ParamCount:
-        if not self.elementwise_affine:
-            return ParamCount()
-        return self._params(prod(self._shape(ins)) * (2 if self.bias else 1))
-
-    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
-        per = STATS_OPS_PER_ELEMENT + (AFFINE_OPS_PER_ELEMENT if self.elementwise_affine else 0)
-        return {"norm": prod(out) * per}
-
-    def torch_kwargs(self, ins: Sequence[Shape]) -> dict[str, Any]:
-        kw = super().torch_kwargs(ins)
-        kw["normalized_shape"] = self._shape(ins)
-        return kw
-
 
 @register
 @layer_dataclass
-class RMSNorm(Layer):
+class RMSNorm(_TrailingNorm):
     """Root-mean-square norm (``nn.RMSNorm``, ``F.rms_norm``): ``x / sqrt(mean(x²) + eps)`` over the
     trailing dims, times a learned weight; no mean subtracted, no shift."""
 
-    type_name: ClassVar[str] = "rmsnorm"
     torch_name: ClassVar[str] = "RMSNorm"
-    family: ClassVar[str] = "norm"
-    keeps_layout: ClassVar[bool] = True
+    stats_ops: ClassVar[int] = RMS_OPS_PER_ELEMENT
+    affine_ops: ClassVar[int] = SCALE_OPS_PER_ELEMENT
     summary: ClassVar[str] = "RMS norm over the trailing dims: x / rms(x), times a learned weight"
 
     normalized_shape: Any = fld(IntList(), None, "trailing dims to normalize over (default: every dim but the batch)")
     eps: float | None = fld(OptFloat(min=0.0), None, "added to the mean square (null: the dtype's machine epsilon)")
     elementwise_affine: bool = fld(Bool(), True, "learn a scale per element")
-
-    def _shape(self, ins: Sequence[Shape]) -> tuple[int, ...]:
-        return tuple(ins[0][1:]) if self.normalized_shape is None else tuple(self.normalized_shape)
 
     def check_inputs(self, ins: Sequence[Shape]) -> None:
         shape, got = self._shape(ins), tuple(ins[0])
@@ -250,26 +262,12 @@ class RMSNorm(Layer):
                 hint="normalized_shape must equal the input's trailing dims",
             )
 
-    def params(self, ins: Sequence[Shape]) -> ParamCount:
-        return self._params(prod(self._shape(ins))) if self.elementwise_affine else ParamCount()
-
-    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
-        per = RMS_OPS_PER_ELEMENT + (SCALE_OPS_PER_ELEMENT if self.elementwise_affine else 0)
-        return {"norm": prod(out) * per}
-
-    def torch_kwargs(self, ins: Sequence[Shape]) -> dict[str, Any]:
-        kw = super().torch_kwargs(ins)
-        kw["normalized_shape"] = self._shape(ins)
-        return kw
-
 
 @register
 @layer_dataclass
-class LocalResponseNorm(Layer):
-    type_name: ClassVar[str] = "localresponsenorm"
+class LocalResponseNorm(_Norm):
     torch_name: ClassVar[str] = "LocalResponseNorm"
-    family: ClassVar[str] = "norm"
-    keeps_layout: ClassVar[bool] = True
+    torch_home: ClassVar[str] = "_torch_ops"  # torch's, made to take any layout
     summary: ClassVar[str] = "AlexNet's local response normalization across channels"
 
     size: int = fld(Int(min=1), doc="neighbouring channels to normalize over")
@@ -284,8 +282,3 @@ class LocalResponseNorm(Layer):
     def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
         # a window sum of squares (size mults + size-1 adds) then scale, add, power, divide
         return {"norm": prod(out) * (2 * self.size - 1 + 4)}
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _torch_ops
-
-        return _torch_ops.LocalResponseNorm(**self.torch_kwargs(ins))

@@ -49,6 +49,9 @@ class Unsupported(Layer):
     def cost_known(self) -> bool:
         return self.counted
 
+    def op_label(self) -> str:
+        return self.op
+
     def check_inputs(self, ins: Sequence[Shape]) -> None:
         return None
 

@@ -25,7 +25,6 @@ from cnnscope.layers.fields import Bool, FieldError, IntList, fld
 @register
 @layer_dataclass
 class Parameter(Layer):
-    type_name: ClassVar[str] = "parameter"
     torch_name: ClassVar[str] = "Parameter"  # cnnscope's own module (holds an nn.Parameter)
     family: ClassVar[str] = "parameter"
     summary: ClassVar[str] = (

@@ -19,18 +19,15 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
-from cnnscope.layers.base import Layer, RFMap, Shape, Step, _fmt, layer_dataclass, register
+from cnnscope.layers._dims import Rearranges
+from cnnscope.layers.base import RFMap, Shape, Step, _fmt, layer_dataclass, register
 from cnnscope.layers.fields import FieldError, IntList, fld
 
 
 @register
 @layer_dataclass
-class Permute(Layer):
-    type_name: ClassVar[str] = "permute"
+class Permute(Rearranges):
     torch_name: ClassVar[str] = "Permute"  # not a torch.nn class: to_torch builds cnnscope's own
-    family: ClassVar[str] = "reshape"
-    rearranges: ClassVar[bool] = True
-    linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "reorders the dims, e.g. [0, 2, 3, 1] for channels last"
 
     dims: tuple[int, ...] = fld(

@@ -28,9 +28,12 @@ def pool_out(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
 
 
 @layer_dataclass
-class _PoolNd(Layer):
+class _Pooling(Layer):
+    """Max or average pooling (``op``), windowed or adaptive: no weights."""
+
     family: ClassVar[str] = "pool"
     pools: ClassVar[bool] = True
+    op: ClassVar[str] = "max"
 
     def linear_at_inference(self) -> bool:
         return self.op == "avg"
@@ -38,7 +41,9 @@ class _PoolNd(Layer):
     def commutes_with_monotone(self) -> bool:
         return self.op == "max"
 
-    op: ClassVar[str] = "max"
+
+@layer_dataclass
+class _PoolNd(_Pooling):
     input_covers_kernel: ClassVar[bool] = False
 
     kernel_size: tuple[int, ...] = fld(Ints(), doc="window size")
@@ -181,16 +186,7 @@ def adaptive_windows(size: int, out: int) -> list[tuple[int, int]]:
 
 
 @layer_dataclass
-class _AdaptivePoolNd(Layer):
-    family: ClassVar[str] = "pool"
-    pools: ClassVar[bool] = True
-
-    def linear_at_inference(self) -> bool:
-        return self.op == "avg"
-
-    def commutes_with_monotone(self) -> bool:
-        return self.op == "max"
-
+class _AdaptivePoolNd(_Pooling):
     op: ClassVar[str] = "avg"
 
     output_size: tuple[Any, ...] = fld(

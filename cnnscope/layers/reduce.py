@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from math import prod
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from cnnscope.errors import ShapeError
 from cnnscope.layers._dims import norm_dim
@@ -26,8 +26,8 @@ from cnnscope.layers.fields import Bool, Choice, Dims, FieldError, fld
 @register
 @layer_dataclass
 class Reduce(Layer):
-    type_name: ClassVar[str] = "reduce"
-    torch_name: ClassVar[str] = "Reduce"  # cnnscope's own module
+    torch_name: ClassVar[str] = "Reduce"
+    torch_home: ClassVar[str] = "_torch_ops"
     family: ClassVar[str] = "reduce"
     pools: ClassVar[bool] = True
     summary: ClassVar[str] = "mean, sum, amax or amin over dims (torch.mean(x, dims, keepdim), ...)"
@@ -74,11 +74,6 @@ class Reduce(Layer):
         if self.keepdim or not spatial:
             return RFMap.POINTWISE
         return RFMap.UNSUPPORTED  # the batch or channel dim dropped: the spatial dims move down
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _torch_ops
-
-        return _torch_ops.Reduce(self.op, self.dims, self.keepdim)
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         ds = sorted(self._dims(ins))

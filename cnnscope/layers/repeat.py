@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from math import prod
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from cnnscope.errors import ShapeError
 from cnnscope.layers._dims import norm_dim
@@ -24,8 +24,8 @@ from cnnscope.layers.fields import IntList, OptInt, fld
 @register
 @layer_dataclass
 class RepeatInterleave(Layer):
-    type_name: ClassVar[str] = "repeatinterleave"
-    torch_name: ClassVar[str] = "RepeatInterleave"  # cnnscope's own module
+    torch_name: ClassVar[str] = "RepeatInterleave"
+    torch_home: ClassVar[str] = "_functional_torch"
     family: ClassVar[str] = "reshape"
     rearranges: ClassVar[bool] = True
     summary: ClassVar[str] = "each element repeated in a row along a dim (x.repeat_interleave(repeats, dim))"
@@ -71,11 +71,6 @@ class RepeatInterleave(Layer):
         if d is None:
             return RFMap.GLOBAL if len(ins[0]) >= 3 else RFMap.POINTWISE
         return RFMap.POINTWISE if d < 2 else RFMap.UNSUPPORTED
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _functional_torch
-
-        return _functional_torch.RepeatInterleave(self.repeats, self.dim)
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         d, n = self._along(ins)

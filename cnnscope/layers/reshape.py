@@ -7,19 +7,16 @@ from math import floor, prod
 from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
-from cnnscope.layers.base import Layer, RFMap, Shape, Step, Window, _fmt, define, layer_dataclass, register
+from cnnscope.layers._dims import Rearranges
+from cnnscope.layers.base import RFMap, Shape, Step, Window, _fmt, define, layer_dataclass, register
 from cnnscope.layers.fields import Choice, FieldError, FloatOrFloats, Int, IntList, Kind, Pads, fld
 from cnnscope.layers.window import dim_name
 
 
 @register
 @layer_dataclass
-class Identity(Layer):
-    type_name: ClassVar[str] = "identity"
+class Identity(Rearranges):
     torch_name: ClassVar[str] = "Identity"
-    family: ClassVar[str] = "reshape"
-    rearranges: ClassVar[bool] = True
-    linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "passes its input through (a named no-op, e.g. a shortcut)"
 
     def torch_kwargs(self, ins: Sequence[Shape]) -> dict[str, Any]:
@@ -28,12 +25,8 @@ class Identity(Layer):
 
 @register
 @layer_dataclass
-class Flatten(Layer):
-    type_name: ClassVar[str] = "flatten"
+class Flatten(Rearranges):
     torch_name: ClassVar[str] = "Flatten"
-    family: ClassVar[str] = "reshape"
-    rearranges: ClassVar[bool] = True
-    linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "merges dims start_dim..end_dim into one (default: all but the batch)"
 
     start_dim: int = fld(Int(), 1, "first dim to merge")
@@ -76,10 +69,7 @@ class Flatten(Layer):
 
 
 @layer_dataclass
-class _PadNd(Layer):
-    family: ClassVar[str] = "reshape"
-    rearranges: ClassVar[bool] = True
-    linear_map: ClassVar[bool] = True
+class _PadNd(Rearranges):
     min_pad: ClassVar[int] = -(10**9)
     mode: ClassVar[str] = "zeros"
 
@@ -171,12 +161,8 @@ _MODE_RANK = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
 
 @register
 @layer_dataclass
-class Upsample(Layer):
-    type_name: ClassVar[str] = "upsample"
+class Upsample(Rearranges):
     torch_name: ClassVar[str] = "Upsample"
-    family: ClassVar[str] = "reshape"
-    rearranges: ClassVar[bool] = True
-    linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "resize by scale_factor or to size (nearest, bilinear, ...)"
 
     size: Any = fld(IntList(), None, "output spatial size (one int for all dims, or one per dim)")
@@ -248,12 +234,8 @@ class Upsample(Layer):
 
 @register
 @layer_dataclass
-class PixelShuffle(Layer):
-    type_name: ClassVar[str] = "pixelshuffle"
+class PixelShuffle(Rearranges):
     torch_name: ClassVar[str] = "PixelShuffle"
-    family: ClassVar[str] = "reshape"
-    rearranges: ClassVar[bool] = True
-    linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "(N, C·r², H, W) → (N, C, H·r, W·r), sub-pixel upsampling"
 
     upscale_factor: int = fld(Int(min=1), doc="r")
@@ -276,12 +258,8 @@ class PixelShuffle(Layer):
 
 @register
 @layer_dataclass
-class PixelUnshuffle(Layer):
-    type_name: ClassVar[str] = "pixelunshuffle"
+class PixelUnshuffle(Rearranges):
     torch_name: ClassVar[str] = "PixelUnshuffle"
-    family: ClassVar[str] = "reshape"
-    rearranges: ClassVar[bool] = True
-    linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "(N, C, H·r, W·r) → (N, C·r², H, W), space-to-depth"
 
     downscale_factor: int = fld(Int(min=1), doc="r")
@@ -305,12 +283,8 @@ class PixelUnshuffle(Layer):
 
 @register
 @layer_dataclass
-class ChannelShuffle(Layer):
-    type_name: ClassVar[str] = "channelshuffle"
+class ChannelShuffle(Rearranges):
     torch_name: ClassVar[str] = "ChannelShuffle"
-    family: ClassVar[str] = "reshape"
-    rearranges: ClassVar[bool] = True
-    linear_map: ClassVar[bool] = True
     summary: ClassVar[str] = "interleaves channel groups (ShuffleNet)"
 
     groups: int = fld(Int(min=1), doc="channel groups; must divide the channels")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from math import ceil, log2, prod
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from cnnscope.errors import ShapeError
 from cnnscope.layers._dims import norm_dim
@@ -38,24 +38,35 @@ def _rank(ins: Sequence[Shape], what: str) -> int:
 @layer_dataclass
 class _Select(Layer):
     family: ClassVar[str] = "select"
+    out_shape_checks: ClassVar[bool] = True
     dim: int = fld(Int(), -1, "the dim selected along (0 is the batch; negative: from the end)")
     output: str = fld(Choice(_OUTPUT), "values", "which of torch's two outputs: the values or their indices")
 
     def _dim(self, ins: Sequence[Shape]) -> int:
         return norm_dim(self.dim, _rank(ins, self.type_name))
 
-    def check_inputs(self, ins: Sequence[Shape]) -> None:
-        self.out_shape(ins)
-
     def rf(self, ins: Sequence[Shape]) -> RFMap:
         return RFMap.POINTWISE if self._dim(ins) < 2 else RFMap.UNSUPPORTED
+
+    def _compares(self, ins: Sequence[Shape]) -> int:
+        return prod(ins[0])  # each input value against the running k-th (topk)
+
+    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
+        n = self._compares(ins)
+        return {"select": n} if n else {}
+
+    def _steps(self, what: str, how: str, ins: Sequence[Shape], out: Shape) -> list[Step]:
+        return [
+            Step("output shape", f"{what} ({self.output})", _fmt(out)),
+            Step("ops", how, f"{self._compares(ins):,}"),
+        ]
 
 
 @register
 @layer_dataclass
 class TopK(_Select):
-    type_name: ClassVar[str] = "topk"
-    torch_name: ClassVar[str] = "TopK"  # cnnscope's own module
+    torch_name: ClassVar[str] = "TopK"
+    torch_home: ClassVar[str] = "_compare_torch"
     summary: ClassVar[str] = "the k largest (or smallest) values along dim, or their indices (torch.topk)"
 
     k: int = fld(Int(min=0), doc="how many values are kept")
@@ -70,29 +81,18 @@ class TopK(_Select):
             )
         return (*ins[0][:d], self.k, *ins[0][d + 1 :])
 
-    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
-        n = prod(ins[0])
-        return {"select": n} if n else {}
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _compare_torch
-
-        return _compare_torch.TopK(self.k, self.dim, self.largest, self.output)
-
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         d = self._dim(ins)
         which = "largest" if self.largest else "smallest"
-        return [
-            Step("output shape", f"the {self.k} {which} of {ins[0][d]} along dim {d} ({self.output})", _fmt(out)),
-            Step("ops", f"each of {_fmt(ins[0])} compared with the running k-th", f"{prod(ins[0]):,}"),
-        ]
+        what = f"the {self.k} {which} of {ins[0][d]} along dim {d}"
+        return self._steps(what, f"each of {_fmt(ins[0])} compared with the running k-th", ins, out)
 
 
 @register
 @layer_dataclass
 class Sort(_Select):
-    type_name: ClassVar[str] = "sort"
-    torch_name: ClassVar[str] = "Sort"  # cnnscope's own module
+    torch_name: ClassVar[str] = "Sort"
+    torch_home: ClassVar[str] = "_compare_torch"
     summary: ClassVar[str] = "values sorted along dim, or the permutation that sorts them (torch.sort, argsort)"
 
     descending: bool = fld(Bool(), False, "largest first")
@@ -105,30 +105,20 @@ class Sort(_Select):
         m = ins[0][self._dim(ins)]
         return prod(ins[0]) * ceil(log2(m)) if m > 1 else 0
 
-    def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
-        n = self._compares(ins)
-        return {"select": n} if n else {}
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _compare_torch
-
-        return _compare_torch.Sort(self.dim, self.descending, self.output)
-
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         d = self._dim(ins)
         m = ins[0][d]
         order = "descending" if self.descending else "ascending"
-        return [
-            Step("output shape", f"dim {d} ({m} values) sorted {order} ({self.output})", _fmt(out)),
-            Step("ops", f"{_fmt(ins[0])} values · ⌈log₂ {m}⌉ comparisons", f"{self._compares(ins):,}"),
-        ]
+        return self._steps(
+            f"dim {d} ({m} values) sorted {order}", f"{_fmt(ins[0])} values · ⌈log₂ {m}⌉ comparisons", ins, out
+        )
 
 
 @register
 @layer_dataclass
 class MinMax(Layer):
-    type_name: ClassVar[str] = "minmax"
-    torch_name: ClassVar[str] = "MinMax"  # cnnscope's own module
+    torch_name: ClassVar[str] = "MinMax"
+    torch_home: ClassVar[str] = "_compare_torch"
     family: ClassVar[str] = "select"
     summary: ClassVar[str] = "the max (or min) along dim, or its index: torch.max(x, dim), argmax, argmin"
 
@@ -166,11 +156,6 @@ class MinMax(Layer):
         if d >= 2:
             return RFMap.UNSUPPORTED
         return RFMap.POINTWISE if self.keepdim or rank <= 2 else RFMap.UNSUPPORTED
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _compare_torch
-
-        return _compare_torch.MinMax(self.op, self.dim, self.keepdim, self.output)
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         where = "every element" if self.dim is None else f"dim {norm_dim(self.dim, len(ins[0]))}"

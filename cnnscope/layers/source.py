@@ -10,7 +10,7 @@ parameters and computes nothing. Receptive field: ``constant`` with respect to `
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from cnnscope.errors import ShapeError
 from cnnscope.layers.base import Layer, RFMap, Shape, Step, _fmt, layer_dataclass, register
@@ -20,8 +20,8 @@ from cnnscope.layers.fields import IntList, fld
 @register
 @layer_dataclass
 class ExtraInput(Layer):
-    type_name: ClassVar[str] = "extrainput"
-    torch_name: ClassVar[str] = "ExtraInput"  # cnnscope's own module
+    torch_name: ClassVar[str] = "ExtraInput"
+    torch_home: ClassVar[str] = "_torch_ops"
     family: ClassVar[str] = "source"
     summary: ClassVar[str] = "another input of the model, of `shape` (no batch); `from:` sets the batch only"
 
@@ -37,11 +37,6 @@ class ExtraInput(Layer):
     def rf(self, ins: Sequence[Shape]) -> RFMap:
         return RFMap.CONSTANT
 
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _torch_ops
-
-        return _torch_ops.ExtraInput(self.shape)
-
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         return [Step("output shape", f"another input: batch {ins[0][0]} × {_fmt(self.shape)}", _fmt(out))]
 
@@ -49,8 +44,8 @@ class ExtraInput(Layer):
 @register
 @layer_dataclass
 class Constant(Layer):
-    type_name: ClassVar[str] = "constant"
-    torch_name: ClassVar[str] = "Constant"  # cnnscope's own module
+    torch_name: ClassVar[str] = "Constant"
+    torch_home: ClassVar[str] = "_torch_ops"
     family: ClassVar[str] = "source"
     summary: ClassVar[str] = "a tensor computed from no input (a mask, a gathered table); `from:` is nominal"
     max_inputs: ClassVar[int | None] = None  # what it was computed from (parameters, other constants)
@@ -62,11 +57,6 @@ class Constant(Layer):
 
     def rf(self, ins: Sequence[Shape]) -> RFMap:
         return RFMap.CONSTANT
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _torch_ops
-
-        return _torch_ops.Constant(self.shape)
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         return [Step("output shape", "a constant, computed from no input", _fmt(out))]

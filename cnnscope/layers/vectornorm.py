@@ -22,7 +22,6 @@ from cnnscope.layers.fields import Bool, Dims, FieldError, FloatOrInf, as_float,
 @register
 @layer_dataclass
 class VectorNorm(Layer):
-    type_name: ClassVar[str] = "vectornorm"
     torch_name: ClassVar[str] = "VectorNorm"  # cnnscope's own module
     family: ClassVar[str] = "reduce"
     pools: ClassVar[bool] = True

@@ -17,29 +17,26 @@ when every spatial position stays where it was, a crop (slice) is a window map (
 moves positions to other dims or other places (a reshape of the spatial dims, a roll over
 space, broadcasting a 1-sized spatial dim) is reported as not a sliding window.
 
-``to_torch`` builds small modules from ``cnnscope/layers/_torch_ops.py``, imported lazily.
+``to_torch`` builds small modules from ``cnnscope/layers/_view_torch.py``, imported lazily.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from math import prod
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from cnnscope.errors import ShapeError
-from cnnscope.layers._dims import norm_dim
-from cnnscope.layers.base import Layer, RFMap, Shape, Step, _fmt, layer_dataclass, register
+from cnnscope.layers._dims import Rearranges, norm_dim
+from cnnscope.layers.base import RFMap, Shape, Step, _fmt, layer_dataclass, register
 from cnnscope.layers.fields import Bool, Dims, FieldError, Int, OptInt, fld
 
 
 @register
 @layer_dataclass
-class Reshape(Layer):
-    type_name: ClassVar[str] = "reshape"
-    torch_name: ClassVar[str] = "Reshape"  # cnnscope's own module (torch.nn has none)
-    family: ClassVar[str] = "reshape"
-    rearranges: ClassVar[bool] = True
-    linear_map: ClassVar[bool] = True
+class Reshape(Rearranges):
+    torch_name: ClassVar[str] = "Reshape"
+    torch_home: ClassVar[str] = "_view_torch"
     summary: ClassVar[str] = "x.reshape(shape), batch included; 0 copies that input dim, one -1 is inferred"
 
     shape: tuple[int, ...] = fld(
@@ -95,11 +92,6 @@ class Reshape(Layer):
         same = len(out) == len(ins[0]) and tuple(out[2:]) == tuple(ins[0][2:])
         return RFMap.POINTWISE if same else RFMap.UNSUPPORTED
 
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _torch_ops
-
-        return _torch_ops.Reshape(self.shape)
-
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         return [
             Step("output shape", f"{_fmt(ins[0])} ({prod(ins[0]):,} values) as {list(self.shape)}", _fmt(out)),
@@ -109,13 +101,11 @@ class Reshape(Layer):
 
 @register
 @layer_dataclass
-class Expand(Layer):
-    type_name: ClassVar[str] = "expand"
+class Expand(Rearranges):
     torch_name: ClassVar[str] = "Expand"
-    family: ClassVar[str] = "reshape"
-    rearranges: ClassVar[bool] = True
-    linear_map: ClassVar[bool] = True
+    torch_home: ClassVar[str] = "_view_torch"
     summary: ClassVar[str] = "x.expand(sizes): broadcasts 1-sized dims (batch included; -1 keeps a size)"
+    out_shape_checks: ClassVar[bool] = True
 
     sizes: tuple[int, ...] = fld(
         Dims(min=-1),
@@ -155,9 +145,6 @@ class Expand(Layer):
                 out.append(s)
         return tuple(out)
 
-    def check_inputs(self, ins: Sequence[Shape]) -> None:
-        self.out_shape(ins)
-
     def rf(self, ins: Sequence[Shape]) -> RFMap:
         out = self.out_shape(ins)
         src = ins[0]
@@ -170,11 +157,6 @@ class Expand(Layer):
         # broadcast gate); after a global op the field stays the whole input
         return RFMap.UNSUPPORTED
 
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _torch_ops
-
-        return _torch_ops.Expand(self.sizes)
-
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         return [
             Step("output shape", f"{_fmt(ins[0])} broadcast to {list(self.sizes)}", _fmt(out)),
@@ -184,12 +166,9 @@ class Expand(Layer):
 
 @register
 @layer_dataclass
-class Slice(Layer):
-    type_name: ClassVar[str] = "slice"
+class Slice(Rearranges):
     torch_name: ClassVar[str] = "Slice"
-    family: ClassVar[str] = "reshape"
-    rearranges: ClassVar[bool] = True
-    linear_map: ClassVar[bool] = True
+    torch_home: ClassVar[str] = "_view_torch"
     summary: ClassVar[str] = "x[:, start:stop:step] along one dim (Python's clamping), or x[:, i] with squeeze"
 
     dim: int = fld(Int(), 1, "the dim to slice (0 is the batch; negative: from the end)")
@@ -246,11 +225,6 @@ class Slice(Layer):
         stride[i], padding[i] = self.step, -lo  # a crop: output unit u is input position lo + u·step
         return RFMap.window(tuple(kernel), tuple(stride), tuple(padding))
 
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _torch_ops
-
-        return _torch_ops.Slice(self.dim, self.start, self.stop, self.step, self.squeeze)
-
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         d, lo, n = self._range(ins)
         what = f"index {lo} of dim {d}, dim dropped" if self.squeeze else f"dim {d}: {n} of {ins[0][d]} from {lo}"
@@ -261,12 +235,9 @@ class Slice(Layer):
 
 @register
 @layer_dataclass
-class Roll(Layer):
-    type_name: ClassVar[str] = "roll"
+class Roll(Rearranges):
     torch_name: ClassVar[str] = "Roll"
-    family: ClassVar[str] = "reshape"
-    rearranges: ClassVar[bool] = True
-    linear_map: ClassVar[bool] = True
+    torch_home: ClassVar[str] = "_view_torch"
     summary: ClassVar[str] = "torch.roll(x, shifts, dims): circular shift along dims (Swin's shifted windows)"
 
     shifts: tuple[int, ...] = fld(Dims(), doc="the shift per dim in `dims` (negative: towards index 0)")
@@ -286,11 +257,6 @@ class Roll(Layer):
         rank = len(ins[0])
         rolled = {norm_dim(d, rank) for d, s in zip(self.dims, self.shifts, strict=True)}
         return RFMap.UNSUPPORTED if any(d >= 2 for d in rolled) else RFMap.POINTWISE
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _torch_ops
-
-        return _torch_ops.Roll(self.shifts, self.dims)
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         moves = ", ".join(f"dim {d} by {s}" for d, s in zip(self.dims, self.shifts, strict=True))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from math import prod
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from cnnscope.errors import ShapeError
 from cnnscope.layers._dims import broadcast_shapes
@@ -25,8 +25,8 @@ from cnnscope.layers.fields import Bool, FieldError, Int, OptInt, fld
 @register
 @layer_dataclass
 class IndexPut(Layer):
-    type_name: ClassVar[str] = "indexput"
-    torch_name: ClassVar[str] = "IndexPut"  # cnnscope's own module
+    torch_name: ClassVar[str] = "IndexPut"
+    torch_home: ClassVar[str] = "_index_torch"
     family: ClassVar[str] = "index"
     summary: ClassVar[str] = "x[idx] = v (index_put_): x with v written where index tensors (or a mask) point"
     min_inputs: ClassVar[int] = 2
@@ -80,11 +80,6 @@ class IndexPut(Layer):
     def rf(self, ins: Sequence[Shape]) -> RFMap:
         return RFMap.POINTWISE if self.dim + (len(ins[1]) if self.mask else len(ins) - 1) <= 2 else RFMap.UNSUPPORTED
 
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _index_torch
-
-        return _index_torch.IndexPut(self.dim, self.mask, self.length, self.value, self.accumulate)
-
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         what = f"{self.value:g}" if self.value is not None else f"a {_fmt(ins[-1])} value"
         how = "added into" if self.accumulate else "written into"
@@ -98,8 +93,8 @@ class IndexPut(Layer):
 @register
 @layer_dataclass
 class SlicePut(Layer):
-    type_name: ClassVar[str] = "sliceput"
-    torch_name: ClassVar[str] = "SlicePut"  # cnnscope's own module
+    torch_name: ClassVar[str] = "SlicePut"
+    torch_home: ClassVar[str] = "_index_torch"
     family: ClassVar[str] = "index"
     summary: ClassVar[str] = 'x[index] = v with a basic index ("[:, :, 1:, 1:]"): x with v written into that region'
     max_inputs: ClassVar[int | None] = 2
@@ -133,11 +128,6 @@ class SlicePut(Layer):
             return RFMap.UNSUPPORTED
         whole = all(i == slice(None) for d, i in enumerate(items) if d >= 2)
         return RFMap.POINTWISE if whole else RFMap.UNSUPPORTED
-
-    def to_torch(self, ins: Sequence[Shape]) -> Any:
-        from cnnscope.layers import _index_torch
-
-        return _index_torch.SlicePut(self.index, self.value)
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         what = f"{self.value:g}" if self.value is not None else f"a {_fmt(ins[1])} value"
