@@ -1,7 +1,9 @@
 """Memory: every layer's output tensor, the weights, and an estimate of one training step.
 
 All figures are bytes at the chosen dtype and batch. BatchNorm's ``num_batches_tracked``
-buffer is an int64 (8 bytes) whatever the dtype, as in PyTorch after ``module.to(dtype)``.
+buffer is an int64 (8 bytes) whatever the dtype, as in PyTorch after ``module.to(dtype)``;
+so is a tensor of indices (argmax, topk's indices, nonzero), and a mask (a comparison) is one
+byte an element: each layer says its output's element type (``Layer.out_dtype``).
 """
 
 from __future__ import annotations
@@ -14,9 +16,26 @@ from cnnscope.analyze.base import Column, Context, Report, analyze, analyzer
 from cnnscope.analyze.shapes import infer_shapes
 from cnnscope.errors import UsageError, did_you_mean
 from cnnscope.graph import INPUT, Graph
+from cnnscope.layers.base import BOOL, FLOAT
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
 INT64_BYTES = 8
+_FIXED_BYTES = {BOOL: 1}  # any other element type that is not float: int64
+
+
+def element_types(graph: Graph) -> dict[str, str]:
+    """Every node's output element type (``float``, ``bool``, ``int64``), the input float."""
+    kinds = {INPUT: FLOAT}
+    for node in graph.nodes:
+        kinds[node.name] = node.layer.out_dtype([kinds[i] for i in node.inputs])
+    return kinds
+
+
+def element_bytes(kind: str, float_bytes: int) -> int:
+    """Bytes per element of ``kind``: the run's float dtype's, 1 for bool, 8 for int64."""
+    return float_bytes if kind == FLOAT else _FIXED_BYTES.get(kind, INT64_BYTES)
+
+
 # optimizer state kept per trainable parameter, in parameter-sized copies
 OPTIMIZER_STATES = {"sgd": 0, "sgd-momentum": 1, "adam": 2}
 DEFAULT_DTYPE = "float32"
@@ -51,9 +70,10 @@ def run(ctx: Context, report: Report) -> None:
     size = DTYPE_BYTES[dtype]
     activation = 0
     param = trainable = buffer = int64_count = 0
+    kinds = element_types(ctx.graph)
     for node in ctx.graph.nodes:
         row = report.row(node.name)
-        row["activation_bytes"] = prod(ctx.shapes[node.name]) * size
+        row["activation_bytes"] = prod(ctx.shapes[node.name]) * element_bytes(kinds[node.name], size)
         activation += row["activation_bytes"]
         if node.shares is not None:  # tied weights: stored once, by the node shared
             row["param_bytes"] = row["buffer_bytes"] = 0
@@ -142,10 +162,11 @@ def inference_parts(graph: Graph, batch: int, dtype: str) -> dict[str, int]:
             last[i] = k
     last[graph.output] = len(graph.nodes)
     last[INPUT] = len(graph.nodes)  # the caller holds the input
+    kinds = element_types(graph)
     live = {INPUT: prod(shapes[INPUT]) * size}
     peak = live[INPUT]
     for k, node in enumerate(graph.nodes):
-        live[node.name] = prod(shapes[node.name]) * size
+        live[node.name] = prod(shapes[node.name]) * element_bytes(kinds[node.name], size)
         peak = max(peak, sum(live.values()))
         for i in {*node.inputs, node.name}:
             if last.get(i, -1) <= k:

@@ -27,6 +27,7 @@ from cnnscope.layers.window import RFKind, RFMap, Window
 __all__ = ["Layer", "ParamCount", "RFKind", "RFMap", "Shape", "Step", "Window", "lookup", "register", "registry"]
 
 Shape = tuple[int, ...]
+FLOAT, BOOL, INT64 = "float", "bool", "int64"  # element types, for memory (Layer.out_dtype)
 
 
 @dataclass(frozen=True)
@@ -215,6 +216,15 @@ class Layer:
         """``f(layer(x)) = layer(f(x))`` for every monotone elementwise ``f``: max pooling, and
         the layers that are the identity at inference (dropout)."""
         return False
+
+    def out_dtype(self, ins: Sequence[str]) -> str:
+        """The element type of the output, given the inputs': ``float`` (whatever float dtype the
+        network runs at, ``--dtype``), ``bool`` or ``int64``. By default torch's promotion: float
+        if any input is, bool if all are, else int64; a learned map's output is float. A
+        comparison says ``bool``, an index output (argmax, topk's indices, nonzero) ``int64``."""
+        if self.learned_linear or not ins or FLOAT in ins:
+            return FLOAT
+        return BOOL if all(d == BOOL for d in ins) else INT64
 
     def warnings(self, ins: Sequence[Shape], out: Shape) -> list[str]:
         return []

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
 from cnnscope.layers._dims import broadcast_shapes, check_count
-from cnnscope.layers.base import Layer, RFMap, Shape, Step, _fmt, layer_dataclass, register
+from cnnscope.layers.base import BOOL, Layer, RFMap, Shape, Step, _fmt, layer_dataclass, register
 from cnnscope.layers.fields import Choice, FieldError, Kind, fld, kind_dataclass
 
 
@@ -90,6 +90,9 @@ class Compare(_Elementwise):
     def out_shape(self, ins: Sequence[Shape]) -> Shape:
         return _inputs(self, ins, self.value is not None, "compares")
 
+    def out_dtype(self, ins: Sequence[str]) -> str:
+        return BOOL
+
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         rhs = "y" if self.value is None else f"{self.value:g}"
         return self._steps(f"x {_SYMBOL[self.op]} {rhs} per element, true or false", ins, out)
@@ -113,6 +116,9 @@ class Logical(_Elementwise):
                 "wrong-arity", f"logical {self.op} takes {want} input{'s' if want > 1 else ''}, got {len(ins)}"
             )
         return broadcast_shapes(ins, f"logical {self.op} combines")
+
+    def out_dtype(self, ins: Sequence[str]) -> str:
+        return BOOL
 
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         return self._steps(f"{_LOGICAL[self.op]} per element", ins, out)

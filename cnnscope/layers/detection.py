@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 from cnnscope.errors import ShapeError
 from cnnscope.layers._dims import check_count
-from cnnscope.layers.base import Layer, RFMap, Shape, Step, _fmt, layer_dataclass, register
+from cnnscope.layers.base import INT64, Layer, RFMap, Shape, Step, _fmt, layer_dataclass, register
 from cnnscope.layers.fields import Bool, Choice, FieldError, Float, Int, IntList, Kind, OptInt, fld, kind_dataclass
 from cnnscope.layers.indexing import _Measured
 
@@ -58,6 +58,9 @@ class Nonzero(_Detected):
     column: int | None = fld(
         OptInt(min=0), None, "k: the indices along dim k, 1-d (torch.where(mask)[k]); null: the (length, rank) matrix"
     )
+
+    def out_dtype(self, ins: Sequence[str]) -> str:
+        return INT64
 
     def out_shape(self, ins: Sequence[Shape]) -> Shape:
         rank = len(ins[0])
@@ -95,6 +98,9 @@ class Unique(_Detected):
             raise ShapeError("shape-mismatch", f"length {self.length} exceeds the input's {prod(ins[0])} elements")
         return ins[0] if self.output == "inverse" else (self.length,)
 
+    def out_dtype(self, ins: Sequence[str]) -> str:
+        return INT64 if self.output != "values" else super().out_dtype(ins)
+
     def explain(self, ins: Sequence[Shape], out: Shape) -> list[Step]:
         return self._steps(f"{self.output} of the distinct values", "distinct values", ins, out)
 
@@ -121,6 +127,9 @@ class Nms(_Detected):
         if self.length > boxes[0]:
             raise ShapeError("shape-mismatch", f"length {self.length} exceeds the {boxes[0]} boxes")
         return (self.length,)
+
+    def out_dtype(self, ins: Sequence[str]) -> str:
+        return INT64
 
     def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
         k = ins[0][0]

@@ -22,7 +22,7 @@ from typing import ClassVar
 
 from cnnscope.errors import ShapeError
 from cnnscope.layers._dims import norm_dim
-from cnnscope.layers.base import Layer, RFMap, Shape, Step, _fmt, layer_dataclass, register
+from cnnscope.layers.base import INT64, Layer, RFMap, Shape, Step, _fmt, layer_dataclass, register
 from cnnscope.layers.fields import Bool, Choice, Int, OptInt, fld
 
 _OUTPUT = ("values", "indices")
@@ -47,6 +47,9 @@ class _Select(Layer):
 
     def rf(self, ins: Sequence[Shape]) -> RFMap:
         return RFMap.POINTWISE if self._dim(ins) < 2 else RFMap.UNSUPPORTED
+
+    def out_dtype(self, ins: Sequence[str]) -> str:
+        return INT64 if self.output == "indices" else super().out_dtype(ins)
 
     def _compares(self, ins: Sequence[Shape]) -> int:
         return prod(ins[0])  # each input value against the running k-th (topk)
@@ -147,6 +150,9 @@ class MinMax(Layer):
     def other_ops(self, ins: Sequence[Shape], out: Shape) -> dict[str, int]:
         n = prod(ins[0]) - prod(out)
         return {"select": n} if n else {}
+
+    def out_dtype(self, ins: Sequence[str]) -> str:
+        return INT64 if self.output == "indices" else super().out_dtype(ins)
 
     def rf(self, ins: Sequence[Shape]) -> RFMap:
         rank = len(ins[0])

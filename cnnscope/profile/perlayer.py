@@ -17,12 +17,11 @@ from typing import Any
 
 import torch
 
+from cnnscope.analyze.memory import DTYPE_BYTES, element_bytes, element_types
 from cnnscope.analyze.shapes import infer_shapes
 from cnnscope.graph import Graph
 from cnnscope.layers.base import numel
 from cnnscope.profile.devices import DevicePeak
-
-DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
 
 
 @dataclass(frozen=True)
@@ -44,14 +43,16 @@ def layer_costs(graph: Graph, batch: int, dtype: str) -> list[LayerCost]:
     """FLOPs and bytes moved for every node (graph order) at ``batch``."""
     size = DTYPE_BYTES[dtype]
     shapes = infer_shapes(graph, batch)
+    kinds = element_types(graph)
     out: list[LayerCost] = []
     for node in graph.nodes:
         ins = [shapes[i] for i in node.inputs]
         o = shapes[node.name]
         macs = int(node.layer.macs(ins, o))
         pc = node.layer.params(ins)
-        elems = sum(numel(s) for s in ins) + numel(o) + pc.total + pc.buffers
-        out.append(LayerCost(node.name, node.type, macs, 2 * macs, elems * size))
+        moved = sum(numel(s) * element_bytes(kinds[i], size) for s, i in zip(ins, node.inputs, strict=True))
+        moved += numel(o) * element_bytes(kinds[node.name], size) + (pc.total + pc.buffers) * size
+        out.append(LayerCost(node.name, node.type, macs, 2 * macs, moved))
     return out
 
 
