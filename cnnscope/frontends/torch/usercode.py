@@ -106,11 +106,8 @@ def _import_attr(prefix: str, attr: str) -> Any:
             with _no_bytecode():
                 mod = importlib.import_module(prefix)
         except ModuleNotFoundError as exc:
-            raise SourceError(
-                "source-not-found",
-                f"cannot import `{prefix}`: {exc}",
-                hint="is it installed, or on PYTHONPATH? a file path needs its `.py`",
-            ) from None
+            hint = "is it installed, or on PYTHONPATH? a file path needs its `.py`"
+            raise SourceError("source-not-found", f"cannot import `{prefix}`: {exc}", hint=hint) from None
         except BaseException as exc:
             raise _user_failure(exc, f"importing `{prefix}`") from None
         finally:
