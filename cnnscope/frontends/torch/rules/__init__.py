@@ -92,28 +92,27 @@ _LOADED = False
 
 def rule(*ops: str, sig: Sequence[str] = ("input",)) -> Callable[[RuleFn], RuleFn]:
     """Register ``fn`` as the rule for ``ops``, binding positional arguments by ``sig``."""
-
-    def deco(fn: RuleFn) -> RuleFn:
-        r = Rule(tuple(ops), tuple(sig), fn, fn.__module__)
-        for op in ops:
-            if op in _RULES:
-                raise ValueError(f"capture rule for `{op}` is registered twice ({_RULES[op].module}, {r.module})")
-            _RULES[op] = r
-        return fn
-
-    return deco
+    return _registrar(_RULES, ops, sig, "`{}`")
 
 
 def module_rule(*class_names: str, sig: Sequence[str] = ("input",)) -> Callable[[RuleFn], RuleFn]:
     """Register ``fn`` for ``torch.nn`` classes by name (``MultiheadAttention``); the module
     itself is ``call.args["module"]``."""
+    return _registrar(_MODULE_RULES, class_names, sig, "nn.{}")
+
+
+def _registrar(
+    table: dict[str, Rule], names: tuple[str, ...], sig: Sequence[str], label: str
+) -> Callable[[RuleFn], RuleFn]:
+    """The decorator that enters ``fn`` in ``table`` under each name, refusing a name twice."""
 
     def deco(fn: RuleFn) -> RuleFn:
-        r = Rule(tuple(class_names), tuple(sig), fn, fn.__module__)
-        for name in class_names:
-            if name in _MODULE_RULES:
-                raise ValueError(f"capture rule for nn.{name} is registered twice")
-            _MODULE_RULES[name] = r
+        r = Rule(names, tuple(sig), fn, fn.__module__)
+        for name in names:
+            if name in table:
+                what = label.format(name)
+                raise ValueError(f"capture rule for {what} is registered twice ({table[name].module}, {r.module})")
+            table[name] = r
         return fn
 
     return deco
@@ -179,6 +178,12 @@ def try_make(type_name: str, **raw: Any) -> Layer | None:
         return make(type_name, **raw)
     except (CnnscopeError, KeyError):
         return None
+
+
+def try_map(type_name: str, **raw: Any) -> Mapped | None:
+    """The call as one layer of ``type_name``, or None where no such layer can be made."""
+    layer = try_make(type_name, **raw)
+    return None if layer is None else Mapped([layer])
 
 
 def dims_of(value: Any, rank: int) -> list[int]:

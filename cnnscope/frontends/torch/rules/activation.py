@@ -4,7 +4,7 @@ fields from the call's keyword arguments."""
 
 from __future__ import annotations
 
-from cnnscope.frontends.torch.rules import Call, Mapped, rule, try_make
+from cnnscope.frontends.torch.rules import Call, Mapped, rule, try_map
 from cnnscope.layers.base import registry
 
 _SIG = {
@@ -58,8 +58,7 @@ def _by_name(call: Call) -> Mapped | None:
     raw = {k: v for k, v in call.args.items() if k in fields and v is not None and not call.is_tensor(v)}
     if call.op in ("softmax", "log_softmax", "softmin") and raw.get("dim") is None:
         return None
-    layer = try_make(tname, **raw)
-    return None if layer is None else Mapped([layer])
+    return try_map(tname, **raw)
 
 
 for _op, _sig in _SIG.items():

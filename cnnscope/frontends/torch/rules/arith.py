@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnnscope.frontends.torch.rules import Call, Mapped, rule, try_make
+from cnnscope.frontends.torch.rules import Call, Mapped, rule, try_make, try_map
 from cnnscope.frontends.torch.rules.compare import number, positions
 
 _OPS = {
@@ -51,5 +51,4 @@ _UNARY = ("log2", "log10", "exp2", "tan", "atan", "asin", "acos", "sinh", "cosh"
 def unary_math(call: Call) -> Mapped | None:
     if len(call.data) != 1 or not call.is_data(call.args.get("input")):
         return None
-    layer = try_make("unary", op=call.op)
-    return None if layer is None else Mapped([layer])
+    return try_map("unary", op=call.op)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnnscope.frontends.torch.rules import Call, Mapped, make, rule, try_make
+from cnnscope.frontends.torch.rules import Call, Mapped, make, rule, try_make, try_map
 
 _SIG = ("input", "other")
 
@@ -31,12 +31,10 @@ def _binary(call: Call, type_name: str, reverse: str) -> Mapped | None:
             return Mapped([make("add") if same else make("add", broadcast=True)])
         return Mapped([make(type_name)])
     if call.is_data(a) and _number(b):
-        layer = try_make("scalar", op=type_name, value=_num(b))
-        return None if layer is None else Mapped([layer])
+        return try_map("scalar", op=type_name, value=_num(b))
     if call.is_data(b) and _number(a):
         op = type_name if type_name in ("add", "mul") else reverse
-        layer = try_make("scalar", op=op, value=_num(a))
-        return None if layer is None else Mapped([layer])
+        return try_map("scalar", op=op, value=_num(a))
     return None
 
 
@@ -50,12 +48,12 @@ def sub(call: Call) -> Mapped | None:
     return _binary(call, "sub", "rsub")
 
 
-@rule("rsub", sig=_SIG)
-def rsub(call: Call) -> Mapped | None:
+@rule("rsub", "rdiv", sig=_SIG)
+def reflected(call: Call) -> Mapped | None:
+    """``2.0 - x``, ``2.0 / x``: torch calls the reflected op on x, the number as ``other``."""
     a, b = call.args.get("input"), call.args.get("other")
     if call.is_data(a) and _number(b):
-        layer = try_make("scalar", op="rsub", value=_num(b))
-        return None if layer is None else Mapped([layer])
+        return try_map("scalar", op=call.op, value=_num(b))
     return None
 
 
@@ -68,28 +66,17 @@ def div(call: Call) -> Mapped | None:
     return _binary(call, "div", "rdiv")
 
 
-@rule("rdiv", sig=_SIG)
-def rdiv(call: Call) -> Mapped | None:
-    a, b = call.args.get("input"), call.args.get("other")
-    if call.is_data(a) and _number(b):
-        layer = try_make("scalar", op="rdiv", value=_num(b))
-        return None if layer is None else Mapped([layer])
-    return None
-
-
 @rule("pow", sig=("input", "exponent"))
 def pow_(call: Call) -> Mapped | None:
     e = call.args.get("exponent")
     if call.is_data(call.args.get("input")) and _number(e):
-        layer = try_make("scalar", op="pow", value=_num(e))
-        return None if layer is None else Mapped([layer])
+        return try_map("scalar", op="pow", value=_num(e))
     return None
 
 
 @rule("neg", sig=("input",))
 def neg(call: Call) -> Mapped | None:
-    layer = try_make("scalar", op="mul", value=-1.0)
-    return None if layer is None else Mapped([layer])
+    return try_map("scalar", op="mul", value=-1.0)
 
 
 @rule("mul", sig=_SIG)
@@ -124,8 +111,7 @@ _UNARY = ("exp", "log", "sqrt", "rsqrt", "abs", "sin", "cos", "erf", "reciprocal
 def unary(call: Call) -> Mapped | None:
     if len(call.data) != 1 or (call.op == "round" and call.args.get("decimals")):
         return None
-    layer = try_make("unary", op=call.op)
-    return None if layer is None else Mapped([layer])
+    return try_map("unary", op=call.op)
 
 
 @rule("clamp", "clip", "clamp_min", "clamp_max", sig=("input", "min", "max"))

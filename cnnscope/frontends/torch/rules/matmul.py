@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-from cnnscope.frontends.torch.rules import Call, Mapped, rule, try_make
+from cnnscope.frontends.torch.rules import Call, Mapped, rule, try_map
 
 
 @rule("matmul", "bmm", "mm", sig=("input", "other"))
 def matmul(call: Call) -> Mapped | None:
     if len(call.data) != 2:
         return None  # a parameter matrix: it enters as a parameter node, and this maps again
-    layer = try_make("matmul")
-    return None if layer is None else Mapped([layer])
+    return try_map("matmul")
 
 
 @rule("einsum", sig=("equation", "*operands"))
@@ -21,8 +20,7 @@ def einsum(call: Call) -> Mapped | None:
         ops = tuple(ops[0])
     if len(call.data) != len(ops) or not isinstance(call.args.get("equation"), str):
         return None
-    layer = try_make("einsum", equation=call.args["equation"])
-    return None if layer is None else Mapped([layer])
+    return try_map("einsum", equation=call.args["equation"])
 
 
 @rule("scaled_dot_product_attention", sig=("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale"))
@@ -34,5 +32,4 @@ def sdpa(call: Call) -> Mapped | None:
     raw: dict[str, object] = {"is_causal": bool(b.get("is_causal", False))}
     if b.get("scale") is not None:
         raw["scale"] = float(b["scale"])
-    layer = try_make("scaleddotproductattention", **raw)
-    return None if layer is None else Mapped([layer])
+    return try_map("scaleddotproductattention", **raw)

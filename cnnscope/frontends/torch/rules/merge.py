@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cnnscope.frontends.torch.rules import Call, Mapped, make, rule, try_make
+from cnnscope.frontends.torch.rules import Call, Mapped, make, rule, try_map
 
 
 @rule("cat", sig=("tensors", "dim"))
@@ -16,5 +16,4 @@ def cat(call: Call) -> Mapped | None:
 def stack(call: Call) -> Mapped | None:
     if len(call.data) != len(call.args.get("tensors", ())):
         return None
-    layer = try_make("stack", dim=int(call.args.get("dim", 0)))
-    return None if layer is None else Mapped([layer])
+    return try_map("stack", dim=int(call.args.get("dim", 0)))

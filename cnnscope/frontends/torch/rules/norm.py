@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from cnnscope.frontends.torch.rules import Call, Mapped, make, rule
 
 
@@ -9,14 +11,29 @@ def _affine(call: Call) -> list[object]:
     return [t for t in (call.args.get("weight"), call.args.get("bias")) if t is not None and call.is_tensor(t)]
 
 
-@rule("batch_norm", sig=("input", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps"))
-def batch_norm(call: Call) -> Mapped | None:
+def _norm(call: Call, type_name: str, **raw: Any) -> Mapped:
+    """The norm layer with these fields and the call's ``eps`` (when it gives one), its affine
+    weight and bias counted on it."""
+    if call.args.get("eps") is not None:
+        raw["eps"] = call.args["eps"]
+    return Mapped([make(type_name, **raw)], params=_affine(call))
+
+
+def _stats_norm(call: Call, family: str) -> Mapped:
+    """Batch or instance norm: N-d from the input's rank, running statistics when given."""
     b = call.args
     nd = max(call.rank - 2, 1)
-    raw = {"affine": b.get("weight") is not None, "track_running_stats": b.get("running_mean") is not None}
-    if b.get("eps") is not None:
-        raw["eps"] = b["eps"]
-    return Mapped([make(f"batchnorm{nd}d", **raw)], params=_affine(call))
+    return _norm(
+        call,
+        f"{family}{nd}d",
+        affine=b.get("weight") is not None,
+        track_running_stats=b.get("running_mean") is not None,
+    )
+
+
+@rule("batch_norm", sig=("input", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps"))
+def batch_norm(call: Call) -> Mapped | None:
+    return _stats_norm(call, "batchnorm")
 
 
 @rule(
@@ -24,34 +41,25 @@ def batch_norm(call: Call) -> Mapped | None:
     sig=("input", "running_mean", "running_var", "weight", "bias", "use_input_stats", "momentum", "eps"),
 )
 def instance_norm(call: Call) -> Mapped | None:
-    b = call.args
-    nd = max(call.rank - 2, 1)
-    raw = {"affine": b.get("weight") is not None, "track_running_stats": b.get("running_mean") is not None}
-    if b.get("eps") is not None:
-        raw["eps"] = b["eps"]
-    return Mapped([make(f"instancenorm{nd}d", **raw)], params=_affine(call))
+    return _stats_norm(call, "instancenorm")
 
 
 @rule("layer_norm", sig=("input", "normalized_shape", "weight", "bias", "eps"))
 def layer_norm(call: Call) -> Mapped | None:
     b = call.args
-    raw = {
-        "normalized_shape": list(b["normalized_shape"]),
-        "elementwise_affine": b.get("weight") is not None,
-        "bias": b.get("bias") is not None,
-    }
-    if b.get("eps") is not None:
-        raw["eps"] = b["eps"]
-    return Mapped([make("layernorm", **raw)], params=_affine(call))
+    return _norm(
+        call,
+        "layernorm",
+        normalized_shape=list(b["normalized_shape"]),
+        elementwise_affine=b.get("weight") is not None,
+        bias=b.get("bias") is not None,
+    )
 
 
 @rule("group_norm", sig=("input", "num_groups", "weight", "bias", "eps"))
 def group_norm(call: Call) -> Mapped | None:
     b = call.args
-    raw = {"num_groups": b["num_groups"], "affine": b.get("weight") is not None}
-    if b.get("eps") is not None:
-        raw["eps"] = b["eps"]
-    return Mapped([make("groupnorm", **raw)], params=_affine(call))
+    return _norm(call, "groupnorm", num_groups=b["num_groups"], affine=b.get("weight") is not None)
 
 
 @rule("normalize", sig=("input", "p", "dim", "eps"))

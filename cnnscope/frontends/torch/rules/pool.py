@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from cnnscope.frontends.torch.rules import Call, Mapped, dims_of, make, rule, try_make
+from cnnscope.frontends.torch.rules import Call, Mapped, dims_of, make, rule, try_map
 
 _MAX = ("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
 _AVG = ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
@@ -57,8 +57,7 @@ def reduce(call: Call) -> Mapped | None:
     if call.op == "mean" and rank >= 3 and dims == list(range(2, rank)):
         pool = make(f"adaptiveavgpool{rank - 2}d", output_size=1)
         return Mapped([pool] if keep else [pool, make("flatten")])
-    layer = try_make("reduce", op=call.op, dims=dims, keepdim=keep)
-    return None if layer is None else Mapped([layer])
+    return try_map("reduce", op=call.op, dims=dims, keepdim=keep)
 
 
 @rule("norm", sig=("input", "p", "dim", "keepdim"))
@@ -88,5 +87,4 @@ def _vector_norm(call: Call, order: object) -> Mapped | None:
     ):
         return None
     dims = None if dim is None else [int(d) for d in (dim if isinstance(dim, (list, tuple)) else [dim])]
-    layer = try_make("vectornorm", ord=float(order), dims=dims, keepdim=bool(b.get("keepdim", False)))
-    return None if layer is None else Mapped([layer])
+    return try_map("vectornorm", ord=float(order), dims=dims, keepdim=bool(b.get("keepdim", False)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cnnscope.frontends.torch.rules import Call, Mapped, make, rule, try_make
+from cnnscope.frontends.torch.rules import Call, Mapped, make, rule, try_make, try_map
 from cnnscope.layers.base import registry
 
 _INTERP = ("input", "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor", "antialias")
@@ -42,5 +42,4 @@ def pad(call: Call) -> Mapped | None:
     # channels-last maps, the channels, a fill value (-inf: a max pool's "same" padding), a
     # circular pad, or a mode over some of the spatial dims: the general pad, in any mode
     raw = {"pad": pads, "mode": mode} | ({"value": value} if value else {})
-    layer = try_make("pad", **raw)
-    return None if layer is None else Mapped([layer])
+    return try_map("pad", **raw)

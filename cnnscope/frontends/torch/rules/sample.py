@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnnscope.frontends.torch.rules import Call, Mapped, rule, try_make
+from cnnscope.frontends.torch.rules import Call, Mapped, rule, try_make, try_map
 
 _BLOCKS = ("kernel_size", "dilation", "padding", "stride")
 
@@ -38,8 +38,7 @@ def fold(call: Call) -> Mapped | None:
     if len(call.data) != 1:
         return None
     raw = {k: call.args[k] for k in ("output_size", *_BLOCKS) if call.args.get(k) is not None}
-    layer = try_make("fold", **raw)
-    return None if layer is None else Mapped([layer])
+    return try_map("fold", **raw)
 
 
 @rule("grid_sample", sig=("input", "grid", "mode", "padding_mode", "align_corners"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from math import prod
 
-from cnnscope.frontends.torch.rules import Call, Mapped, make, rule, sizes, try_make
+from cnnscope.frontends.torch.rules import Call, Mapped, make, rule, sizes, try_make, try_map
 from cnnscope.layers.base import Layer
 
 
@@ -88,8 +88,7 @@ def expand(call: Call) -> Mapped | None:
         target = [-1 if t == s else t for t, s in zip(target, src, strict=True)]
         if src and src[0] == 1 and call.out[0] != 1:
             target[0] = call.out[0]
-    layer = try_make("expand", sizes=target)
-    return None if layer is None else Mapped([layer])
+    return try_map("expand", sizes=target)
 
 
 @rule("expand_as", sig=("input", "other"))
@@ -107,8 +106,7 @@ def roll(call: Call) -> Mapped | None:
         return None
     sh = [shifts] if isinstance(shifts, int) else list(shifts)
     ds = [dims] if isinstance(dims, int) else list(dims)
-    layer = try_make("roll", shifts=[int(s) for s in sh], dims=[int(d) for d in ds])
-    return None if layer is None else Mapped([layer])
+    return try_map("roll", shifts=[int(s) for s in sh], dims=[int(d) for d in ds])
 
 
 @rule("view_as", "reshape_as", sig=("input", "other"))
@@ -135,5 +133,4 @@ def repeat_interleave(call: Call) -> Mapped | None:
             return None
     else:
         counts = [int(reps)]
-    layer = try_make("repeatinterleave", repeats=counts, dim=None if dim is None else int(dim))
-    return None if layer is None else Mapped([layer])
+    return try_map("repeatinterleave", repeats=counts, dim=None if dim is None else int(dim))
