@@ -16,7 +16,8 @@ Each network is loaded with ``load_spec``, built with ``build_module`` and run o
   when that node's module runs on its real inputs (it counts matmuls and convolutions only;
   cnnscope's MACs are exactly the conv/linear family, every other layer must count 0 on both
   sides), and the whole graph's total likewise;
-- every node's ``activation_bytes`` (memory analyzer) equals the real output's ``nbytes``;
+- every node's ``activation_bytes`` (memory analyzer) equals the real output's ``nbytes`` (a
+  mask's or an index's at torch's bool / int64 element size: the built module keeps them float);
 - the output's receptive field, when cnnscope gives one (not global, not unsupported, no
   misalignment warning), equals the gradient measurement of tests/rf_oracle.py on an input
   large enough not to clip.
@@ -42,11 +43,13 @@ from torch.utils.flop_counter import FlopCounterMode
 from torch_oracle import custom_formulas, mha_fastpath_disabled
 
 from cnnscope.analyze.base import analyze
+from cnnscope.analyze.memory import element_types
 from cnnscope.analyze.rf import receptive_fields
 from cnnscope.analyze.shapes import infer_shapes
 from cnnscope.errors import CnnscopeError
 from cnnscope.frontends.yaml.loader import load_spec, make_layer
 from cnnscope.layers import registry
+from cnnscope.layers.base import BOOL, FLOAT, INT64
 from cnnscope.profile.build import build_module
 
 torch.set_num_threads(1)
@@ -161,6 +164,7 @@ def run_nodes(text: str, batch: int) -> None:
     graph = load_spec(text, "fuzz.yaml")
     report = analyze(graph, ["shapes", "params", "compute", "memory"], batch=batch)
     module = build_module(graph, batch)
+    kinds = element_types(graph)
     x = torch.randn(batch, *graph.input_shape)
     # attention counted as matmuls: on CPU the fused sdpa kernel and MultiheadAttention's fast
     # path count 0 in FlopCounterMode (tests/torch_oracle.py)
@@ -174,7 +178,11 @@ def run_nodes(text: str, batch: int) -> None:
             where = f"node `{node.name}` ({node.type})\n{text}"
             out = outs[node.name]
             assert tuple(out.shape) == tuple(row["output_shape"]), where
-            assert row["activation_bytes"] == out.nbytes, where
+            # the built module keeps masks and indices at the data's float dtype
+            # (layers/_compare_torch.py); their bytes are torch's bool and int64 ones, held against
+            # torch's own ops in tests/test_memory_dtypes.py
+            per = out.element_size() if kinds[node.name] == FLOAT else {BOOL: 1, INT64: 8}[kinds[node.name]]
+            assert row["activation_bytes"] == out.numel() * per, where
             sub = module.layer(node.name)
             ps = list(sub.parameters())
             assert row["params"] == sum(p.numel() for p in ps), where
@@ -192,7 +200,7 @@ def run_nodes(text: str, batch: int) -> None:
     assert totals["trainable_params"] == sum(p.numel() for p in params if p.requires_grad), text
     assert totals["buffers"] == sum(b.numel() for b in module.buffers()), text
     assert 2 * totals["macs"] == whole.get_total_flops() == totals["flops"], text
-    assert totals["activation_bytes"] == sum(o.nbytes for o in outs.values()), text
+    assert totals["activation_bytes"] == sum(report.row(n)["activation_bytes"] for n in outs), text
     assert totals["input_bytes"] == x.nbytes, text
 
 

@@ -24,6 +24,7 @@ layers:
   - {name: topv, type: topk, k: 2, dim: 1, from: conv}
   - {name: order, type: sort, dim: 1, output: indices, from: conv}
   - {name: cast, type: add, from: [conv, mask]}
+  - {name: inverse, type: unique, output: inverse, length: 2, from: mask}
 """
 
 
@@ -44,6 +45,7 @@ def _torch_outputs(dtype: torch.dtype) -> dict[str, torch.Tensor]:
         "topv": conv.topk(2, 1).values,
         "order": conv.sort(1).indices,
         "cast": conv + mask,
+        "inverse": torch.unique(mask, return_inverse=True)[1],
     }
 
 
