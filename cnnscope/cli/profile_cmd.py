@@ -116,13 +116,13 @@ def profile_cmd(
         src, _why = resolve_source(source)
         graph = load_graph(src, input, kwargs)
         from cnnscope.profile.maxbatch import find_max_batch as run_find
-        from cnnscope.render.maxbatch_text import emit_max_batch
+        from cnnscope.render.views import maxbatch
 
         err = console(sys.stderr, stderr=True)
         res = run_find(
             graph, device, dtype, train, optimizer, limit, progress=lambda m: err.print(Text(m, style="dim"))
         )
-        emit_max_batch(res, format)
+        emit(maxbatch.document(res), format)
         return
     batches = parse_batches(batch)
     if top is not None and top < 1:
