@@ -19,12 +19,13 @@ CONTRACT: dict[str, set[str]] = {
     "diagnostics": set(),
     "errors": {"diagnostics"},
     "perf": set(),
-    "layers": {"diagnostics", "errors"},
+    "modules": set(),  # import every module of a package: the registries' one discovery
+    "layers": {"diagnostics", "errors", "modules"},
     "graph": {"diagnostics", "errors", "layers"},
-    "frontends": {"diagnostics", "errors", "graph", "layers", "perf"},
-    "analyze": {"diagnostics", "errors", "graph", "layers", "perf"},
+    "frontends": {"diagnostics", "errors", "graph", "layers", "perf", "modules"},
+    "analyze": {"diagnostics", "errors", "graph", "layers", "perf", "modules"},
     # the students' tools compute (explain, fit, lint); render and cli write what they find
-    "learn": {"diagnostics", "errors", "graph", "layers", "analyze"},
+    "learn": {"diagnostics", "errors", "graph", "layers", "analyze", "modules"},
     # the gate computes verdicts (numbers, units, locations); a measured budget times the model
     # with the profiler (gate/measure.py); render writes the words
     "gate": {"diagnostics", "errors", "graph", "layers", "analyze", "frontends", "config", "profile"},

@@ -215,3 +215,16 @@ def test_a_new_output_format_is_one_file(copy: Path) -> None:
     rules = _cli(copy, "lint", "--list-rules", "-f", "tsv").splitlines()  # a document, not a report
     assert any("sinc-activation" in line.split("\t") for line in rules[1:])
     assert "tsv" in _cli(copy, "shapes", "net.yaml", "-f", "nosuch", code=2)  # offered beside the others
+
+
+def test_a_broken_rule_file_is_an_error_not_a_quiet_opaque_node(copy: Path, tmp_path: Path) -> None:
+    """A capture rule whose module cannot import would leave its ops opaque, and the model's
+    figures quietly wrong: it is cnnscope's internal error (exit 3), naming the file."""
+    broken = copy / "cnnscope/frontends/torch/rules/zz_broken.py"
+    broken.write_text("from cnnscope.frontends.torch.rules import no_such_name\n")
+    try:
+        out = _cli(copy, "shapes", "net.py:Net", "-i", "3,10,10", code=3)
+    finally:
+        broken.unlink()
+    assert "zz_broken" in out and "no_such_name" in out
+    assert "forward-failed" not in out  # not blamed on the model's forward

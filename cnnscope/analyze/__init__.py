@@ -7,13 +7,9 @@ starts with ``_`` holds part of one, which that analysis imports when it needs i
 
 from __future__ import annotations
 
-import pkgutil
-from importlib import import_module
-
 from cnnscope.analyze.base import Column, Context, Report, analyze, analyzer, analyzers
+from cnnscope.modules import import_all
 
-for _m in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-    if _m.name != "base" and not _m.name.startswith("_"):
-        import_module(f"{__name__}.{_m.name}")
+import_all(__name__, __path__, skip=("base",))
 
 __all__ = ["Column", "Context", "Report", "analyze", "analyzer", "analyzers"]

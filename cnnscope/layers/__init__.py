@@ -13,17 +13,13 @@ type that has none.
 
 from __future__ import annotations
 
-import pkgutil
-from importlib import import_module
-
 from cnnscope.layers.base import Layer, ParamCount, RFKind, RFMap, Shape, Step, Window, lookup, register, registry
+from cnnscope.modules import import_all
 
 
 def load_families() -> None:
     """Import every family module (each registers its types), in name order."""
-    for _m in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if not _m.name.startswith("_") and _m.name not in ("base", "fields", "window"):
-            import_module(f"{__name__}.{_m.name}")
+    import_all(__name__, __path__, skip=("base", "fields", "window"))
 
 
 __all__ = ["Layer", "ParamCount", "RFKind", "RFMap", "Shape", "Step", "Window", "lookup", "register", "registry"]

@@ -30,6 +30,7 @@ from cnnscope.frontends.torch.fx_path import run_fx
 from cnnscope.frontends.torch.leaves import is_leaf
 from cnnscope.frontends.torch.preserve import preserved
 from cnnscope.frontends.torch.record import required_inputs, run_recorded
+from cnnscope.frontends.torch.rules import rules
 from cnnscope.frontends.torch.sources import resolve_model
 from cnnscope.graph import INPUT, Graph, Node
 from cnnscope.layers.opaque import Unsupported
@@ -127,6 +128,7 @@ def _capture(
     batch: int,
     inputs: Sequence[Sequence[int]] | None,
 ) -> Graph:
+    rules()  # every rule module, before any attempt: a broken one is cnnscope's error, not the model's
     shape = (int(batch), *(int(d) for d in input_shape))
     required = required_inputs(model)
     n_required = len(required)

@@ -15,15 +15,14 @@ Modules of a registered layer type whose fields are attributes of the torch clas
 
 from __future__ import annotations
 
-import pkgutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from importlib import import_module
 from typing import Any
 
 from cnnscope.errors import CnnscopeError
 from cnnscope.frontends.yaml.loader import make_layer
 from cnnscope.layers.base import Layer, Shape, registry
+from cnnscope.modules import import_all
 
 VARARGS = "*"  # a signature entry "*name" collects the remaining positional arguments
 
@@ -121,9 +120,8 @@ def _registrar(
 def _load() -> None:
     global _LOADED
     if not _LOADED:
-        _LOADED = True
-        for m in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-            import_module(f"{__name__}.{m.name}")
+        import_all(__name__, __path__)
+        _LOADED = True  # after: a rule module that failed to import fails again, never half-loaded
 
 
 def rules() -> dict[str, Rule]:

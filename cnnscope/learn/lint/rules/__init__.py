@@ -4,8 +4,7 @@ package is imported) and a spec under ``tests/lint_specs/`` that triggers it."""
 
 from __future__ import annotations
 
-import pkgutil
-from importlib import import_module
+from cnnscope.modules import import_all
 
 _LOADED = False
 
@@ -14,6 +13,5 @@ def load() -> None:
     """Import every rule module once (each registers its rule)."""
     global _LOADED
     if not _LOADED:
-        _LOADED = True
-        for m in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-            import_module(f"{__name__}.{m.name}")
+        import_all(__name__, __path__)
+        _LOADED = True  # after: a rule module that failed to import fails again, never half-loaded
