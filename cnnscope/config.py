@@ -9,7 +9,6 @@ the line that sets the key concerned).
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,14 +59,25 @@ class Config:
         return Location(str(self.path), line, col)
 
 
-def _read(path: Path) -> tuple[dict[str, Any], str]:
+def _bytes(path: Path) -> bytes:
     try:
         with open(path, "rb") as fh:
             raw = fh.read(MAX_CONFIG_BYTES + 1)
-        if len(raw) > MAX_CONFIG_BYTES:
-            raise UsageError(
-                "bad-config", f"{path.name} is larger than {MAX_CONFIG_BYTES // 2**20} MiB", Location(str(path))
-            )
+    except OSError as exc:
+        raise UsageError("bad-config", f"cannot read {path}: {exc}", Location(str(path))) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise UsageError(
+            "bad-config", f"{path.name} is larger than {MAX_CONFIG_BYTES // 2**20} MiB", Location(str(path))
+        )
+    return raw
+
+
+def _read(path: Path, raw: bytes | None = None) -> tuple[dict[str, Any], str]:
+    import tomllib  # here: most commands find no config to parse, and tomllib takes 2 ms to import
+
+    if raw is None:
+        raw = _bytes(path)
+    try:
         text = raw.decode("utf-8")
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
@@ -75,7 +85,7 @@ def _read(path: Path) -> tuple[dict[str, Any], str]:
         m = _AT.search(msg)
         loc = Location(str(path), int(m.group(1)), int(m.group(2))) if m else Location(str(path))
         raise UsageError("bad-config", f"cannot parse {path.name}: {_AT.sub('', msg).strip()}", loc) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise UsageError("bad-config", f"cannot read {path}: {exc}", Location(str(path))) from None
     except RecursionError:
         raise UsageError("bad-config", f"{path.name} nests too deeply", Location(str(path))) from None
@@ -92,7 +102,9 @@ def _table(value: Any, what: str, cfg: Config) -> dict[str, Any]:
 
 
 def find_config(start: Path | None = None) -> Config:
-    """The nearest cnnscope.toml (whole file) or pyproject.toml with [tool.cnnscope]."""
+    """The nearest cnnscope.toml (whole file) or pyproject.toml with [tool.cnnscope]. A
+    pyproject.toml that never says ``cnnscope`` is passed over unparsed (its errors are another
+    tool's)."""
     here = (start or Path.cwd()).resolve()
     for d in (here, *here.parents):
         own = d / "cnnscope.toml"
@@ -104,8 +116,9 @@ def find_config(start: Path | None = None) -> Config:
                 return Config(_table(tool["cnnscope"], "[tool.cnnscope]", bare), own, text)
             return Config(data, own, text)
         py = d / "pyproject.toml"
-        if py.is_file():
-            data, text = _read(py)
+        raw = _bytes(py) if py.is_file() else b""
+        if b"cnnscope" in raw:  # a [tool.cnnscope] table names it; another tool's file is not read
+            data, text = _read(py, raw)
             bare = Config({}, py, text)
             tool = data.get("tool", {})
             table = _table(tool, "[tool]", bare).get("cnnscope")

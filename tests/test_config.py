@@ -82,3 +82,19 @@ def test_bad_toml_exits_2_through_the_cli(
     assert main(["check", "resnet18"]) == 2
     err = capsys.readouterr().err
     assert "error[bad-config]" in err and "Traceback" not in err
+
+
+def test_a_pyproject_without_cnnscope_is_not_ours_to_parse(tmp_path: Path) -> None:
+    """Another tool's broken pyproject.toml is not a cnnscope config error: with no word of
+    cnnscope in it, it cannot hold a [tool.cnnscope] table, and the search goes on upwards."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "cnnscope.toml").write_text("batch = 4\n")
+    sub = tmp_path / "pkg"
+    sub.mkdir()
+    (sub / "pyproject.toml").write_text("[project\nname = 'x'\n")  # broken, and not ours
+    cfg = find_config(sub)
+    assert cfg.path == tmp_path / "cnnscope.toml" and cfg.get("batch") == 4
+    (sub / "pyproject.toml").write_text("[tool.cnnscope\nbatch = 2\n")  # broken, and ours
+    with pytest.raises(UsageError) as info:
+        find_config(sub)
+    assert info.value.message.startswith("cannot parse pyproject.toml")

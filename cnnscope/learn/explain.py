@@ -22,7 +22,7 @@ also kept raw in :attr:`LayerExplanation.values` for JSON. Nothing here imports 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import field, replace
+from dataclasses import field
 from math import prod
 from typing import Any
 
@@ -216,7 +216,8 @@ def explain(graph: Graph, batch: int = 1, layer: str | None = None) -> list[Laye
         steps.extend(rf_steps(node, node.layer.rf(list(ins)), fields, spatial))
         values["rf"] = fields[node.name].to_json(spatial)
         if shifts is not None:
-            steps.append(replace(shift_explain_step(node, shifts), why=_WHY_SHIFTS))
+            shift = shift_explain_step(node, shifts)
+            steps.append(Step(shift.what, shift.formula, shift.result, _WHY_SHIFTS))
         share, extra = sharing_steps(node, ins, o, values["params"])
         steps.extend(share)
         values.update(extra)

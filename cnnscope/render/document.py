@@ -19,7 +19,7 @@ Views (``cnnscope.render.views``) build documents from what the domain returns; 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import field
 from typing import Any
 
@@ -129,6 +129,45 @@ class Document(MutableRecord):
         if self.diagnostics:
             return diagnostics_table(self.diagnostics)
         return None
+
+    @staticmethod
+    def later(
+        build: Callable[[], tuple[list[Block], Table | None]], data: dict[str, Any], summary: str | None = None
+    ) -> Document:
+        """A document whose ``blocks`` and ``csv`` table ``build`` makes the first time a format
+        reads either: a view whose blocks cost real time (explain: a table per layer) then
+        costs the json format, which writes ``data`` alone, nothing more."""
+        return _Later(build, data, summary)
+
+
+class _Later(Document):
+    def __init__(
+        self, build: Callable[[], tuple[list[Block], Table | None]], data: dict[str, Any], summary: str | None
+    ) -> None:
+        self._build: Callable[[], tuple[list[Block], Table | None]] | None = build
+        self._parts: tuple[list[Block], Table | None] = ([], None)
+        self.data, self.summary = data, summary
+
+    def _made(self) -> tuple[list[Block], Table | None]:
+        if self._build is not None:
+            self._parts, self._build = self._build(), None
+        return self._parts
+
+    @property
+    def blocks(self) -> list[Block]:
+        return self._made()[0]
+
+    @blocks.setter
+    def blocks(self, value: list[Block]) -> None:
+        self._parts, self._build = (value, self._made()[1]), None
+
+    @property
+    def csv(self) -> Table | None:
+        return self._made()[1]
+
+    @csv.setter
+    def csv(self, value: Table | None) -> None:
+        self._parts, self._build = (self._made()[0], value), None
 
 
 DIAGNOSTIC_FIELDS = (

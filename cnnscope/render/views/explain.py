@@ -8,7 +8,7 @@ from typing import Any
 
 from cnnscope.graph import Graph
 from cnnscope.learn.explain import LayerExplanation
-from cnnscope.render.document import NEVER, Document, Field, Table, Text, heading
+from cnnscope.render.document import NEVER, Block, Document, Field, Table, Text, heading
 from cnnscope.render.units import shape
 
 WHY_WIDTH = 72  # the formula column wraps the reasons at this width
@@ -39,27 +39,30 @@ def _rows(e: LayerExplanation, why: bool) -> list[dict[str, Any]]:
 
 
 def document(graph: Graph, items: Sequence[LayerExplanation], batch: int, why: bool = True) -> Document:
-    blocks: list[Any] = [heading(graph.name)]
-    for e in items:
-        caption = str(e.loc) if e.loc else None
-        blocks += [Table(FIELDS, _rows(e, why), title=title(e), caption=caption, header=False, boxed=False)]
-        blocks += [Text("", "terminal")]  # a blank line between layers
-    every = [
-        {
-            "layer": e.name,
-            "type": e.type,
-            "what": s.what,
-            "formula": s.formula,
-            "result": s.result,
-            "why": e.why.get(s.what, ""),
-        }
-        for e in items
-        for s in e.steps
-    ]
+    def people() -> tuple[list[Block], Table]:  # what a person reads: made only for a format that shows it
+        blocks: list[Block] = [heading(graph.name)]
+        for e in items:
+            caption = str(e.loc) if e.loc else None
+            blocks += [Table(FIELDS, _rows(e, why), title=title(e), caption=caption, header=False, boxed=False)]
+            blocks += [Text("", "terminal")]  # a blank line between layers
+        every = [
+            {
+                "layer": e.name,
+                "type": e.type,
+                "what": s.what,
+                "formula": s.formula,
+                "result": s.result,
+                "why": e.why.get(s.what, ""),
+            }
+            for e in items
+            for s in e.steps
+        ]
+        return blocks, Table(CSV_FIELDS, every)
+
     data = {
         "model": graph.name,
         "source": graph.source,
         "input_shape": [batch, *graph.input_shape],
         "layers": [e.to_json() for e in items],
     }
-    return Document(blocks, data, csv=Table(CSV_FIELDS, every))
+    return Document.later(people, data)
