@@ -20,26 +20,27 @@ CONTRACT: dict[str, set[str]] = {
     "errors": {"diagnostics"},
     "perf": set(),
     "modules": set(),  # import every module of a package: the registries' one discovery
+    "records": set(),  # frozen and mutable dataclasses without generated code
     "layers": {"diagnostics", "errors", "modules"},
-    "graph": {"diagnostics", "errors", "layers"},
-    "frontends": {"diagnostics", "errors", "graph", "layers", "perf", "modules"},
-    "analyze": {"diagnostics", "errors", "graph", "layers", "perf", "modules"},
+    "graph": {"diagnostics", "errors", "layers", "records"},
+    "frontends": {"diagnostics", "errors", "graph", "layers", "perf", "modules", "records"},
+    "analyze": {"diagnostics", "errors", "graph", "layers", "perf", "modules", "records"},
     # the students' tools compute (explain, fit, lint); render and cli write what they find
-    "learn": {"diagnostics", "errors", "graph", "layers", "analyze", "modules"},
+    "learn": {"diagnostics", "errors", "graph", "layers", "analyze", "modules", "records"},
     # the gate computes verdicts (numbers, units, locations); a measured budget times the model
     # with the profiler (gate/measure.py); render writes the words
-    "gate": {"diagnostics", "errors", "graph", "layers", "analyze", "frontends", "config", "profile"},
-    "diff": {"diagnostics", "errors", "graph", "layers", "analyze", "frontends"},
-    "zoo": {"errors", "graph", "layers", "analyze", "frontends"},
+    "gate": {"diagnostics", "errors", "graph", "layers", "analyze", "frontends", "config", "profile", "records"},
+    "diff": {"diagnostics", "errors", "graph", "layers", "analyze", "frontends", "records"},
+    "zoo": {"errors", "graph", "layers", "analyze", "frontends", "records"},
     # render writes what every part below it finds: one emitter per format, one view per result;
     # draw (pictures) sits above it and uses its units, so render never imports draw (no cycle)
     "render": {
-        *("diagnostics", "errors", "graph", "layers", "analyze"),
+        *("diagnostics", "errors", "graph", "layers", "analyze", "records"),
         *("learn", "gate", "diff", "profile", "verify"),
     },
     # profile builds and times modules from a graph; it also reports the analyzers' figures
     # beside the measured ones (per-layer MACs, roofline, ERF against the theoretical RF)
-    "profile": {"errors", "graph", "layers", "perf", "analyze"},
+    "profile": {"errors", "graph", "layers", "perf", "analyze", "records"},
 }
 
 
@@ -110,3 +111,22 @@ def test_the_torch_frontend_has_no_layer_type_table() -> None:
     for name in ("builder.py", "mapping.py", "nodes.py"):
         src = (PKG / "frontends" / "torch" / name).read_text(encoding="utf-8")
         assert "registry()" not in src and '"conv' not in src, name
+
+
+def test_the_page_states_the_contract_this_test_checks() -> None:
+    """docs/architecture.md's import-contract table and CONTRACT above say the same: every part
+    the page names, and for each the parts it may import (the bare names in its row)."""
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    table = page.split("## The import contract", 1)[1].split("\n\n| part | may import |", 1)[1].split("\n\n", 1)[0]
+    stated: dict[str, set[str]] = {}
+    for row in table.splitlines()[2:]:
+        parts, allowed = row.strip("|").split("|")[:2]
+        listed = re.split(r": | \(", allowed, maxsplit=1)[0]  # the list; prose after ": " or " ("
+        names = set(re.findall(r"`([a-z_]+)`", listed))  # bare part names (a path has a slash)
+        for part in re.findall(r"`([a-z_]+)`", parts):
+            stated[part] = names
+    for part in ("cli", "verify", "export", "testing"):  # "anything below them": not in CONTRACT
+        assert part in stated and part not in CONTRACT
+        stated.pop(part)
+    base = ("diagnostics", "errors", "perf", "modules", "records")  # the page's table starts above them
+    assert stated == {p: a for p, a in CONTRACT.items() if p not in base}

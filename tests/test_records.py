@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from cnnscope.graph import MutableRecord, Record, mutable_record, record
+from cnnscope.records import MutableRecord, Record, mutable_record, record
 
 
 @record

@@ -47,8 +47,9 @@ from math import lcm
 from typing import Any
 
 from cnnscope.errors import UsageError
-from cnnscope.graph import INPUT, Graph, Node, Record, record
+from cnnscope.graph import INPUT, Graph, Node
 from cnnscope.layers.base import RFKind, RFMap, Shape
+from cnnscope.records import Record, record
 
 EQUIVARIANT = "equivariant"
 INVARIANT = "invariant"

@@ -17,8 +17,9 @@ from cnnscope.analyze._shift_lattice import (
     ShiftInfo,
 )
 from cnnscope.analyze.base import trunk
-from cnnscope.graph import Graph, Node, Record, record
+from cnnscope.graph import Graph, Node
 from cnnscope.layers.base import Step
+from cnnscope.records import Record, record
 
 
 @record

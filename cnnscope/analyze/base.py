@@ -13,9 +13,10 @@ from dataclasses import field
 from typing import Any
 
 from cnnscope.errors import Diagnostic, Location, UsageError, did_you_mean
-from cnnscope.graph import INPUT, Graph, MutableRecord, Node, Record, mutable_record, record
+from cnnscope.graph import INPUT, Graph, Node
 from cnnscope.layers.base import Shape
 from cnnscope.perf import gc_paused
+from cnnscope.records import MutableRecord, Record, mutable_record, record
 
 
 @record

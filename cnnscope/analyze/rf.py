@@ -34,8 +34,9 @@ from dataclasses import replace
 from typing import Any
 
 from cnnscope.analyze.base import Column, Context, Report, analyzer
-from cnnscope.graph import INPUT, Graph, Record, record
+from cnnscope.graph import INPUT, Graph
 from cnnscope.layers.base import RFKind, RFMap, Shape
+from cnnscope.records import Record, record
 
 OK = "ok"
 WHOLE = "whole_input"

@@ -8,6 +8,9 @@ User code (a module source, its factory, its forward) never decides cnnscope's e
 a ``SystemExit`` that escapes it is exit 2 here; a ``KeyboardInterrupt`` it raises is turned
 into the source's failure where that code runs (Ctrl-C is told apart there: the SIGINT
 handler installed here raises :class:`~cnnscope.errors.Interrupted`).
+
+This one job, the process's boundary (every way a run ends, the streams, the signals, the
+collector and the exit), is why the module is a little over the house's 300 lines.
 """
 
 from __future__ import annotations

@@ -31,9 +31,10 @@ from cnnscope.analyze.shapes import infer_shapes
 from cnnscope.analyze.shift import explain_step as shift_explain_step
 from cnnscope.analyze.shift import shift_infos
 from cnnscope.errors import Location, UsageError, did_you_mean
-from cnnscope.graph import Graph, Node, Record, record
+from cnnscope.graph import Graph, Node
 from cnnscope.layers.base import RFKind, RFMap, Shape, Step
 from cnnscope.learn.fit import node_fits
+from cnnscope.records import Record, record
 
 WHOLE = "whole input"  # a receptive-field step's result, in the words `cnnscope rf` uses
 NOT_A_WINDOW = "n/a (not a sliding window)"

@@ -28,9 +28,10 @@ from math import prod
 
 from cnnscope.analyze.shapes import infer_shapes
 from cnnscope.errors import CnnscopeError, Location, UsageError
-from cnnscope.graph import Graph, Node, Record, record
+from cnnscope.graph import Graph, Node
 from cnnscope.layers.base import RFKind, Shape
 from cnnscope.layers.window import AxisFit, axis_fits, dim_name
+from cnnscope.records import Record, record
 
 MAX_SIZES = 4096  # sizes one scan may try
 

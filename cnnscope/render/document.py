@@ -24,7 +24,7 @@ from dataclasses import field
 from typing import Any
 
 from cnnscope.diagnostics import Diagnostic
-from cnnscope.graph import MutableRecord, Record, mutable_record, record
+from cnnscope.records import MutableRecord, Record, mutable_record, record
 
 NEVER = 10**6  # the priority of a field that a narrow terminal never hides
 

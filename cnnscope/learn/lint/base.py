@@ -20,8 +20,9 @@ from cnnscope.analyze.rf import RFInfo, receptive_fields
 from cnnscope.analyze.shapes import infer_shapes
 from cnnscope.diagnostics import SEVERITIES, Diagnostic
 from cnnscope.errors import Location, SpecError, UsageError, did_you_mean
-from cnnscope.graph import INPUT, Graph, MutableRecord, Node, Record, mutable_record, record
+from cnnscope.graph import INPUT, Graph, Node
 from cnnscope.layers.base import Layer, RFKind, Shape
+from cnnscope.records import MutableRecord, Record, mutable_record, record
 
 
 @mutable_record
