@@ -563,7 +563,7 @@ def _cli_cases() -> list[tuple[str, dict[str, str], list[str], str | None]]:
         add(f"git-option-{k}", ["diff", "net.yaml", f"--against={rev}"], {"net.yaml": _NET, **dict.fromkeys(_GIT, "")})
     configs = [
         "[tool]\ncnnscope = 3\n",
-        "tool = 3\n",
+        'tool = "cnnscope"\n',  # it names cnnscope, so it is read (a file that never does is passed over)
         "[tool.cnnscope]\nbudget = 3\n",
         "[tool.cnnscope]\nmeasure = 3\n",
         "[tool.cnnscope]\nmodels = 3\n",

@@ -453,7 +453,7 @@ def test_long_source_names(capsys: pytest.CaptureFixture[str]) -> None:
     "text",
     [
         "[tool]\ncnnscope = 3\n",
-        "tool = 3\n",
+        'tool = "cnnscope"\n',  # it names cnnscope, so it is read (a file that never does is passed over)
         "[tool.cnnscope]\nmeasure = 3\n",
         "[tool.cnnscope]\nbudget = 3\n",
         "[tool.cnnscope\n",
