@@ -21,6 +21,8 @@ _AT = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 @dataclass(frozen=True)
 class Config:
+    """The cnnscope table of the nearest config file (empty when there is none), and its file."""
+
     data: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None  # the file it came from
     text: str = field(default="", repr=False, compare=False)

@@ -35,6 +35,8 @@ class Change:
 
 @dataclass
 class LayerDiff:
+    """One layer of an architecture diff: added, removed, changed or unchanged, and how."""
+
     name: str
     status: str  # added | removed | changed | unchanged
     old_type: str | None = None
@@ -54,6 +56,8 @@ class LayerDiff:
 
 @dataclass
 class ArchDiff:
+    """Two graphs compared: both reports, the layers matched by name, the totals before and after."""
+
     old: Report
     new: Report
     layers: list[LayerDiff]

@@ -17,8 +17,10 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import types
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
+from importlib import import_module
 from typing import Any
 
 try:  # hashlib would load OpenSSL (~2 ms at every start); its blake2b is this one
@@ -45,6 +47,29 @@ def gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def defer_import(name: str) -> None:
+    """Make ``import name`` give a stand-in that imports the real module the first time one of
+    its attributes is read, unless it is imported already. For a standard module the command
+    line imports through another but never uses: ``dataclasses`` imports ``inspect`` (and with
+    it ``ast``, ``dis``, ``tokenize``: ~6 ms) only to write a docstring that cnnscope's classes
+    do not ask for. (``importlib.util.LazyLoader`` would not do: in Python 3.11 a second
+    ``import`` of a lazy module reads its ``__spec__`` and so runs it.)"""
+    if name not in sys.modules:
+        sys.modules[name] = _Deferred(name)
+
+
+class _Deferred(types.ModuleType):
+    """A module not imported yet: any attribute read imports it, then reads that."""
+
+    def __getattr__(self, attr: str) -> Any:
+        name = self.__name__
+        if sys.modules.get(name) is self:
+            del sys.modules[name]
+        real = import_module(name)
+        self.__dict__.update(real.__dict__)  # later reads through this stand-in are plain ones
+        return getattr(real, attr)
 
 
 def cache_dir() -> str | None:

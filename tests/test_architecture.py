@@ -35,7 +35,7 @@ CONTRACT: dict[str, set[str]] = {
     # render writes what every part below it finds: one emitter per format, one view per result;
     # draw (pictures) sits above it and uses its units, so render never imports draw (no cycle)
     "render": {
-        *("diagnostics", "errors", "graph", "layers", "analyze", "records"),
+        *("diagnostics", "errors", "graph", "layers", "analyze", "records", "modules"),
         *("learn", "gate", "diff", "profile", "verify"),
     },
     # profile builds and times modules from a graph; it also reports the analyzers' figures

@@ -297,8 +297,26 @@ def test_everyday_commands_load_neither_typer_nor_click(argv: list[str]) -> None
         "from cnnscope.cli.main import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         f"    code = main({argv!r})\n"
-        "print(code, sorted({m.split('.')[0] for m in sys.modules} & {'typer', 'click'}))\n"
+        "loaded = {m.split('.')[0] for m in sys.modules} & {'typer', 'click'}\n"
+        "if type(sys.modules.get('inspect')).__name__ == 'module':\n"
+        "    loaded.add('inspect')  # dataclasses imports it only for docstrings: it stays deferred\n"
+        "print(code, sorted(loaded))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split(maxsplit=1)[1].strip() == "[]", out.stdout
     assert out.stdout.split()[0] in ("0", "1"), out.stdout  # ran (1: a budget or a lint finding)
+
+
+def test_a_deferred_module_is_the_module_once_read() -> None:
+    code = (
+        "import sys\n"
+        "from cnnscope.perf import defer_import\n"
+        "defer_import('inspect')\n"
+        "import dataclasses, inspect\n"
+        "assert 'ast' not in sys.modules  # imported twice, run never\n"
+        "assert str(inspect.signature(len)) == '(obj, /)'\n"
+        "assert sys.modules['inspect'].Parameter is inspect.Parameter is dataclasses.inspect.Parameter\n"
+        "print(type(sys.modules['inspect']).__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "module"  # the real one in sys.modules after the first read

@@ -8,7 +8,6 @@ byte an element: each layer says its output's element type (``Layer.out_dtype``)
 
 from __future__ import annotations
 
-import dataclasses
 from math import prod
 from typing import Any
 
@@ -17,6 +16,7 @@ from cnnscope.analyze.shapes import infer_shapes
 from cnnscope.errors import UsageError, did_you_mean
 from cnnscope.graph import INPUT, Graph
 from cnnscope.layers.base import BOOL, FLOAT
+from cnnscope.records import MutableRecord, mutable_record
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
 INT64_BYTES = 8
@@ -190,8 +190,10 @@ def peak(graph: Graph, batch: int, dtype: str, optimizer: str, train: bool) -> d
     return training_parts(graph, batch, dtype, optimizer) if train else inference_parts(graph, batch, dtype)
 
 
-@dataclasses.dataclass
-class FitResult:
+@mutable_record
+class FitResult(MutableRecord):
+    """The largest batch whose predicted peak fits a memory limit, and the peak's parts."""
+
     model: str
     limit_bytes: int
     dtype: str

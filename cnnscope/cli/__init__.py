@@ -9,10 +9,14 @@ against what the modules register).
 
 from __future__ import annotations
 
-import pkgutil
-from importlib import import_module
+from cnnscope.perf import defer_import
 
-from cnnscope.cli.app import app
+defer_import("inspect")  # before anything imports dataclasses (see defer_import)
+
+from importlib import import_module  # noqa: E402
+
+from cnnscope.cli.app import app  # noqa: E402
+from cnnscope.modules import names  # noqa: E402
 
 COMMANDS: dict[str, str] = {
     "shapes": "analyze_cmds",
@@ -42,7 +46,7 @@ _SKIP = {"app", "common", "fastpath", "helpcache", "main"}  # not command module
 
 
 def command_modules() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in _SKIP)
+    return sorted(n for n in names(__path__) if n not in _SKIP)
 
 
 def load(command: str | None = None) -> None:

@@ -25,6 +25,8 @@ PALETTE = ("#fff7ec", "#fee8c8", "#fdd49e", "#fdbb84", "#fc8d59", "#ef6548", "#d
 
 @dataclass
 class Figures:
+    """The figures one box of a drawing is labelled with."""
+
     params: float = 0.0
     macs: float = 0.0
     activations: float = 0.0

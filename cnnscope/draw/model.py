@@ -58,6 +58,8 @@ class Item:
 
 @dataclass
 class Picture:
+    """What a drawing shows: the model's layers in topological order with their figures."""
+
     model: str
     source: str
     input_shape: list[int]  # batch included

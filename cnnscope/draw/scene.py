@@ -35,6 +35,8 @@ class Drawing:
 
 @dataclass
 class Scene:
+    """A picture laid out: the main drawing, each folded block's panel, the totals shares are of."""
+
     picture: Picture
     main: Drawing
     panels: dict[str, Drawing]  # fold id -> its expanded copy

@@ -50,6 +50,8 @@ class Ent:
 
 @dataclass
 class Group:
+    """Consecutive nodes under one name prefix, written as a block instance where they repeat."""
+
     prefix: str  # "layer1.0."
     nodes: list[Node]
     ext: str = ""  # its one external input
@@ -94,6 +96,8 @@ RESERVED = {"name", "from", "repeat", "when", "block", "i", "shares", "type", "i
 
 @dataclass(frozen=True)
 class Const:
+    """A literal value in an exported entry."""
+
     value: Any
 
 

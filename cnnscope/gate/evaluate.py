@@ -18,6 +18,8 @@ from cnnscope.graph import Graph
 
 @dataclass(frozen=True)
 class Contributor:
+    """A layer among the largest contributors to an exceeded budget's figure."""
+
     layer: str
     value: Number
     share: float  # of the total, 0..1
@@ -26,6 +28,8 @@ class Contributor:
 
 @dataclass(frozen=True)
 class BudgetResult:
+    """One budget checked against one model: the figure, the limit, by how much it is over."""
+
     model: str
     source: str
     budget: Budget

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ProfileOptions:
+    """How `profile` times a model: device, batch sizes, dtype, threads, warm-up and timed blocks."""
+
     device: str = "cpu"
     batches: tuple[int, ...] = (1,)
     dtype: str = "float32"

@@ -106,6 +106,8 @@ class Col:
 
 @dataclass
 class Layout:
+    """Which columns of a table fit the terminal, at what widths, and which are left out."""
+
     shown: list[int]  # indices into the columns, in their order
     widths: dict[int, int]
     compact: bool

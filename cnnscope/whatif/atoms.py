@@ -73,6 +73,8 @@ def _key(t: Terms) -> tuple[tuple[Mono, int], ...]:
 
 @dataclass
 class Guard:
+    """A comparison `diff OP 0` that one branch of the traced computation took, and its outcome."""
+
     diff: Terms  # the comparison is `diff OP 0`
     op: str
     outcome: bool

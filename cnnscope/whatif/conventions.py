@@ -29,6 +29,8 @@ POOL_TEXT = {
 
 @dataclass(frozen=True)
 class Convention:
+    """How a counting tool counts: ops per MAC, and which of bias, norms, activations, pooling, merges."""
+
     per_mac: int = 1  # ops per multiply-accumulate of conv / linear
     bias: str = "none"  # bias adds, 1 per output element: "none", "all" or "conv" (conv layers only)
     bn: str = "0"  # eval batch norm: ops per element, "params" (its parameter count), "folded"

@@ -27,13 +27,13 @@ _TORCH_TYPES: tuple[int, dict[type, type[Layer]]] = (-1, {})
 def _own_torch_modules() -> list[Any]:
     """cnnscope's own torch modules (``cnnscope/layers/_*torch*.py``), which ``to_torch``
     builds for the layer types torch.nn has no class for."""
-    import pkgutil
-
     import cnnscope.layers as layers_pkg
+    from cnnscope.modules import names
 
-    names = [m.name for m in pkgutil.iter_modules(layers_pkg.__path__)]
     return [
-        importlib.import_module(f"cnnscope.layers.{n}") for n in sorted(names) if n.startswith("_") and "torch" in n
+        importlib.import_module(f"cnnscope.layers.{n}")
+        for n in sorted(names(layers_pkg.__path__))
+        if n.startswith("_") and "torch" in n
     ]
 
 

@@ -14,9 +14,10 @@ loads rich), and :func:`emitter` imports the one asked for.
 
 from __future__ import annotations
 
-import pkgutil
 from importlib import import_module
 from typing import TYPE_CHECKING, Protocol, TextIO, cast
+
+from cnnscope.modules import names
 
 if TYPE_CHECKING:
     from cnnscope.analyze.base import Report
@@ -32,7 +33,7 @@ class Emitter(Protocol):
 
 
 def _names() -> tuple[str, ...]:
-    found = {m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")}
+    found = {n for n in names(__path__) if not n.startswith("_")}
     return tuple([n for n in ORDER if n in found] + sorted(found - set(ORDER)))
 
 
