@@ -122,18 +122,20 @@ def run(ctx: Context, report: Report) -> None:
     )
 
 
+BREAKDOWN = (  # the parts of a peak, in the order they are printed: (label, key in the totals)
+    ("parameters", "param_bytes"),
+    ("buffers", "buffer_bytes"),
+    ("gradients", "gradient_bytes"),
+    ("optimizer state", "optimizer_bytes"),
+    ("activations kept", "activation_bytes"),
+    ("total", "total_bytes"),
+)
+
+
 def training_breakdown(report: Report) -> list[tuple[str, Any]]:
     """(label, bytes) lines of the training estimate, for the commands that print it."""
     t = report.totals.get("training", {})
-    labels = [
-        ("parameters", "param_bytes"),
-        ("buffers", "buffer_bytes"),
-        ("gradients", "gradient_bytes"),
-        ("optimizer state", "optimizer_bytes"),
-        ("activations kept", "activation_bytes"),
-        ("total", "total_bytes"),
-    ]
-    return [(label, t.get(key)) for label, key in labels]
+    return [(label, t.get(key)) for label, key in BREAKDOWN]
 
 
 # -- peaks and the largest batch that fits (memory --fit-memory, profile --find-max-batch) ----
@@ -236,13 +238,3 @@ def fit_memory(
             "not even batch 1 fits: " + ("the fixed part alone" if fixed > limit else "one sample") + " is over"
         )
     return FitResult(graph.name, limit, dtype, optimizer if train else None, train, fixed, per, best, at, after, notes)
-
-
-BREAKDOWN = (
-    ("parameters", "param_bytes"),
-    ("buffers", "buffer_bytes"),
-    ("gradients", "gradient_bytes"),
-    ("optimizer state", "optimizer_bytes"),
-    ("activations kept", "activation_bytes"),
-    ("total", "total_bytes"),
-)
