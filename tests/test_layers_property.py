@@ -20,6 +20,7 @@ formulas torch uses for ``mm``.
 from __future__ import annotations
 
 import warnings
+from importlib import import_module
 from math import prod
 from typing import Any
 from unittest import mock
@@ -38,6 +39,7 @@ from cnnscope.errors import CnnscopeError
 from cnnscope.frontends.yaml.loader import make_layer
 from cnnscope.graph import INPUT, Graph, Node
 from cnnscope.layers import Layer, ParamCount, registry
+from cnnscope.render.views.layers import torch_class
 
 TYPES = sorted(registry())
 torch.set_num_threads(1)  # tiny tensors: thread start-up would cost more than the work
@@ -148,6 +150,10 @@ def check_case(type_name: str, case: Case, batch: int) -> None:
             )
         return
     assert tuple(out.shape) == shape, f"{where}: torch gives {tuple(out.shape)}, cnnscope {shape}"
+    named = torch_class(cls)  # what `cnnscope layers` says the type builds
+    if named is not None:
+        home, _, name = named.rpartition(".")
+        assert type(module) is getattr(import_module(home), name), f"{where}: builds {type(module)}, says {named}"
     ours = layer.params(ins)
     assert ours == torch_counts(module), f"{where}: params {ours} vs torch {torch_counts(module)}"
     macs = layer.macs(ins, shape)

@@ -7,6 +7,7 @@ import dataclasses
 import json
 from typing import Any
 
+from cnnscope.layers.base import Layer
 from cnnscope.render.document import NEVER, Document, Field, Table, Text
 
 
@@ -35,7 +36,7 @@ def layer_catalog(only: str | None = None) -> list[dict[str, Any]]:
                 "type": cls.type_name,
                 "family": cls.family,
                 "summary": cls.summary,
-                "torch": f"torch.nn.{cls.torch_name}" if cls.torch_name[:1].isupper() else None,
+                "torch": torch_class(cls),
                 "inputs": [cls.min_inputs, cls.max_inputs],
                 "fields": fields,
             }
@@ -79,3 +80,12 @@ def document(catalog: list[dict[str, Any]], one: bool = False) -> Document:
     )
     note = Text("* required; every type also takes `trainable`", "caption")
     return Document([Table(fields, rows, title="layer types"), note], data)
+
+
+def torch_class(cls: Any) -> str | None:
+    """The torch module the type builds: ``torch.nn.<name>``, or cnnscope's own where torch.nn
+    has no class for it (``torch_home``: ``cnnscope.layers._compare_torch.Compare``)."""
+    if not cls.torch_name[:1].isupper() or cls.to_torch is not Layer.to_torch:
+        return None  # no torch class, or a module the type makes its own way (not one class to name)
+    home = f"cnnscope.layers.{cls.torch_home}" if cls.torch_home else "torch.nn"
+    return f"{home}.{cls.torch_name}"
