@@ -33,7 +33,6 @@ from cnnscope.frontends.torch.record import required_inputs, run_recorded
 from cnnscope.frontends.torch.rules import rules
 from cnnscope.frontends.torch.sources import resolve_model
 from cnnscope.graph import INPUT, Graph, Node
-from cnnscope.layers.opaque import Unsupported
 
 SEED = 0  # the recorded path's input: the same model always takes the same path
 
@@ -205,9 +204,10 @@ def _to_graph(
     unsupported: dict[str, int] = {}
     opaque: dict[str, int] = {}
     for p in pend:
-        if isinstance(p.layer, Unsupported):
-            bucket = opaque if p.layer.counted else unsupported
-            bucket[p.layer.op] = bucket.get(p.layer.op, 0) + 1
+        if p.layer.opaque:  # the layer says what it is: its op, and whether the dispatcher costed it
+            bucket = opaque if p.layer.cost_known() else unsupported
+            label = p.layer.op_label()
+            bucket[label] = bucket.get(label, 0) + 1
     counted = {i for i, owner in builder.owner.items() if owner in keep}
     extras: dict[str, Any] = {
         "capture": path,
