@@ -8,8 +8,9 @@ reads the same in a terminal, in JSON and as a GitHub annotation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, NamedTuple
+
+from cnnscope.records import Record, record
 
 SEVERITIES = ("info", "warning", "error")
 MAX_QUOTE = 1000  # characters a diagnostic's message, location or hint may show
@@ -64,8 +65,8 @@ def _builtin_dir(file: str) -> bool:
     return folder in (os.path.join(here, "specs"), os.path.join(os.path.dirname(here), "specs"))
 
 
-@dataclass(frozen=True)
-class Diagnostic:
+@record
+class Diagnostic(Record):
     """``id`` is a short kebab-case name scripts can match on (``unknown-field``,
     ``stride-skips-input``, ``params``); ``subject`` is what it is about (a layer, a budget
     figure) when that is not the location itself."""

@@ -16,12 +16,12 @@ PKG = ROOT / "cnnscope"
 # part -> the parts it may import (itself always allowed). Parts are top-level names under
 # cnnscope/ (a package or a module). Anything not listed here may import anything.
 CONTRACT: dict[str, set[str]] = {
-    "diagnostics": set(),
+    "diagnostics": {"records"},
     "errors": {"diagnostics"},
     "perf": set(),
     "modules": set(),  # import every module of a package: the registries' one discovery
     "records": set(),  # frozen and mutable dataclasses without generated code
-    "layers": {"diagnostics", "errors", "modules"},
+    "layers": {"diagnostics", "errors", "modules", "records"},
     "graph": {"diagnostics", "errors", "layers", "records"},
     "frontends": {"diagnostics", "errors", "graph", "layers", "perf", "modules", "records"},
     "analyze": {"diagnostics", "errors", "graph", "layers", "perf", "modules", "records"},

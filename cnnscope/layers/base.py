@@ -16,13 +16,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
 from math import prod
 from typing import Any, ClassVar, TypeVar, cast, dataclass_transform
 
 from cnnscope.errors import ShapeError, SpecError, did_you_mean
 from cnnscope.layers.fields import Bool, fld
 from cnnscope.layers.window import RFKind, RFMap, Window
+from cnnscope.records import Record, record
 
 __all__ = ["Layer", "ParamCount", "RFKind", "RFMap", "Shape", "Step", "Window", "lookup", "register", "registry"]
 
@@ -30,8 +30,8 @@ Shape = tuple[int, ...]
 FLOAT, BOOL, INT64 = "float", "bool", "int64"  # element types, for memory (Layer.out_dtype)
 
 
-@dataclass(frozen=True)
-class ParamCount:
+@record
+class ParamCount(Record):
     """Parameter elements split by ``requires_grad``, and buffer elements apart."""
 
     trainable: int = 0
@@ -44,8 +44,8 @@ class ParamCount:
         return self.trainable + self.non_trainable
 
 
-@dataclass(frozen=True)
-class Step:
+@record
+class Step(Record):
     """One line of ``explain``: what is computed, the formula with numbers, the result, and
     (where the course gives one) why, in a sentence."""
 
@@ -53,6 +53,13 @@ class Step:
     formula: str
     result: str
     why: str = ""
+
+    def __init__(self, what: str, formula: str, result: str, why: str = "") -> None:
+        put = object.__setattr__  # written out: explain makes one per formula (a thousand for a ResNet-50)
+        put(self, "what", what)
+        put(self, "formula", formula)
+        put(self, "result", result)
+        put(self, "why", why)
 
 
 L = TypeVar("L", bound="Layer")

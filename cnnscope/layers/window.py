@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+from cnnscope.records import Record, record
+
 _DIM_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 
@@ -35,8 +37,8 @@ class RFKind(enum.Enum):
     CONSTANT = "constant"  # depends on no input position (a learned parameter, a class token)
 
 
-@dataclass(frozen=True)
-class RFMap:
+@record
+class RFMap(Record):
     """One layer's receptive-field map. For ``RFKind.WINDOW``, per spatial dim: ``kernel`` is
     the effective kernel ``dilation·(k − 1) + 1``, ``padding`` the padding on the low
     (left/top) side; for the other kinds the tuples are empty."""
@@ -50,6 +52,15 @@ class RFMap:
     GLOBAL: ClassVar[RFMap]
     UNSUPPORTED: ClassVar[RFMap]
     CONSTANT: ClassVar[RFMap]
+
+    def __init__(
+        self, kind: RFKind, kernel: tuple[int, ...] = (), stride: tuple[int, ...] = (), padding: tuple[int, ...] = ()
+    ) -> None:
+        put = object.__setattr__  # written out: every layer's rf() makes one
+        put(self, "kind", kind)
+        put(self, "kernel", kernel)
+        put(self, "stride", stride)
+        put(self, "padding", padding)
 
     @staticmethod
     def window(kernel: Sequence[int], stride: Sequence[int], padding: Sequence[int]) -> RFMap:
@@ -70,14 +81,27 @@ RFMap.UNSUPPORTED = RFMap(RFKind.UNSUPPORTED)
 RFMap.CONSTANT = RFMap(RFKind.CONSTANT)
 
 
-@dataclass(frozen=True)
-class Window:
+@record
+class Window(Record):
     """A sliding window, per spatial dim (first spatial dim first)."""
 
     kernel: tuple[int, ...]
     stride: tuple[int, ...]
     dilation: tuple[int, ...]
     pads: tuple[tuple[int, int], ...]  # (low, high)
+
+    def __init__(
+        self,
+        kernel: tuple[int, ...],
+        stride: tuple[int, ...],
+        dilation: tuple[int, ...],
+        pads: tuple[tuple[int, int], ...],
+    ) -> None:
+        put = object.__setattr__  # written out: every windowed layer's window() makes one
+        put(self, "kernel", kernel)
+        put(self, "stride", stride)
+        put(self, "dilation", dilation)
+        put(self, "pads", pads)
 
     @property
     def effective(self) -> tuple[int, ...]:
